@@ -1,0 +1,133 @@
+// GET-only JSON requests to the API server, with the TLS agent and auth headers that
+// @kubernetes/client-node's KubeConfig produced. Bounded retries for idempotent reads.
+
+import https from 'node:https';
+import http from 'node:http';
+
+export interface ApiConnection {
+  server: string;
+  agent: http.Agent | https.Agent | undefined;
+  headers: Record<string, string>;
+  timeoutMs: number;
+  /** Called for every request made (for --verbose and the tests' request log). */
+  onRequest?: (info: { path: string; status: number | string; ms: number; attempt: number }) => void;
+}
+
+export type ApiResult =
+  | { ok: true; status: number; body: unknown }
+  | { ok: false; status: number; reason?: string; message?: string; retryAfterSeconds?: number };
+
+export class NetworkError extends Error {
+  constructor(
+    message: string,
+    readonly code: string,
+  ) {
+    super(message);
+  }
+}
+
+const RETRYABLE_STATUS = new Set([429, 500, 502, 503, 504]);
+const MAX_ATTEMPTS = 4;
+const MAX_BACKOFF_MS = 8000;
+
+/** One GET; retries 429/5xx (honouring Retry-After), resets and invalid bodies a few times. */
+export async function getJson(conn: ApiConnection, path: string): Promise<ApiResult> {
+  let lastNetworkError: NetworkError | undefined;
+  for (let attempt = 1; attempt <= MAX_ATTEMPTS; attempt++) {
+    const started = Date.now();
+    try {
+      const res = await requestOnce(conn, path);
+      conn.onRequest?.({ path, status: res.status, ms: Date.now() - started, attempt });
+      if (res.ok || !RETRYABLE_STATUS.has(res.status) || attempt === MAX_ATTEMPTS) return res;
+      await sleep(backoff(attempt, res.retryAfterSeconds));
+    } catch (err) {
+      const netErr = err instanceof NetworkError ? err : new NetworkError(String(err), 'EUNKNOWN');
+      conn.onRequest?.({ path, status: netErr.code, ms: Date.now() - started, attempt });
+      lastNetworkError = netErr;
+      // A refused connection or an unknown host will not heal in a second: fail fast.
+      if (netErr.code === 'ECONNREFUSED' || netErr.code === 'ENOTFOUND' || netErr.code === 'CERT' || attempt === MAX_ATTEMPTS) throw netErr;
+      await sleep(backoff(attempt, undefined));
+    }
+  }
+  throw lastNetworkError ?? new NetworkError('request failed', 'EUNKNOWN');
+}
+
+function backoff(attempt: number, retryAfterSeconds: number | undefined): number {
+  if (retryAfterSeconds !== undefined) return Math.min(retryAfterSeconds * 1000, MAX_BACKOFF_MS);
+  return Math.min(200 * 2 ** (attempt - 1), MAX_BACKOFF_MS);
+}
+
+function sleep(ms: number): Promise<void> {
+  return new Promise((resolve) => setTimeout(resolve, ms));
+}
+
+const TLS_ERRORS = /CERT|SELF_SIGNED|UNABLE_TO_VERIFY|ERR_TLS|DEPTH_ZERO/;
+
+function requestOnce(conn: ApiConnection, path: string): Promise<ApiResult> {
+  const url = new URL(path, conn.server.endsWith('/') ? conn.server : `${conn.server}/`);
+  // Keep a server path prefix (`https://host/k8s/clusters/x`) in front of the API path.
+  const base = new URL(conn.server);
+  url.pathname = `${base.pathname.replace(/\/$/, '')}${path.split('?')[0]}`;
+  const lib = url.protocol === 'http:' ? http : https;
+  return new Promise((resolve, reject) => {
+    const req = lib.request(
+      url,
+      {
+        method: 'GET',
+        agent: conn.agent,
+        headers: { ...conn.headers, Accept: 'application/json', 'User-Agent': 'tunnelmesh' },
+        signal: AbortSignal.timeout(conn.timeoutMs),
+      },
+      (res) => {
+        const chunks: Buffer[] = [];
+        res.on('data', (c: Buffer) => chunks.push(c));
+        res.on('close', () => {
+          if (!res.complete) reject(new NetworkError('the connection closed before the response was complete', 'ECONNRESET'));
+        });
+        res.on('error', (e) => reject(new NetworkError(e.message, (e as NodeJS.ErrnoException).code ?? 'ECONNRESET')));
+        res.on('end', () => {
+          const status = res.statusCode ?? 0;
+          const text = Buffer.concat(chunks).toString('utf8');
+          if (!res.complete) {
+            reject(new NetworkError('the connection closed before the response was complete', 'ECONNRESET'));
+            return;
+          }
+          if (status >= 200 && status < 300) {
+            try {
+              resolve({ ok: true, status, body: JSON.parse(text) });
+            } catch {
+              // A truncated or garbled body is a transport fault: retry like a reset.
+              reject(new NetworkError(`invalid JSON in the response to ${path}`, 'EBADBODY'));
+            }
+            return;
+          }
+          resolve(failure(status, text, res.headers['retry-after']));
+        });
+      },
+    );
+    req.on('error', (e: NodeJS.ErrnoException) => {
+      if (e.name === 'AbortError' || e.name === 'TimeoutError') {
+        reject(new NetworkError(`no answer within ${conn.timeoutMs} ms`, 'ETIMEDOUT'));
+      } else if (TLS_ERRORS.test(e.code ?? '') || TLS_ERRORS.test(e.message)) {
+        reject(new NetworkError(`TLS: ${e.message}`, 'CERT'));
+      } else {
+        reject(new NetworkError(e.message, e.code ?? 'EUNKNOWN'));
+      }
+    });
+    req.end();
+  });
+}
+
+function failure(status: number, text: string, retryAfter: string | string[] | undefined): ApiResult {
+  const out: ApiResult = { ok: false, status };
+  try {
+    const body = JSON.parse(text) as { reason?: unknown; message?: unknown };
+    if (typeof body.reason === 'string') out.reason = body.reason;
+    if (typeof body.message === 'string') out.message = body.message;
+  } catch {
+    if (text.trim()) out.message = text.trim().slice(0, 200);
+  }
+  const ra = Array.isArray(retryAfter) ? retryAfter[0] : retryAfter;
+  if (ra && /^\d+$/.test(ra)) out.retryAfterSeconds = Number(ra);
+  return out;
+}

@@ -1,0 +1,70 @@
+// The Kubernetes kinds tunnelmesh reads, and where the API server serves them.
+// One table drives the live collector, the loopback test server and deploy/rbac.yaml,
+// so the three can never disagree about what is requested.
+
+export interface KindInfo {
+  kind: string;
+  /** API group; '' is the core group (served under /api). */
+  group: string;
+  /** Versions to try, preferred first (older clusters only serve the later ones). */
+  versions: string[];
+  plural: string;
+  namespaced: boolean;
+  /** Served by a CRD that may not be installed: a 404 means "none of those". */
+  crd: boolean;
+}
+
+export const KINDS: readonly KindInfo[] = [
+  { kind: 'Namespace', group: '', versions: ['v1'], plural: 'namespaces', namespaced: false, crd: false },
+  { kind: 'Pod', group: '', versions: ['v1'], plural: 'pods', namespaced: true, crd: false },
+  { kind: 'Service', group: '', versions: ['v1'], plural: 'services', namespaced: true, crd: false },
+  { kind: 'ConfigMap', group: '', versions: ['v1'], plural: 'configmaps', namespaced: true, crd: false },
+  { kind: 'Deployment', group: 'apps', versions: ['v1'], plural: 'deployments', namespaced: true, crd: false },
+  { kind: 'StatefulSet', group: 'apps', versions: ['v1'], plural: 'statefulsets', namespaced: true, crd: false },
+  { kind: 'DaemonSet', group: 'apps', versions: ['v1'], plural: 'daemonsets', namespaced: true, crd: false },
+  { kind: 'ReplicaSet', group: 'apps', versions: ['v1'], plural: 'replicasets', namespaced: true, crd: false },
+  { kind: 'Job', group: 'batch', versions: ['v1'], plural: 'jobs', namespaced: true, crd: false },
+  { kind: 'CronJob', group: 'batch', versions: ['v1'], plural: 'cronjobs', namespaced: true, crd: false },
+  { kind: 'Ingress', group: 'networking.k8s.io', versions: ['v1'], plural: 'ingresses', namespaced: true, crd: false },
+  { kind: 'IngressClass', group: 'networking.k8s.io', versions: ['v1'], plural: 'ingressclasses', namespaced: false, crd: false },
+  { kind: 'PeerAuthentication', group: 'security.istio.io', versions: ['v1', 'v1beta1'], plural: 'peerauthentications', namespaced: true, crd: true },
+  { kind: 'DestinationRule', group: 'networking.istio.io', versions: ['v1', 'v1beta1', 'v1alpha3'], plural: 'destinationrules', namespaced: true, crd: true },
+  { kind: 'VirtualService', group: 'networking.istio.io', versions: ['v1', 'v1beta1', 'v1alpha3'], plural: 'virtualservices', namespaced: true, crd: true },
+  { kind: 'ServiceEntry', group: 'networking.istio.io', versions: ['v1', 'v1beta1', 'v1alpha3'], plural: 'serviceentries', namespaced: true, crd: true },
+  { kind: 'Gateway', group: 'networking.istio.io', versions: ['v1', 'v1beta1', 'v1alpha3'], plural: 'gateways', namespaced: true, crd: true },
+  {
+    kind: 'TunnelIngressClassConfig',
+    group: 'networking.cloudflare-operator.io',
+    versions: ['v1alpha2', 'v1alpha1'],
+    plural: 'tunnelingressclassconfigs',
+    namespaced: true,
+    crd: true,
+  },
+];
+
+const byKind = new Map(KINDS.map((k) => [k.kind, k]));
+
+export function kindInfo(kind: string): KindInfo | undefined {
+  return byKind.get(kind);
+}
+
+/** Kinds whose pod template is judged as a predicted pod (manifests in CI hold these, not Pods). */
+export const WORKLOAD_KINDS = ['Deployment', 'StatefulSet', 'DaemonSet', 'ReplicaSet', 'Job', 'CronJob'] as const;
+export type WorkloadKind = (typeof WORKLOAD_KINDS)[number];
+
+export function isWorkloadKind(kind: string): kind is WorkloadKind {
+  return (WORKLOAD_KINDS as readonly string[]).includes(kind);
+}
+
+/** REST path of a list (or of one object when name is given). */
+export function resourcePath(info: KindInfo, version: string, namespace?: string, name?: string): string {
+  const base = info.group === '' ? `/api/${version}` : `/apis/${info.group}/${version}`;
+  const ns = info.namespaced && namespace ? `/namespaces/${encodeURIComponent(namespace)}` : '';
+  const tail = name ? `/${encodeURIComponent(name)}` : '';
+  return `${base}${ns}/${info.plural}${tail}`;
+}
+
+/** apiVersion string as written in manifests (`v1`, `apps/v1`, `networking.istio.io/v1`). */
+export function apiVersionOf(info: KindInfo, version: string): string {
+  return info.group === '' ? version : `${info.group}/${version}`;
+}
