@@ -1,0 +1,109 @@
+// Tunnel edges: each tunnel rule that points at a Service port in the cluster, with every
+// distinct client (cloudflared workload) judged against every endpoint pod.
+
+import type { ObjectRef, ServicePort } from './k8s.js';
+import type { MeshModel } from './model.js';
+import { describePod, workloadOf, type PodView } from './pods.js';
+import { findServicePort, type ServiceView } from './services.js';
+import { judgeEndpoint, type ClientContext, type EndpointVerdict } from './traffic.js';
+import {
+  isSpecialService,
+  parseOriginUrl,
+  serviceAddress,
+  type OriginUrl,
+  type ServiceAddress,
+  type TunnelConfig,
+  type TunnelRule,
+} from './tunnels.js';
+
+export interface ClientGroup {
+  context: ClientContext & { pod: PodView };
+  pods: PodView[];
+  workload: ObjectRef;
+}
+
+export interface ClientVerdicts {
+  group: ClientGroup;
+  endpoints: EndpointVerdict[];
+}
+
+export interface TunnelEdge {
+  tunnel: TunnelConfig;
+  rule: TunnelRule;
+  url: OriginUrl;
+  address: ServiceAddress;
+  service: ServiceView;
+  servicePort: ServicePort;
+  clients: ClientVerdicts[];
+}
+
+export type RuleTarget =
+  | { kind: 'service'; url: OriginUrl; address: ServiceAddress; service: ServiceView; servicePort: ServicePort }
+  | { kind: 'no-service'; url: OriginUrl; address: ServiceAddress }
+  | { kind: 'no-port'; url: OriginUrl; address: ServiceAddress; service: ServiceView }
+  | { kind: 'external'; url: OriginUrl }
+  | { kind: 'special' }
+  | { kind: 'unparsable' };
+
+/** Where a rule's service URL leads inside the cluster (or that it leads elsewhere). */
+export function resolveRuleTarget(model: MeshModel, tunnel: TunnelConfig, rule: TunnelRule): RuleTarget {
+  if (isSpecialService(rule.service)) return { kind: 'special' };
+  const url = parseOriginUrl(rule.service);
+  if (!url) return { kind: 'unparsable' };
+  const connectorNs = tunnel.connectors[0]?.namespace ?? tunnel.configMap.metadata.namespace;
+  const byIp = model.services.find((s) => s.clusterIP !== undefined && s.clusterIP === url.host);
+  const address = byIp
+    ? { name: byIp.name, namespace: byIp.namespace, form: `ClusterIP ${url.host}` }
+    : serviceAddress(url.host, connectorNs, model.clusterDomain);
+  if (!address) return { kind: 'external', url };
+  const service = model.service(address.namespace, address.name);
+  if (!service) {
+    // `name.namespace` is also how an external domain looks: only a known namespace makes it ours.
+    const looksInternal = address.form !== 'name.namespace' || model.namespaces.has(address.namespace);
+    return looksInternal ? { kind: 'no-service', url, address } : { kind: 'external', url };
+  }
+  const servicePort = url.port === undefined ? undefined : findServicePort(service, url.port);
+  if (!servicePort) return { kind: 'no-port', url, address, service };
+  return { kind: 'service', url, address, service, servicePort };
+}
+
+/** Connectors with the same workload and the same sidecar situation are one client. */
+export function groupClients(pods: PodView[]): ClientGroup[] {
+  const groups = new Map<string, ClientGroup>();
+  for (const pod of pods) {
+    const workload = workloadOf(pod);
+    const key = `${workload.kind}/${workload.namespace}/${workload.name}|${pod.sidecar.state}|${pod.sidecar.ambient}|${pod.outbound.source}`;
+    const existing = groups.get(key);
+    if (existing) existing.pods.push(pod);
+    else {
+      const label = pod.owner ? `cloudflared ${workload.kind} ${workload.namespace}/${workload.name}` : `cloudflared ${describePod(pod)}`;
+      groups.set(key, { context: { pod, namespace: pod.namespace, label }, pods: [pod], workload });
+    }
+  }
+  return [...groups.values()];
+}
+
+export function buildTunnelEdges(model: MeshModel): TunnelEdge[] {
+  const edges: TunnelEdge[] = [];
+  for (const tunnel of model.tunnels) {
+    const clients = groupClients(tunnel.connectors);
+    for (const rule of tunnel.rules) {
+      const target = resolveRuleTarget(model, tunnel, rule);
+      if (target.kind !== 'service') continue;
+      const backends = model.backendsOf(target.service);
+      edges.push({
+        tunnel,
+        rule,
+        url: target.url,
+        address: target.address,
+        service: target.service,
+        servicePort: target.servicePort,
+        clients: clients.map((group) => ({
+          group,
+          endpoints: backends.map((pod) => judgeEndpoint(model, group.context, target.service, target.servicePort, pod, target.url.scheme)),
+        })),
+      });
+    }
+  }
+  return edges;
+}

@@ -1,0 +1,109 @@
+// The indexes every rule reads, built once from a Snapshot.
+
+import { objectsOfKind, type IncompleteEntry, type Snapshot } from '../collect/snapshot.js';
+import { DestinationRuleIndex } from './destinationrule.js';
+import { buildTunnelEdges, type TunnelEdge } from './edges.js';
+import type { KObject, Namespace, Workload } from './k8s.js';
+import { meshSettingsFrom, type MeshSettings } from './mesh.js';
+import { PeerAuthIndex } from './peerauth.js';
+import { buildPodViews, type PodView } from './pods.js';
+import { DEFAULT_CLUSTER_DOMAIN, selectedPods, serviceView, type ServiceView } from './services.js';
+import { discoverTunnels, type TunnelConfig } from './tunnels.js';
+
+export interface ModelOptions {
+  clusterDomain?: string;
+}
+
+export class MeshModel {
+  readonly mesh: MeshSettings;
+  readonly clusterDomain: string;
+  readonly namespaces: Map<string, Namespace>;
+  readonly pods: PodView[];
+  readonly services: ServiceView[];
+  readonly peerAuth: PeerAuthIndex;
+  readonly destinationRules: DestinationRuleIndex;
+  readonly tunnels: TunnelConfig[];
+  /** Model-level notes (assumptions) for the report. */
+  readonly notes: string[] = [];
+  private readonly podsByNamespace = new Map<string, PodView[]>();
+  private readonly serviceByName = new Map<string, ServiceView>();
+  private readonly backends = new Map<ServiceView, PodView[]>();
+  private edgeCache?: TunnelEdge[];
+
+  constructor(
+    readonly snapshot: Snapshot,
+    opts: ModelOptions = {},
+  ) {
+    this.clusterDomain = opts.clusterDomain ?? DEFAULT_CLUSTER_DOMAIN;
+    const configMaps = objectsOfKind(snapshot, 'ConfigMap');
+    this.mesh = meshSettingsFrom(configMaps, (m) => this.notes.push(m));
+    this.namespaces = new Map(objectsOfKind(snapshot, 'Namespace').map((n) => [n.metadata.name, n]));
+    const workloads = (['Deployment', 'StatefulSet', 'DaemonSet', 'ReplicaSet', 'Job', 'CronJob'] as const).flatMap(
+      (k) => objectsOfKind(snapshot, k) as Workload[],
+    );
+    this.pods = buildPodViews({
+      pods: objectsOfKind(snapshot, 'Pod'),
+      workloads,
+      namespaces: this.namespaces,
+      includeTemplates: snapshot.mode === 'files',
+    });
+    for (const p of this.pods) push(this.podsByNamespace, p.namespace, p);
+    this.services = objectsOfKind(snapshot, 'Service').map((s) => serviceView(s, this.clusterDomain));
+    for (const s of this.services) this.serviceByName.set(`${s.namespace}/${s.name}`, s);
+    this.peerAuth = new PeerAuthIndex(objectsOfKind(snapshot, 'PeerAuthentication'), this.mesh.rootNamespace);
+    this.destinationRules = new DestinationRuleIndex(
+      objectsOfKind(snapshot, 'DestinationRule'),
+      this.mesh.rootNamespace,
+      this.clusterDomain,
+    );
+    this.tunnels = discoverTunnels(configMaps, this.pods);
+  }
+
+  podsIn(namespace: string): PodView[] {
+    return this.podsByNamespace.get(namespace) ?? [];
+  }
+
+  service(namespace: string, name: string): ServiceView | undefined {
+    return this.serviceByName.get(`${namespace}/${name}`);
+  }
+
+  /** Pods (ready or not) a Service selects. */
+  backendsOf(svc: ServiceView): PodView[] {
+    let pods = this.backends.get(svc);
+    if (!pods) {
+      pods = selectedPods(svc, this.podsIn(svc.namespace));
+      this.backends.set(svc, pods);
+    }
+    return pods;
+  }
+
+  /** Every tunnel rule that reaches a Service in the cluster, judged per client and endpoint. */
+  get tunnelEdges(): TunnelEdge[] {
+    this.edgeCache ??= buildTunnelEdges(this);
+    return this.edgeCache;
+  }
+
+  /**
+   * When a kind could not be listed (everywhere or in one of `namespaces`), a short reason
+   * ("could not be listed in app: forbidden"); else undefined.
+   */
+  incompleteFor(kind: string, namespaces: Array<string | undefined>): string | undefined {
+    const hit = this.snapshot.incomplete.find(
+      (e: IncompleteEntry) =>
+        e.kind === kind && e.reason !== 'not-installed' && (e.namespace === undefined || namespaces.includes(e.namespace)),
+    );
+    if (!hit) return undefined;
+    return `could not be listed${hit.namespace ? ` in ${hit.namespace}` : ''} (${hit.reason})`;
+  }
+
+  /** Source line of an object, for SARIF and messages (files mode). */
+  positionOf(o: KObject): { file: string; line: number } | undefined {
+    return this.snapshot.positions.get(o);
+  }
+}
+
+function push<K, V>(map: Map<K, V[]>, key: K, value: V): void {
+  const list = map.get(key);
+  if (list) list.push(value);
+  else map.set(key, [value]);
+}

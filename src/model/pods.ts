@@ -1,0 +1,163 @@
+// Pods as the rules see them: running Pods (live, or from a dump) and, for rendered
+// manifests, workload pod templates judged as predicted pods (domain §2b).
+
+import { isWorkloadKind } from '../collect/kinds.js';
+import { inboundCapture, outboundCapture, readInitArgs, type InboundCapture, type OutboundCapture } from './capture.js';
+import type { KObject, Namespace, ObjectRef, Pod, PodSpec, StringMap, Workload } from './k8s.js';
+import { PROXY_CONTAINER, sidecarInfo, type SidecarInfo } from './sidecar.js';
+
+export interface PodView {
+  namespace: string;
+  /** Pod name, or the workload's name for a template. */
+  name: string;
+  /** The Pod, or the workload whose template this is. */
+  object: KObject;
+  fromTemplate: boolean;
+  /** The workload that owns (or is) this pod: fixes patch it, findings group by it. */
+  owner?: ObjectRef;
+  labels: StringMap;
+  annotations: StringMap;
+  spec: PodSpec;
+  sidecar: SidecarInfo;
+  inbound: InboundCapture;
+  outbound: OutboundCapture;
+  podIP?: string;
+  /** Running and Ready (live pods); templates and dumps without status count as ready. */
+  ready: boolean;
+  isCloudflared: boolean;
+}
+
+/** `Pod app/x` or `Deployment app/x (pod template)`. */
+export function describePod(p: PodView): string {
+  return p.fromTemplate ? `${p.object.kind} ${p.namespace}/${p.name} (pod template)` : `Pod ${p.namespace}/${p.name}`;
+}
+
+/** The workload a pod belongs to, for grouping: `Deployment app/x`, or the pod itself. */
+export function workloadOf(p: PodView): ObjectRef {
+  return p.owner ?? { kind: p.object.kind, namespace: p.namespace, name: p.name };
+}
+
+const CLOUDFLARED_IMAGE = /(^|\/)cloudflared(:|@|$)/;
+
+export function runsCloudflared(spec: PodSpec, labels: StringMap): boolean {
+  if (labels['cloudflare-operator.io/app'] === 'cloudflared') return true;
+  return spec.containers.some((c) => {
+    if (c.name === PROXY_CONTAINER) return false;
+    if (c.image && CLOUDFLARED_IMAGE.test(c.image.split('@')[0] ?? '')) return true;
+    const argv0 = c.command?.[0] ?? c.args?.[0] ?? '';
+    return /(^|\/)cloudflared$/.test(argv0);
+  });
+}
+
+function isReady(pod: Pod): boolean {
+  const status = pod.status;
+  if (!status) return true; // a manifest or dump without status: assume it runs
+  if (status.phase && status.phase !== 'Running') return false;
+  const ready = status.conditions?.find((c) => c.type === 'Ready');
+  return ready ? ready.status === 'True' : true;
+}
+
+function templateOf(w: Workload): { labels: StringMap; annotations: StringMap; spec: PodSpec } | undefined {
+  const t = w.kind === 'CronJob' ? w.spec.jobTemplate?.spec?.template : w.spec.template;
+  if (!t) return undefined;
+  return { labels: t.metadata?.labels ?? {}, annotations: t.metadata?.annotations ?? {}, spec: t.spec };
+}
+
+interface BuildInput {
+  pods: Pod[];
+  workloads: Workload[];
+  namespaces: Map<string, Namespace>;
+  /** Live mode judges running Pods only; offline, templates stand in for pods not in the input. */
+  includeTemplates: boolean;
+}
+
+export function buildPodViews(input: BuildInput): PodView[] {
+  const byKey = new Map(input.workloads.map((w) => [`${w.kind}/${w.metadata.namespace}/${w.metadata.name}`, w]));
+  const ownerOf = (pod: Pod): ObjectRef | undefined => resolveOwner(pod, byKey);
+  const nsLabels = (ns: string): StringMap | undefined => {
+    const n = input.namespaces.get(ns);
+    return n ? (n.metadata.labels ?? {}) : undefined;
+  };
+  const views: PodView[] = [];
+  const coveredWorkloads = new Set<string>();
+  for (const pod of input.pods) {
+    const ns = pod.metadata.namespace as string;
+    const owner = ownerOf(pod);
+    if (owner) coveredWorkloads.add(`${owner.kind}/${owner.namespace}/${owner.name}`);
+    if (pod.status?.phase === 'Succeeded' || pod.status?.phase === 'Failed') continue;
+    views.push(makeView(pod, ns, pod.metadata.name, pod.metadata.labels ?? {}, pod.metadata.annotations ?? {}, pod.spec, false, owner, nsLabels(ns), isReady(pod), pod.status?.podIP));
+  }
+  if (!input.includeTemplates) return views;
+  for (const w of input.workloads) {
+    const ns = w.metadata.namespace as string;
+    const key = `${w.kind}/${ns}/${w.metadata.name}`;
+    if (coveredWorkloads.has(key)) continue;
+    // A ReplicaSet owned by a Deployment, or a Job owned by a CronJob, is judged through its owner.
+    if (w.metadata.ownerReferences?.some((o) => o.controller !== false && isWorkloadKind(o.kind))) continue;
+    const t = templateOf(w);
+    if (!t) continue;
+    const ref = { kind: w.kind, namespace: ns, name: w.metadata.name };
+    views.push(makeView(w, ns, w.metadata.name, t.labels, t.annotations, t.spec, true, ref, nsLabels(ns), true, undefined));
+  }
+  return views;
+}
+
+function makeView(
+  object: KObject,
+  namespace: string,
+  name: string,
+  labels: StringMap,
+  annotations: StringMap,
+  spec: PodSpec,
+  fromTemplate: boolean,
+  owner: ObjectRef | undefined,
+  nsLabels: StringMap | undefined,
+  ready: boolean,
+  podIP: string | undefined,
+): PodView {
+  const sidecar = sidecarInfo({ spec, labels, annotations, nsLabels, namespace, template: fromTemplate });
+  const init = readInitArgs(spec.initContainers);
+  const view: PodView = {
+    namespace,
+    name,
+    object,
+    fromTemplate,
+    labels,
+    annotations,
+    spec,
+    sidecar,
+    inbound: inboundCapture(annotations, init),
+    outbound: outboundCapture(annotations, init),
+    ready,
+    isCloudflared: runsCloudflared(spec, labels),
+  };
+  if (owner) view.owner = owner;
+  if (podIP) view.podIP = podIP;
+  return view;
+}
+
+/**
+ * Pod → owning workload: ReplicaSet → Deployment through the ReplicaSet's ownerReferences,
+ * or, when the ReplicaSet is not in the input, through its name (`<deployment>-<pod-template-hash>`).
+ */
+function resolveOwner(pod: Pod, workloads: Map<string, Workload>): ObjectRef | undefined {
+  const ns = pod.metadata.namespace as string;
+  const ref = pod.metadata.ownerReferences?.find((o) => o.controller !== false) ?? pod.metadata.ownerReferences?.[0];
+  if (!ref) return undefined;
+  if (ref.kind === 'ReplicaSet') {
+    const rs = workloads.get(`ReplicaSet/${ns}/${ref.name}`);
+    const deploy = rs?.metadata.ownerReferences?.find((o) => o.kind === 'Deployment');
+    if (deploy) return { kind: 'Deployment', namespace: ns, name: deploy.name };
+    const hash = pod.metadata.labels?.['pod-template-hash'];
+    if (!rs && hash && ref.name.endsWith(`-${hash}`)) {
+      return { kind: 'Deployment', namespace: ns, name: ref.name.slice(0, -hash.length - 1) };
+    }
+    return { kind: 'ReplicaSet', namespace: ns, name: ref.name };
+  }
+  if (ref.kind === 'Job') {
+    const job = workloads.get(`Job/${ns}/${ref.name}`);
+    const cron = job?.metadata.ownerReferences?.find((o) => o.kind === 'CronJob');
+    if (cron) return { kind: 'CronJob', namespace: ns, name: cron.name };
+  }
+  return { kind: ref.kind, namespace: ns, name: ref.name };
+}

@@ -1,0 +1,146 @@
+// Does a pod have a sidecar (domain §2), and for pod templates, would the injector add one (§2b)?
+
+import type { Container, PodSpec, StringMap } from './k8s.js';
+
+export const PROXY_CONTAINER = 'istio-proxy';
+export const INIT_CONTAINER = 'istio-init';
+export const TLS_MODE_LABEL = 'security.istio.io/tlsMode';
+export const INJECT_KEY = 'sidecar.istio.io/inject';
+export const REV_LABEL = 'istio.io/rev';
+export const INJECTION_LABEL = 'istio-injection';
+export const DATAPLANE_MODE_LABEL = 'istio.io/dataplane-mode';
+
+/**
+ * present: the pod runs (or will run) an Envoy sidecar; absent: it does not;
+ * unknown: a template whose namespace labels are not known, so injection cannot be predicted.
+ */
+export type SidecarState = 'present' | 'absent' | 'unknown';
+
+export interface SidecarInfo {
+  state: SidecarState;
+  /** classic: istio-proxy in containers; native: an init container with restartPolicy Always;
+   *  gateway: the proxy IS the workload (ingress/egress gateway); injected: predicted, type decided at admission. */
+  kind?: 'classic' | 'native' | 'gateway' | 'injected';
+  predicted: boolean;
+  /** No sidecar, but ztunnel captures the pod (ambient mode). */
+  ambient: boolean;
+  /** Pod carries `security.istio.io/tlsMode: istio`, which clients read for auto mTLS. */
+  tlsModeLabel: boolean;
+  /** Why, in one line. */
+  reason: string;
+}
+
+export interface InjectionDecision {
+  inject: boolean | 'unknown';
+  reason: string;
+}
+
+function isGatewayProxy(c: Container): boolean {
+  const argv = [...(c.command ?? []), ...(c.args ?? [])];
+  return argv.includes('router');
+}
+
+/** Sidecar presence read from the spec (a running Pod, or a template already injected by istioctl kube-inject). */
+export function observedProxy(spec: PodSpec): SidecarInfo['kind'] | undefined {
+  const main = spec.containers.find((c) => c.name === PROXY_CONTAINER);
+  if (main) return isGatewayProxy(main) ? 'gateway' : 'classic';
+  const native = spec.initContainers?.find((c) => c.name === PROXY_CONTAINER && c.restartPolicy === 'Always');
+  return native ? 'native' : undefined;
+}
+
+/**
+ * What the injection webhooks would do (Istio's default MutatingWebhookConfiguration):
+ * namespace `istio-injection=enabled`, else namespace `istio.io/rev`, else (namespace without
+ * either label) pod label `sidecar.istio.io/inject=true` or `istio.io/rev`; pod label or the
+ * deprecated annotation `sidecar.istio.io/inject=false` vetoes; hostNetwork pods never.
+ * `nsLabels` undefined = the Namespace is not known.
+ */
+/** Namespaces the injector never touches. */
+export const IGNORED_NAMESPACES = new Set(['kube-system', 'kube-public', 'kube-node-lease', 'local-path-storage']);
+
+export function predictInjection(
+  nsLabels: StringMap | undefined,
+  podLabels: StringMap,
+  podAnnotations: StringMap,
+  hostNetwork: boolean,
+  namespace?: string,
+): InjectionDecision {
+  if (hostNetwork) return { inject: false, reason: 'hostNetwork pods are never injected' };
+  if (namespace && IGNORED_NAMESPACES.has(namespace)) return { inject: false, reason: `the injector ignores namespace ${namespace}` };
+  if (podLabels[INJECT_KEY] === 'false') return { inject: false, reason: `pod label ${INJECT_KEY}=false` };
+  // The label, when set, beats the annotation; only exact "true"/"false" count.
+  if (podLabels[INJECT_KEY] !== 'true' && podAnnotations[INJECT_KEY] === 'false') {
+    return { inject: false, reason: `pod annotation ${INJECT_KEY}=false (deprecated form, still a veto)` };
+  }
+  const podOptIn =
+    podLabels[INJECT_KEY] === 'true'
+      ? `pod label ${INJECT_KEY}=true`
+      : podLabels[REV_LABEL]
+        ? `pod label ${REV_LABEL}=${podLabels[REV_LABEL]}`
+        : undefined;
+  if (nsLabels === undefined) {
+    if (podOptIn) return { inject: true, reason: `${podOptIn} (assuming the namespace does not disable injection)` };
+    return { inject: 'unknown', reason: 'namespace labels not known (add the Namespace object, or run against the cluster)' };
+  }
+  const nsInjection = nsLabels[INJECTION_LABEL];
+  if (nsInjection !== undefined) {
+    return nsInjection === 'enabled'
+      ? { inject: true, reason: `namespace label ${INJECTION_LABEL}=enabled` }
+      : { inject: false, reason: `namespace label ${INJECTION_LABEL}=${nsInjection}` };
+  }
+  if (nsLabels[REV_LABEL]) return { inject: true, reason: `namespace label ${REV_LABEL}=${nsLabels[REV_LABEL]}` };
+  if (podOptIn) return { inject: true, reason: podOptIn };
+  const annotationOnly = podAnnotations[INJECT_KEY] === 'true' ? ` (annotation ${INJECT_KEY}=true cannot trigger injection)` : '';
+  return { inject: false, reason: `no injection label on the namespace or the pod${annotationOnly}` };
+}
+
+export function isAmbient(nsLabels: StringMap | undefined, podLabels: StringMap): boolean {
+  const podMode = podLabels[DATAPLANE_MODE_LABEL];
+  if (podMode === 'none') return false;
+  return podMode === 'ambient' || nsLabels?.[DATAPLANE_MODE_LABEL] === 'ambient';
+}
+
+export interface SidecarInput {
+  spec: PodSpec;
+  labels: StringMap;
+  annotations: StringMap;
+  nsLabels: StringMap | undefined;
+  namespace: string;
+  /** A template of a workload (predict), or a running Pod (observe). */
+  template: boolean;
+}
+
+export function sidecarInfo(input: SidecarInput): SidecarInfo {
+  const { spec, labels, annotations, nsLabels, template, namespace } = input;
+  const observed = observedProxy(spec);
+  const tlsModeLabel = labels[TLS_MODE_LABEL] === 'istio';
+  const ambientCapture = isAmbient(nsLabels, labels);
+  if (observed) {
+    const where = observed === 'native' ? 'init container istio-proxy with restartPolicy: Always (native sidecar)' : observed === 'gateway' ? 'istio-proxy runs as a gateway (router)' : 'container istio-proxy';
+    return { state: 'present', kind: observed, predicted: false, ambient: false, tlsModeLabel, reason: where };
+  }
+  if (!template) {
+    return {
+      state: 'absent',
+      predicted: false,
+      ambient: ambientCapture,
+      tlsModeLabel,
+      reason: ambientCapture ? 'no istio-proxy; captured by ztunnel (ambient mode)' : 'no istio-proxy container',
+    };
+  }
+  const decision = predictInjection(nsLabels, labels, annotations, spec.hostNetwork === true, namespace);
+  if (decision.inject === true) {
+    // The injector adds the tlsMode label together with the proxy.
+    return { state: 'present', kind: 'injected', predicted: true, ambient: false, tlsModeLabel: true, reason: `injected at admission: ${decision.reason}` };
+  }
+  if (decision.inject === 'unknown') {
+    return { state: 'unknown', predicted: true, ambient: false, tlsModeLabel: false, reason: decision.reason };
+  }
+  return {
+    state: 'absent',
+    predicted: true,
+    ambient: ambientCapture,
+    tlsModeLabel,
+    reason: ambientCapture ? `not injected (${decision.reason}); captured by ztunnel (ambient mode)` : `not injected: ${decision.reason}`,
+  };
+}

@@ -1,0 +1,278 @@
+// Tunnel configs (domain §9): the three layouts they live in, their ordered ingress rules,
+// and the cloudflared pods (connectors) that serve each one.
+
+import jsyaml from 'js-yaml';
+import type { ConfigMap } from './k8s.js';
+import type { PodView } from './pods.js';
+
+export const OPERATOR_LABEL = {
+  type: 'cloudflare-operator.io/type',
+  tunnelId: 'cloudflare-operator.io/tunnel-id',
+  podId: 'cloudflare-operator.io/id',
+  podTunnel: 'cloudflare-operator.io/tunnel',
+} as const;
+
+export type TunnelLayout = 'operator-json' | 'cloudflared-yaml';
+
+export interface TunnelRule {
+  /** Position in the final, ordered rule list cloudflared evaluates. */
+  index: number;
+  hostname?: string;
+  path?: string;
+  service: string;
+  originRequest?: Record<string, unknown>;
+  /** Operator layout: the object the rule came from (Ingress app/x, TunnelBinding …). */
+  source?: { kind: string; namespace?: string; name: string };
+  priority?: number;
+  /** Appended by the operator, not written by anyone. */
+  synthetic?: boolean;
+}
+
+export interface TunnelConfig {
+  /** `ConfigMap ns/name` (key) — how findings name the config. */
+  label: string;
+  configMap: ConfigMap;
+  key: string;
+  layout: TunnelLayout;
+  tunnelId?: string;
+  tunnelName?: string;
+  rules: TunnelRule[];
+  /** Top-level originRequest defaults (cloudflared YAML). */
+  originRequest?: Record<string, unknown>;
+  /** The cloudflared pods (or templates) that run with this config. */
+  connectors: PodView[];
+  /** Why the connectors are what they are (or why none were found). */
+  connectorEvidence: string;
+  /** Problems parsing the config itself. */
+  problems: string[];
+}
+
+function isObject(v: unknown): v is Record<string, unknown> {
+  return typeof v === 'object' && v !== null && !Array.isArray(v);
+}
+
+function toRule(raw: unknown, index: number): TunnelRule | undefined {
+  if (!isObject(raw)) return undefined;
+  const rule: TunnelRule = { index, service: typeof raw.service === 'string' ? raw.service : '' };
+  if (typeof raw.hostname === 'string' && raw.hostname !== '') rule.hostname = raw.hostname;
+  if (typeof raw.path === 'string' && raw.path !== '') rule.path = raw.path;
+  if (isObject(raw.originRequest)) rule.originRequest = raw.originRequest;
+  if (typeof raw.priority === 'number') rule.priority = raw.priority;
+  return rule;
+}
+
+/** Is this ConfigMap key's text a cloudflared config (a mapping with an `ingress:` list)? */
+function parseCloudflaredYaml(text: string): { ingress: unknown[]; originRequest?: Record<string, unknown>; tunnel?: string } | undefined {
+  if (!/^ingress\s*:/m.test(text)) return undefined;
+  let doc: unknown;
+  try {
+    doc = jsyaml.load(text);
+  } catch {
+    return undefined;
+  }
+  if (!isObject(doc) || !Array.isArray(doc.ingress)) return undefined;
+  const out: { ingress: unknown[]; originRequest?: Record<string, unknown>; tunnel?: string } = { ingress: doc.ingress };
+  if (isObject(doc.originRequest)) out.originRequest = doc.originRequest;
+  if (typeof doc.tunnel === 'string') out.tunnel = doc.tunnel;
+  return out;
+}
+
+function isOperatorConfig(cm: ConfigMap): boolean {
+  return (
+    typeof cm.data?.['config.json'] === 'string' &&
+    (cm.metadata.labels?.[OPERATOR_LABEL.type] === 'tunnel-config' || cm.metadata.name.startsWith('tunnel-config-'))
+  );
+}
+
+/** Does a ConfigMap hold a tunnel config (any layout)? Live collection keeps only these. */
+export function isTunnelConfigMap(cm: ConfigMap): boolean {
+  if (isOperatorConfig(cm)) return true;
+  return Object.values(cm.data ?? {}).some((text) => parseCloudflaredYaml(text) !== undefined);
+}
+
+/**
+ * Operator v0.34+: `config.json` holds `sources` (one per TunnelIngressClassConfig, Tunnel,
+ * TunnelBinding, HTTPRoute) each with rules; the operator pushes every source's rules sorted by
+ * priority (lower first), then hostname, and appends `http_status:404` when any rule exists.
+ * Path is not a sort key and its sort is unstable, so rules for one hostname keep no
+ * guaranteed order (kept here in source order; TM309 says so when it matters).
+ */
+function operatorRules(json: Record<string, unknown>): TunnelRule[] {
+  const collected: Array<Omit<TunnelRule, 'index'>> = [];
+  const sources = isObject(json.sources) ? Object.values(json.sources) : Array.isArray(json.sources) ? json.sources : [];
+  for (const source of sources) {
+    if (!isObject(source) || !Array.isArray(source.rules)) continue;
+    const ref = {
+      kind: typeof source.kind === 'string' ? source.kind : 'Source',
+      name: typeof source.name === 'string' ? source.name : '?',
+      ...(typeof source.namespace === 'string' && source.namespace ? { namespace: source.namespace } : {}),
+    };
+    for (const raw of source.rules) {
+      const rule = toRule(raw, 0);
+      if (rule) collected.push({ ...rule, source: ref });
+    }
+  }
+  collected.sort(compareOperatorRules); // Array.prototype.sort is stable: ties keep source order
+  const rules: TunnelRule[] = collected.map((r, index) => ({ ...r, index }));
+  if (rules.length > 0) rules.push({ index: rules.length, service: 'http_status:404', synthetic: true });
+  return rules;
+}
+
+function compareOperatorRules(a: Omit<TunnelRule, 'index'>, b: Omit<TunnelRule, 'index'>): number {
+  const pa = a.priority ?? 0;
+  const pb = b.priority ?? 0;
+  if (pa !== pb) return pa - pb;
+  const ha = a.hostname ?? '';
+  const hb = b.hostname ?? '';
+  return ha < hb ? -1 : ha > hb ? 1 : 0;
+}
+
+/** Every tunnel config found in the ConfigMaps, with its connectors. */
+export function discoverTunnels(configMaps: ConfigMap[], pods: PodView[]): TunnelConfig[] {
+  const out: TunnelConfig[] = [];
+  for (const cm of configMaps) {
+    const ns = cm.metadata.namespace as string;
+    if (isOperatorConfig(cm)) {
+      out.push(operatorTunnel(cm, ns, pods));
+      continue;
+    }
+    for (const [key, text] of Object.entries(cm.data ?? {})) {
+      const parsed = parseCloudflaredYaml(text);
+      if (!parsed) continue;
+      const rules = parsed.ingress.map((r, i) => toRule(r, i)).filter((r): r is TunnelRule => r !== undefined);
+      const connectors = pods.filter((p) => p.namespace === ns && p.isCloudflared && mountsConfigMap(p, cm.metadata.name));
+      const tunnel: TunnelConfig = {
+        label: `ConfigMap ${ns}/${cm.metadata.name}`,
+        configMap: cm,
+        key,
+        layout: 'cloudflared-yaml',
+        rules,
+        connectors,
+        connectorEvidence: connectors.length
+          ? `${connectorNames(connectors)} mount${connectors.length === 1 ? 's' : ''} ConfigMap ${ns}/${cm.metadata.name}`
+          : `no cloudflared pod in ${ns} mounts ConfigMap ${cm.metadata.name}`,
+        problems: [],
+      };
+      if (parsed.tunnel) tunnel.tunnelName = parsed.tunnel;
+      if (parsed.originRequest) tunnel.originRequest = parsed.originRequest;
+      out.push(tunnel);
+    }
+  }
+  return out;
+}
+
+function operatorTunnel(cm: ConfigMap, ns: string, pods: PodView[]): TunnelConfig {
+  const problems: string[] = [];
+  let json: Record<string, unknown> = {};
+  try {
+    const parsed: unknown = JSON.parse(cm.data?.['config.json'] ?? '');
+    if (isObject(parsed)) json = parsed;
+    else problems.push('config.json is not a JSON object');
+  } catch (err) {
+    problems.push(`config.json is not valid JSON: ${(err as Error).message}`);
+  }
+  const tunnelId =
+    (typeof json.tunnelId === 'string' && json.tunnelId) ||
+    cm.metadata.labels?.[OPERATOR_LABEL.tunnelId] ||
+    (cm.metadata.name.startsWith('tunnel-config-') ? cm.metadata.name.slice('tunnel-config-'.length) : undefined);
+  const tunnelName = typeof json.tunnelName === 'string' && json.tunnelName ? json.tunnelName : undefined;
+  let connectors = tunnelId ? pods.filter((p) => p.labels[OPERATOR_LABEL.podId] === tunnelId) : [];
+  let how = `label ${OPERATOR_LABEL.podId}=${tunnelId}`;
+  if (connectors.length === 0 && tunnelName) {
+    connectors = pods.filter((p) => p.labels[OPERATOR_LABEL.podTunnel] === tunnelName);
+    how = `label ${OPERATOR_LABEL.podTunnel}=${tunnelName}`;
+  }
+  const tunnel: TunnelConfig = {
+    label: `ConfigMap ${ns}/${cm.metadata.name}`,
+    configMap: cm,
+    key: 'config.json',
+    layout: 'operator-json',
+    rules: problems.length ? [] : operatorRules(json),
+    connectors,
+    connectorEvidence: connectors.length
+      ? `${connectorNames(connectors)} found by ${how}`
+      : `no cloudflared pod carries ${how}${tunnelName ? ` or ${OPERATOR_LABEL.podTunnel}=${tunnelName}` : ''}`,
+    problems,
+  };
+  if (tunnelId) tunnel.tunnelId = tunnelId;
+  if (tunnelName) tunnel.tunnelName = tunnelName;
+  return tunnel;
+}
+
+function mountsConfigMap(p: PodView, name: string): boolean {
+  return (p.spec.volumes ?? []).some(
+    (v) => v.configMap?.name === name || (v.projected?.sources ?? []).some((s) => s.configMap?.name === name),
+  );
+}
+
+function connectorNames(pods: PodView[]): string {
+  const names = [...new Set(pods.map((p) => (p.owner ? `${p.owner.kind} ${p.owner.namespace}/${p.owner.name}` : `Pod ${p.namespace}/${p.name}`)))];
+  return names.join(', ');
+}
+
+/** Cloudflared pods that serve no config in the input: remotely managed (`--token`) or config not collected. */
+export function orphanConnectors(pods: PodView[], tunnels: TunnelConfig[]): PodView[] {
+  const served = new Set(tunnels.flatMap((t) => t.connectors));
+  return pods.filter((p) => p.isCloudflared && !served.has(p));
+}
+
+export function usesToken(p: PodView): boolean {
+  return p.spec.containers.some(
+    (c) => (c.args ?? []).includes('--token') || (c.command ?? []).includes('--token') || (c.env ?? []).some((e) => e.name === 'TUNNEL_TOKEN'),
+  );
+}
+
+// ---- Service URLs --------------------------------------------------------------------
+
+export interface OriginUrl {
+  scheme: string;
+  host: string;
+  /** Explicit port, or the scheme's default. */
+  port?: number;
+  explicitPort: boolean;
+  path: string;
+}
+
+/** Ports cloudflared dials when the URL has none (tcp: 7864, its own "random" default). */
+const DEFAULT_PORTS: Record<string, number> = { http: 80, https: 443, ws: 80, wss: 443, ssh: 22, rdp: 3389, smb: 445, tcp: 7864 };
+
+/** Special services that are not a network origin. */
+export function isSpecialService(service: string): boolean {
+  return /^(http_status:|hello[_-]world$|bastion$|socks-proxy$|unix:|unix\+tls:)/.test(service);
+}
+
+export function parseOriginUrl(service: string): OriginUrl | undefined {
+  const m = /^([a-zA-Z][a-zA-Z0-9+.-]*):\/\/(\[[^\]]+\]|[^/:?#]*)(?::(\d+))?([^?#]*)/.exec(service);
+  if (!m) return undefined;
+  const scheme = (m[1] as string).toLowerCase();
+  const host = (m[2] as string).replace(/^\[|\]$/g, '').toLowerCase();
+  const url: OriginUrl = { scheme, host, explicitPort: m[3] !== undefined, path: m[4] ?? '' };
+  const port = m[3] !== undefined ? Number(m[3]) : DEFAULT_PORTS[scheme];
+  if (port !== undefined) url.port = port;
+  return url;
+}
+
+export interface ServiceAddress {
+  name: string;
+  namespace: string;
+  /** How the host was read, for evidence. */
+  form: string;
+}
+
+/**
+ * A cluster hostname → Service: `svc` (the connector's namespace, via the DNS search path),
+ * `svc.ns`, `svc.ns.svc`, `svc.ns.svc.<cluster domain>`. Anything else is not a Service name.
+ */
+export function serviceAddress(host: string, connectorNamespace: string | undefined, clusterDomain: string): ServiceAddress | undefined {
+  const labels = host.replace(/\.$/, '').split('.');
+  if (labels.some((l) => l === '')) return undefined;
+  if (labels.length === 1) {
+    return connectorNamespace ? { name: labels[0] as string, namespace: connectorNamespace, form: `short name (namespace ${connectorNamespace} of the connector)` } : undefined;
+  }
+  const [name, namespace, svc, ...domain] = labels as [string, string, string | undefined, ...string[]];
+  if (labels.length === 2) return { name, namespace, form: 'name.namespace' };
+  if (svc !== 'svc') return undefined;
+  if (domain.length === 0) return { name, namespace, form: 'name.namespace.svc' };
+  const d = domain.join('.');
+  return { name, namespace, form: d === clusterDomain ? 'fully qualified' : `cluster domain ${d}` };
+}
