@@ -1,0 +1,47 @@
+// Terminal manners: colour only where it belongs, spinners only on an interactive stderr.
+
+import type { ChalkInstance } from 'chalk';
+
+export type ColorMode = 'auto' | 'always' | 'never';
+
+/** chalk ignores NO_COLOR by design, so the decision is made here, once. */
+export async function makeChalk(mode: ColorMode, stream: NodeJS.WriteStream = process.stdout): Promise<ChalkInstance> {
+  const { Chalk, supportsColor } = await import('chalk');
+  if (mode === 'never') return new Chalk({ level: 0 });
+  if (mode === 'always') return new Chalk({ level: supportsColor ? supportsColor.level || 1 : 1 });
+  const noColor = process.env.NO_COLOR !== undefined && process.env.NO_COLOR !== '';
+  if (noColor) return new Chalk({ level: 0 });
+  const force = process.env.FORCE_COLOR;
+  if (force !== undefined) {
+    if (force === '0' || force === 'false') return new Chalk({ level: 0 });
+    const level = Number(force);
+    return new Chalk({ level: Number.isInteger(level) && level >= 1 && level <= 3 ? (level as 1 | 2 | 3) : 1 });
+  }
+  if (!stream.isTTY) return new Chalk({ level: 0 });
+  return new Chalk({ level: supportsColor ? supportsColor.level : 0 });
+}
+
+export interface Spinner {
+  update(text: string): void;
+  stop(): void;
+}
+
+const SILENT: Spinner = { update: () => undefined, stop: () => undefined };
+
+/** ora on stderr, only when stderr is an interactive terminal with a width and not in CI. */
+export async function startSpinner(text: string, enabled: boolean): Promise<Spinner> {
+  const stderr = process.stderr;
+  if (!enabled || !stderr.isTTY || !(stderr.columns > 0) || process.env.CI) return SILENT;
+  const { default: ora } = await import('ora');
+  const spinner = ora({ text, stream: stderr, discardStdin: false }).start();
+  return {
+    update: (t) => {
+      spinner.text = t;
+    },
+    stop: () => spinner.stop(),
+  };
+}
+
+export function warn(message: string): void {
+  process.stderr.write(`tunnelmesh: warning: ${message}\n`);
+}

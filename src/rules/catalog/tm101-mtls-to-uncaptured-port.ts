@@ -1,0 +1,71 @@
+// TM101: Istio mTLS reaches a port the target's sidecar does not capture (seed 000's failure).
+
+import { formatRef } from '../../model/k8s.js';
+import type { MeshModel } from '../../model/model.js';
+import type { EndpointVerdict } from '../../model/traffic.js';
+import { workloadOf } from '../../model/pods.js';
+import { captureFix, destinationRuleTlsFix, peerAuthPortFix } from '../fixes.js';
+import { clientNames, distinctBy, groupEvidence, groupHits, hitNamespaces, listing, matchKey, serviceRef, unique, workloadNames } from '../edge-hits.js';
+import type { Fix, Rule } from '../types.js';
+
+export const SYMPTOM_MTLS_TO_APP =
+  'WRONG_VERSION_NUMBER / TLS handshake failure / upstream_reset_before_response_started in cloudflared and the proxy logs; the tunnel hostname answers 502';
+
+const isTm101 = (v: EndpointVerdict): boolean => v.outcome === 'mtls-to-uncaptured' && v.sends.cause === 'auto-mtls';
+
+/** Service ports TM101 reports (TM104 stays silent on them). */
+export function tm101Keys(model: MeshModel): Set<string> {
+  return new Set(groupHits(model, isTm101).map((g) => g.key));
+}
+
+export const tm101: Rule = {
+  meta: {
+    code: 'TM101',
+    name: 'mtls-to-uncaptured-port',
+    severity: 'error',
+    summary: "A meshed client sends Istio mTLS (auto mTLS) to a target port that the target's sidecar does not capture.",
+    description:
+      "Auto mTLS makes a client sidecar send Istio mTLS to every endpoint labelled security.istio.io/tlsMode=istio, whatever the port. " +
+      'A port listed in traffic.sidecar.istio.io/excludeInboundPorts (or outside a non-* includeInboundPorts) bypasses the target sidecar, ' +
+      'so the application itself receives the mTLS handshake and fails it.',
+    howToFix:
+      'Make clients send plaintext to that Service port with a DestinationRule portLevelSettings entry (tls.mode DISABLE, keyed by the Service port; recommended), ' +
+      'or a workload PeerAuthentication portLevelMtls DISABLE for the target port (auto mTLS then sends plaintext), or stop excluding the port from capture.',
+    inputs: ['Pod', 'Deployment', 'Service', 'ConfigMap', 'DestinationRule', 'PeerAuthentication', 'Namespace'],
+  },
+  check({ model }) {
+    const groups = groupHits(model, isTm101);
+    return groups.map(({ hits }) => {
+      const first = hits[0]!;
+      const { service: svc, servicePort: sp } = first.edge;
+      const targetPorts = unique(hits.map((h) => h.endpoint.targetPort as number));
+      const pods = unique(hits.map((h) => h.endpoint.pod));
+      const why = `clients send plaintext to ${svc.fqdn}:${sp.port}, which the application on target port ${listing(targetPorts.map(String))} expects`;
+      const fixes: Fix[] = [];
+      for (const h of distinctBy(hits, (h) => matchKey(h.endpoint.sends.match))) {
+        fixes.push(destinationRuleTlsFix(model, svc, sp, 'DISABLE', h.endpoint.sends.match, why));
+      }
+      const perWorkloadPort = distinctBy(hits, (h) => `${formatRef(workloadOf(h.endpoint.pod))}:${h.endpoint.targetPort}`);
+      for (const { endpoint } of perWorkloadPort) {
+        const port = endpoint.targetPort as number;
+        const inForce = model.peerAuth.effectiveMode(endpoint.pod.namespace, endpoint.pod.labels, port).workloadPolicy;
+        const because = 'auto mTLS sends plaintext to a port whose workload PeerAuthentication is DISABLE (unless a DestinationRule forces tls)';
+        fixes.push(peerAuthPortFix(model, endpoint.pod, port, 'DISABLE', inForce, svc, because));
+      }
+      for (const { endpoint } of perWorkloadPort) {
+        const fix = captureFix(model, endpoint.pod, endpoint.targetPort as number);
+        if (fix) fixes.push(fix);
+      }
+      return {
+        resource: serviceRef(first.edge),
+        port: sp.port,
+        message: `${listing(clientNames(hits))} send${clientNames(hits).length === 1 ? 's' : ''} Istio mTLS to Service ${svc.namespace}/${svc.name} port ${sp.port}, but the sidecar of ${listing(workloadNames(pods))} does not capture target port ${listing(targetPorts.map(String))}: the application receives a TLS handshake it cannot read.`,
+        symptom: SYMPTOM_MTLS_TO_APP,
+        evidence: groupEvidence(hits),
+        fixes,
+        namespaces: hitNamespaces(hits),
+        objects: [svc.object, ...pods.map((p) => p.object)],
+      };
+    });
+  },
+};

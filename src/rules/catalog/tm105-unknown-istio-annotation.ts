@@ -1,0 +1,224 @@
+// TM105: an istio.io-domain annotation or label that Istio does not read where it is written:
+// an unknown key (seed 000's `traffic.istio.io/excludeInboundPorts`), a label written as an
+// annotation or the reverse, or a pod-level key on the workload's own metadata.
+
+import { ISTIO_ANNOTATIONS, ISTIO_LABELS, type IstioKey } from '../../model/istio-keys.js';
+import { refOf, type KObject, type StringMap, type Workload } from '../../model/k8s.js';
+import { isWorkloadKind } from '../../collect/kinds.js';
+import type { Fix, FindingDraft, Rule } from '../types.js';
+import { withComments } from '../yaml.js';
+
+type Where = 'annotation' | 'label';
+
+const KNOWN: Record<Where, Map<string, IstioKey>> = {
+  annotation: new Map(ISTIO_ANNOTATIONS.map((k) => [k.name, k])),
+  label: new Map(ISTIO_LABELS.map((k) => [k.name, k])),
+};
+
+export function isIstioDomainKey(key: string): boolean {
+  const slash = key.indexOf('/');
+  if (slash < 0) return false;
+  const domain = key.slice(0, slash);
+  return domain === 'istio.io' || domain.endsWith('.istio.io');
+}
+
+function editDistance(a: string, b: string): number {
+  const prev = Array.from({ length: b.length + 1 }, (_, i) => i);
+  for (let i = 1; i <= a.length; i++) {
+    let diag = prev[0] as number;
+    prev[0] = i;
+    for (let j = 1; j <= b.length; j++) {
+      const tmp = prev[j] as number;
+      prev[j] = Math.min((prev[j] as number) + 1, (prev[j - 1] as number) + 1, diag + (a[i - 1] === b[j - 1] ? 0 : 1));
+      diag = tmp;
+    }
+  }
+  return prev[b.length] as number;
+}
+
+/** The real key meant: same name after the slash (any case), else the closest spelling. */
+export function didYouMean(key: string, where: Where): IstioKey | undefined {
+  const name = key.slice(key.indexOf('/') + 1).toLowerCase();
+  const candidates = [...KNOWN[where].values()].filter((k) => !k.hidden);
+  const sameName = candidates.filter((k) => k.name.slice(k.name.indexOf('/') + 1).toLowerCase() === name);
+  if (sameName.length) return sameName.sort((a, b) => editDistance(key, a.name) - editDistance(key, b.name))[0];
+  let best: IstioKey | undefined;
+  let bestDistance = Infinity;
+  for (const k of candidates) {
+    const d = editDistance(key.toLowerCase(), k.name.toLowerCase());
+    if (d < bestDistance) {
+      best = k;
+      bestDistance = d;
+    }
+  }
+  return best && bestDistance <= Math.max(2, Math.floor(key.length / 4)) ? best : undefined;
+}
+
+/** What ignoring this key means for traffic, when it matters. */
+function consequence(meant: IstioKey | undefined, value: string): string {
+  switch (meant?.name) {
+    case 'traffic.sidecar.istio.io/excludeInboundPorts':
+      return `ports ${value} stay captured by the sidecar, so Istio terminates mTLS for them and meshed clients work end to end; if they were meant to bypass the sidecar, that is not happening`;
+    case 'traffic.sidecar.istio.io/includeInboundPorts':
+      return 'every inbound port stays captured';
+    case 'traffic.sidecar.istio.io/excludeOutboundPorts':
+    case 'traffic.sidecar.istio.io/excludeOutboundIPRanges':
+    case 'traffic.sidecar.istio.io/includeOutboundIPRanges':
+      return 'outbound traffic stays captured as by default';
+    case 'sidecar.istio.io/inject':
+      return 'injection is decided without it (namespace labels only)';
+    case 'proxy.istio.io/config':
+      return 'the proxy runs with the mesh defaults (e.g. no holdApplicationUntilProxyStarts)';
+    default:
+      return 'the setting has no effect';
+  }
+}
+
+interface Carrier {
+  /** The object findings name (a workload for pod templates). */
+  object: KObject;
+  /** `pod template of`, `metadata of` … for messages. */
+  place: string;
+  /** Istio resource type the keys here apply to. */
+  resource: string;
+  annotations: StringMap;
+  labels: StringMap;
+  template: boolean;
+}
+
+function carriers(o: KObject): Carrier[] {
+  const out: Carrier[] = [
+    { object: o, place: 'metadata', resource: o.kind, annotations: o.metadata.annotations ?? {}, labels: o.metadata.labels ?? {}, template: false },
+  ];
+  if (isWorkloadKind(o.kind)) {
+    const w = o as Workload;
+    const t = o.kind === 'CronJob' ? w.spec?.jobTemplate?.spec?.template : w.spec?.template;
+    if (t) out.push({ object: o, place: 'pod template', resource: 'Pod', annotations: t.metadata?.annotations ?? {}, labels: t.metadata?.labels ?? {}, template: true });
+  }
+  return out;
+}
+
+/** A Pod created by a workload repeats the template's keys: report the workload once. */
+function ownedByWorkloadInInput(o: KObject, all: Set<string>): boolean {
+  const owner = o.metadata.ownerReferences?.[0];
+  if (!owner) return false;
+  if (all.has(`${owner.kind}/${o.metadata.namespace}/${owner.name}`)) return true;
+  // ReplicaSet name = <deployment>-<pod-template-hash>
+  const hash = o.metadata.labels?.['pod-template-hash'];
+  return owner.kind === 'ReplicaSet' && !!hash && all.has(`Deployment/${o.metadata.namespace}/${owner.name.slice(0, -hash.length - 1)}`);
+}
+
+function appliesTo(k: IstioKey, resource: string): boolean {
+  return k.resources.length === 0 || k.resources.includes('Any') || k.resources.includes(resource);
+}
+
+export const tm105: Rule = {
+  meta: {
+    code: 'TM105',
+    name: 'unknown-istio-annotation',
+    severity: 'warning',
+    summary:
+      "An annotation or label key under an istio.io domain that Istio does not read there: unknown (e.g. traffic.istio.io/excludeInboundPorts), a label written as an annotation, or a pod key on a workload's own metadata.",
+    description:
+      'Istio ignores keys it does not define, silently. A misspelled capture annotation leaves the port captured; a pod annotation on the Deployment\'s ' +
+      'metadata instead of its pod template never reaches the pod. The config looks right and does nothing.',
+    howToFix: 'Use the real key, as an annotation or label as Istio reads it, on the pod template (spec.template.metadata) for pod settings.',
+    inputs: ['Pod', 'Deployment', 'StatefulSet', 'DaemonSet', 'ReplicaSet', 'Job', 'CronJob', 'Service', 'Namespace'],
+  },
+  check({ model }) {
+    const findings: FindingDraft[] = [];
+    const keys = new Set(model.snapshot.objects.map((o) => `${o.kind}/${o.metadata.namespace}/${o.metadata.name}`));
+    for (const o of model.snapshot.objects) {
+      if (o.kind === 'Pod' && ownedByWorkloadInInput(o, keys)) continue;
+      if (o.kind === 'ReplicaSet' && o.metadata.ownerReferences?.length) continue;
+      for (const c of carriers(o)) {
+        for (const where of ['annotation', 'label'] as const) {
+          const map = where === 'annotation' ? c.annotations : c.labels;
+          for (const [key, value] of Object.entries(map)) {
+            if (!isIstioDomainKey(key)) continue;
+            const finding = judgeKey(model.positionOf(o), c, where, key, value);
+            if (finding) findings.push(finding);
+          }
+        }
+      }
+    }
+    return findings;
+  },
+};
+
+function judgeKey(position: { file: string; line: number } | undefined, c: Carrier, where: Where, key: string, value: string): FindingDraft | undefined {
+  const other: Where = where === 'annotation' ? 'label' : 'annotation';
+  const known = KNOWN[where].get(key);
+  const ref = refOf(c.object);
+  const placeText = `${c.place} of ${c.object.kind} ${c.object.metadata.namespace ? `${c.object.metadata.namespace}/` : ''}${c.object.metadata.name}`;
+  let problem: string;
+  let meant: IstioKey | undefined;
+  let moveTo: { where: Where; template: boolean } | undefined;
+  if (known) {
+    if (appliesTo(known, c.resource)) return undefined;
+    // A pod-level key on the workload's own metadata: it belongs on the pod template.
+    if (!c.template && isWorkloadKind(c.object.kind) && appliesTo(known, 'Pod')) {
+      problem = `${where} ${key} is on the ${placeText}, where Istio does not read it: it applies to pods, so it belongs on spec.template.metadata`;
+      meant = known;
+      moveTo = { where, template: true };
+    } else {
+      problem = `${where} ${key} applies to ${known.resources.join(', ')}, not to a ${c.resource}: Istio ignores it on the ${placeText}`;
+      meant = known;
+    }
+  } else if (KNOWN[other].has(key) && appliesTo(KNOWN[other].get(key) as IstioKey, c.resource)) {
+    meant = KNOWN[other].get(key);
+    problem = `${key} is an Istio ${other}, written here as a${where === 'annotation' ? 'n' : ''} ${where}: Istio ignores it on the ${placeText}`;
+    moveTo = { where: other, template: c.template };
+  } else {
+    meant = didYouMean(key, where);
+    problem = `${where} ${key} on the ${placeText} is not an Istio ${where}${meant ? `; did you mean ${meant.name}?` : ''} Istio ignores it`;
+    if (meant) moveTo = { where, template: c.template };
+  }
+  const effect = consequence(meant, value);
+  const evidence = [`${where} ${key}: "${value}" on the ${placeText}${position ? ` (${position.file}:${position.line})` : ''}`];
+  if (meant) evidence.push(`Istio's ${meant.kind} ${meant.name} applies to ${meant.resources.join(', ') || 'any resource'}${meant.deprecated ? ' (deprecated)' : ''}`);
+  evidence.push(`consequence: ${effect}`);
+  const fixes: Fix[] = [];
+  if (meant && moveTo) fixes.push(renameFix(c, where, key, value, meant.name, moveTo, position));
+  return {
+    resource: ref,
+    message: `${problem}; ${effect}.`,
+    evidence,
+    fixes,
+    objects: [c.object],
+  };
+}
+
+function renameFix(
+  c: Carrier,
+  from: Where,
+  key: string,
+  value: string,
+  target: string,
+  to: { where: Where; template: boolean },
+  position: { file: string; line: number } | undefined,
+): Fix {
+  const o = c.object;
+  const field = to.where === 'annotation' ? 'annotations' : 'labels';
+  const meta = { [field]: { [target]: value } };
+  const spec = to.template ? (o.kind === 'CronJob' ? { jobTemplate: { spec: { template: { metadata: meta } } } } : { template: { metadata: meta } }) : undefined;
+  const doc: Record<string, unknown> = {
+    apiVersion: o.apiVersion,
+    kind: o.kind,
+    metadata: { name: o.metadata.name, ...(o.metadata.namespace ? { namespace: o.metadata.namespace } : {}), ...(to.template ? {} : meta) },
+  };
+  if (spec) doc.spec = spec;
+  const placeTo = to.template ? 'spec.template.metadata' : 'metadata';
+  return {
+    title: `Write ${target} as ${to.where === 'annotation' ? 'an annotation' : 'a label'} on ${placeTo} of ${o.kind} ${o.metadata.namespace ? `${o.metadata.namespace}/` : ''}${o.metadata.name}, and remove ${key}`,
+    yaml: withComments(
+      [
+        `replaces ${from} ${key} (${c.place}) with ${to.where} ${target}${position ? `; edit ${position.file}:${position.line}` : ''}`,
+        `remove the old key too: kubectl ${o.kind === 'Namespace' ? '' : `-n ${o.metadata.namespace} `}${from === 'annotation' ? 'annotate' : 'label'} ${o.kind.toLowerCase()} ${o.metadata.name} ${key}-${c.template ? '  (it is in the pod template: edit the manifest)' : ''}`,
+        'apply with: kubectl apply --server-side --field-manager=tunnelmesh -f <this file>  (or change the manifest that owns it)',
+      ],
+      doc,
+    ),
+    target: refOf(o),
+  };
+}

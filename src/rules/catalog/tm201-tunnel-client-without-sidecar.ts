@@ -1,0 +1,51 @@
+// TM201: a tunnel's cloudflared has no sidecar while its backends are meshed.
+
+import { formatRef } from '../../model/k8s.js';
+import { groupClients } from '../../model/edges.js';
+import { workloadOf } from '../../model/pods.js';
+import { injectSidecarFix } from '../fixes.js';
+import { listing, unique } from '../edge-hits.js';
+import type { FindingDraft, Rule } from '../types.js';
+
+export const tm201: Rule = {
+  meta: {
+    code: 'TM201',
+    name: 'tunnel-client-without-sidecar',
+    severity: 'info',
+    summary: "A tunnel's cloudflared pods have no sidecar in a cluster where its backends are meshed: it sends plaintext to them.",
+    description:
+      'Without a sidecar cloudflared is outside the mesh: its requests to meshed backends are plaintext, carry no workload identity for AuthorizationPolicies, ' +
+      'and fail against STRICT PeerAuthentication (TM102). It works against PERMISSIVE backends.',
+    howToFix:
+      'Inject a sidecar into the cloudflared workload with holdApplicationUntilProxyStarts, then check that no backend port is excluded from capture (TM101), ' +
+      'or keep it out of the mesh deliberately and keep its backends PERMISSIVE.',
+    inputs: ['Pod', 'Deployment', 'ConfigMap', 'Service', 'Namespace'],
+  },
+  check({ model }) {
+    const findings: FindingDraft[] = [];
+    for (const group of groupClients(model.tunnels.flatMap((t) => t.connectors))) {
+      const pod = group.context.pod;
+      if (pod.sidecar.state !== 'absent' || pod.sidecar.ambient) continue;
+      const edges = model.tunnelEdges.filter((e) => e.clients.some((c) => c.group.workload.name === group.workload.name && c.group.workload.namespace === group.workload.namespace));
+      const meshed = unique(
+        edges.filter((e) => model.backendsOf(e.service).some((p) => p.sidecar.state === 'present')).map((e) => `${e.service.namespace}/${e.service.name}:${e.servicePort.port}`),
+      );
+      if (meshed.length === 0) continue;
+      const workload = formatRef(workloadOf(pod));
+      findings.push({
+        resource: group.workload,
+        message: `cloudflared ${workload} has no sidecar, so it sends plaintext to its meshed backends ${listing(meshed.slice(0, 8))}${meshed.length > 8 ? ` and ${meshed.length - 8} more` : ''}.`,
+        symptom: 'works while backends are PERMISSIVE; connection resets (TM102) once they are STRICT; requests carry no mesh identity',
+        evidence: [
+          `${workload}: ${pod.sidecar.reason}`,
+          ...unique(edges.map((e) => e.tunnel.connectorEvidence)),
+          `meshed backends reached by its tunnel rules: ${listing(meshed)}`,
+        ],
+        fixes: [injectSidecarFix(model, pod, 'cloudflared joins the mesh: auto mTLS to its backends (check TM101: excluded backend ports then need a DestinationRule DISABLE)')],
+        namespaces: unique(edges.map((e) => e.service.namespace)),
+        objects: [pod.object],
+      });
+    }
+    return findings;
+  },
+};

@@ -1,0 +1,161 @@
+// Shared by the edge rules: pick the judged endpoints with a given outcome and group them
+// into one finding per (Service, Service port), with the evidence chain that led there.
+
+import type { RuleMatch } from '../model/destinationrule.js';
+import type { ClientVerdicts, TunnelEdge } from '../model/edges.js';
+import { formatRef, type ObjectRef, type ServicePort } from '../model/k8s.js';
+import type { MeshModel } from '../model/model.js';
+import { describePod, workloadOf, type PodView } from '../model/pods.js';
+import { formatServicePort, type ServiceView } from '../model/services.js';
+import { judgeEndpoint, type ClientContext, type EndpointVerdict } from '../model/traffic.js';
+
+export interface EdgeHit {
+  edge: TunnelEdge;
+  client: ClientVerdicts;
+  endpoint: EndpointVerdict;
+}
+
+export interface HitGroup {
+  key: string;
+  hits: EdgeHit[];
+}
+
+/** Judged endpoints matching `pred`, grouped by Service port, in a stable order. */
+export function groupHits(model: MeshModel, pred: (v: EndpointVerdict, hit: Omit<EdgeHit, 'endpoint'>) => boolean): HitGroup[] {
+  const groups = new Map<string, EdgeHit[]>();
+  for (const edge of model.tunnelEdges) {
+    for (const client of edge.clients) {
+      for (const endpoint of client.endpoints) {
+        if (!pred(endpoint, { edge, client })) continue;
+        const key = `${edge.service.namespace}/${edge.service.name}:${edge.servicePort.port}`;
+        const list = groups.get(key) ?? [];
+        list.push({ edge, client, endpoint });
+        groups.set(key, list);
+      }
+    }
+  }
+  return [...groups.entries()].sort(([a], [b]) => (a < b ? -1 : 1)).map(([key, hits]) => ({ key, hits }));
+}
+
+export function unique<T>(items: T[]): T[] {
+  return [...new Set(items)];
+}
+
+/** "a, b and c" */
+export function listing(items: string[]): string {
+  if (items.length <= 1) return items[0] ?? '';
+  return `${items.slice(0, -1).join(', ')} and ${items.at(-1)}`;
+}
+
+export function workloadNames(pods: PodView[]): string[] {
+  return unique(pods.map((p) => formatRef(workloadOf(p))));
+}
+
+export function clientNames(hits: EdgeHit[]): string[] {
+  return unique(hits.map((h) => h.client.group.context.label));
+}
+
+/** Distinct values of a key, keeping the first hit of each. */
+export function distinctBy<T>(items: T[], key: (t: T) => string): T[] {
+  const seen = new Map<string, T>();
+  for (const item of items) if (!seen.has(key(item))) seen.set(key(item), item);
+  return [...seen.values()];
+}
+
+export function ruleLine(edge: TunnelEdge): string {
+  const r = edge.rule;
+  const host = r.hostname ?? '*';
+  const path = r.path ? ` path ${r.path}` : '';
+  const from = r.source ? ` (from ${r.source.kind} ${r.source.namespace ? `${r.source.namespace}/` : ''}${r.source.name})` : '';
+  return `tunnel rule #${r.index} in ${edge.tunnel.label} (${edge.tunnel.key}): ${host}${path} → ${r.service}${from}`;
+}
+
+export function serviceLine(edge: TunnelEdge, endpoint: EndpointVerdict): string {
+  const sp = edge.servicePort;
+  const target = endpoint.targetPortNote ?? `targetPort ${endpoint.targetPort ?? '?'}`;
+  return `Service ${edge.service.namespace}/${edge.service.name} port ${formatServicePort(sp)} → ${target} on ${describePod(endpoint.pod)}`;
+}
+
+/** The evidence chain of one hit: rule, client, what it sends and why, the target side. */
+export function hitEvidence(hit: EdgeHit): string[] {
+  const { edge, client, endpoint } = hit;
+  const lines = [ruleLine(edge), `client: ${edge.tunnel.connectorEvidence}`];
+  lines.push(...endpoint.sends.steps);
+  if (endpoint.sends.condition) lines.push(`note: ${endpoint.sends.condition}`);
+  lines.push(serviceLine(edge, endpoint));
+  if (endpoint.captured !== undefined) {
+    lines.push(
+      `target sidecar: ${endpoint.pod.sidecar.reason}; port ${endpoint.targetPort} ${endpoint.captured ? 'captured' : 'NOT captured'} (${endpoint.pod.inbound.source})`,
+    );
+    lines.push(...endpoint.pod.inbound.notes);
+  } else {
+    lines.push(`target: ${endpoint.pod.sidecar.reason}`);
+  }
+  if (endpoint.server) lines.push(...endpoint.server.steps.map((s) => `accepts: ${s}`));
+  lines.push(`result: ${endpoint.why}`);
+  return lines;
+}
+
+/** Evidence for a group: the full chain of the first hit, then who else is affected. */
+export function groupEvidence(hits: EdgeHit[]): string[] {
+  const first = hits[0] as EdgeHit;
+  const lines = hitEvidence(first);
+  const otherPods = unique(hits.slice(1).map((h) => h.endpoint.pod)).filter((p) => p !== first.endpoint.pod);
+  if (otherPods.length) lines.push(`also affected: ${listing(otherPods.slice(0, 10).map(describePod))}${otherPods.length > 10 ? ` and ${otherPods.length - 10} more` : ''}`);
+  const otherRules = unique(hits.map((h) => h.edge)).filter((e) => e !== first.edge);
+  for (const e of otherRules.slice(0, 5)) lines.push(`also via ${ruleLine(e)}`);
+  return lines;
+}
+
+/** Identity of a DestinationRule lookup result (fixes are made once per distinct rule in force). */
+export function matchKey(match: RuleMatch | undefined): string {
+  const rule = match?.rules[0]?.rule;
+  return rule ? `${match.step}:${rule.metadata.namespace}/${rule.metadata.name}` : 'none';
+}
+
+export function serviceRef(edge: TunnelEdge): ObjectRef {
+  return { kind: 'Service', namespace: edge.service.namespace, name: edge.service.name };
+}
+
+/** Namespaces a group touches besides the Service's (the clients'), for -n. */
+export function hitNamespaces(hits: EdgeHit[]): string[] {
+  return unique(hits.flatMap((h) => [h.client.group.context.pod.namespace, h.endpoint.pod.namespace]));
+}
+
+export interface StaticHit {
+  service: ServiceView;
+  servicePort: ServicePort;
+  client: ClientContext;
+  endpoint: EndpointVerdict;
+}
+
+/**
+ * Judges every Service port and backend for clients that are not tunnel connectors: `any`
+ * meshed client (rules exported to everyone), or a client in a given namespace.
+ */
+export function staticHits(
+  model: MeshModel,
+  clients: ClientContext[],
+  pred: (v: EndpointVerdict) => boolean,
+): Map<string, StaticHit[]> {
+  const out = new Map<string, StaticHit[]>();
+  for (const service of model.services) {
+    const backends = model.backendsOf(service);
+    if (backends.length === 0) continue;
+    for (const servicePort of service.ports) {
+      for (const pod of backends) {
+        for (const client of clients) {
+          const endpoint = judgeEndpoint(model, client, service, servicePort, pod);
+          if (!pred(endpoint)) continue;
+          const key = `${service.namespace}/${service.name}:${servicePort.port}`;
+          const list = out.get(key) ?? [];
+          list.push({ service, servicePort, client, endpoint });
+          out.set(key, list);
+        }
+      }
+    }
+  }
+  return new Map([...out.entries()].sort(([a], [b]) => (a < b ? -1 : 1)));
+}
+
+export const ANY_MESHED_CLIENT: ClientContext = { label: 'any meshed client' };

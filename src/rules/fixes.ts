@@ -1,0 +1,250 @@
+// Ready-to-apply fixes. They name the real objects, hosts and ports; they edit the object in
+// force when there is one (a second DestinationRule or workload PeerAuthentication for the same
+// host or pods would be merged away or ignored by Istio), and create a new one otherwise.
+
+import { ANNOTATION } from '../model/capture.js';
+import { effectivePolicy, type RuleMatch } from '../model/destinationrule.js';
+import type { DestinationRule, KObject, ObjectRef, PeerAuthentication, ServicePort, StringMap, TrafficPolicy, Workload } from '../model/k8s.js';
+import type { MeshModel } from '../model/model.js';
+import type { PodView } from '../model/pods.js';
+import type { ServiceView } from '../model/services.js';
+import { INJECT_KEY } from '../model/sidecar.js';
+import type { Fix } from './types.js';
+import { withComments } from './yaml.js';
+
+const SYSTEM_METADATA = ['uid', 'resourceVersion', 'generation', 'creationTimestamp', 'managedFields', 'selfLink', 'ownerReferences'];
+const LAST_APPLIED = 'kubectl.kubernetes.io/last-applied-configuration';
+
+/** A copy of an object fit to edit and apply: no status, no server-set metadata. */
+function editable<T extends KObject>(o: T): T {
+  const copy = structuredClone(o) as T & { status?: unknown };
+  delete copy.status;
+  const meta = copy.metadata as unknown as Record<string, unknown>;
+  for (const f of SYSTEM_METADATA) delete meta[f];
+  const annotations = meta.annotations as StringMap | undefined;
+  if (annotations) {
+    delete annotations[LAST_APPLIED];
+    if (Object.keys(annotations).length === 0) delete meta.annotations;
+  }
+  return copy;
+}
+
+function where(model: MeshModel, o: KObject): string {
+  const pos = model.positionOf(o);
+  return pos ? ` (${pos.file}:${pos.line})` : '';
+}
+
+function ref(kind: string, namespace: string, name: string): ObjectRef {
+  return { kind, namespace, name };
+}
+
+/** apiVersion for new Istio objects: what the input already uses, else v1. */
+function istioApiVersion(model: MeshModel, kind: 'DestinationRule' | 'PeerAuthentication'): string {
+  const seen = model.snapshot.objects.find((o) => o.kind === kind);
+  if (seen) return seen.apiVersion;
+  return kind === 'DestinationRule' ? 'networking.istio.io/v1' : 'security.istio.io/v1';
+}
+
+function dnsName(...parts: Array<string | number>): string {
+  return parts
+    .join('-')
+    .toLowerCase()
+    .replace(/[^a-z0-9-]/g, '-')
+    .replace(/-+/g, '-')
+    .slice(0, 63)
+    .replace(/^-|-$/g, '');
+}
+
+function setPortTls(policy: TrafficPolicy, port: number, mode: string): TrafficPolicy {
+  const settings = [...(policy.portLevelSettings ?? [])];
+  const at = settings.findIndex((s) => s.port?.number === port);
+  if (at >= 0) settings[at] = { ...settings[at], tls: { mode } };
+  else settings.push({ port: { number: port }, tls: { mode } });
+  return { ...policy, portLevelSettings: settings };
+}
+
+/**
+ * DestinationRule setting `tls.mode` for one Service port, seen by the client(s) in question.
+ * Edits the rule in force for an exact host; for a wildcard rule (e.g. `*.local` in the root
+ * namespace) creates a host-specific rule that keeps the wildcard's policy for the other ports.
+ */
+export function destinationRuleTlsFix(model: MeshModel, svc: ServiceView, sp: ServicePort, mode: string, match: RuleMatch | undefined, why: string): Fix {
+  const port = sp.port;
+  if (match && match.host === svc.fqdn) {
+    const { rule } = effectivePolicy(match);
+    const dr = editable(rule) as DestinationRule;
+    dr.spec.trafficPolicy = setPortTls(dr.spec.trafficPolicy ?? {}, port, mode);
+    return {
+      title: `Set tls.mode ${mode} for port ${port} in DestinationRule ${rule.metadata.namespace}/${rule.metadata.name}${where(model, rule)}`,
+      yaml: withComments([`edits the DestinationRule in force for ${svc.fqdn}: ${why}`, 'apply with: kubectl apply -f <this file>'], dr),
+      target: ref('DestinationRule', rule.metadata.namespace as string, rule.metadata.name),
+    };
+  }
+  const namespace = match?.step === 'client-namespace' ? (match.rules[0]?.rule.metadata.namespace as string) : svc.namespace;
+  const base: TrafficPolicy = match ? structuredClone(effectivePolicy(match).policy ?? {}) : {};
+  const name = dnsName(svc.name, port, mode === 'DISABLE' ? 'no-mtls' : mode);
+  const dr = {
+    apiVersion: istioApiVersion(model, 'DestinationRule'),
+    kind: 'DestinationRule',
+    metadata: { name, namespace },
+    spec: { host: svc.fqdn, trafficPolicy: setPortTls(base, port, mode) },
+  };
+  const comments = [why];
+  if (match) {
+    comments.push(
+      `${match.rules.map((r) => `DestinationRule ${r.rule.metadata.namespace}/${r.rule.metadata.name}`).join(', ')} (host ${match.host}) applies today; this host-specific rule takes precedence and copies its trafficPolicy so the other ports keep their settings`,
+    );
+  }
+  comments.push(`DestinationRule portLevelSettings use the Service port (${port}), not the target port`, 'apply with: kubectl apply -f <this file>');
+  return {
+    title: `DestinationRule ${namespace}/${name}: tls.mode ${mode} for ${svc.fqdn} port ${port}`,
+    yaml: withComments(comments, dr),
+    target: ref('DestinationRule', namespace, name),
+  };
+}
+
+/** The workload object of a pod (its template or owner), when in the input. */
+export function workloadObject(model: MeshModel, pod: PodView): Workload | undefined {
+  if (pod.fromTemplate) return pod.object as Workload;
+  const owner = pod.owner;
+  if (!owner) return undefined;
+  return model.snapshot.objects.find(
+    (o) => o.kind === owner.kind && o.metadata.namespace === owner.namespace && o.metadata.name === owner.name,
+  ) as Workload | undefined;
+}
+
+/** Labels that select exactly this workload's pods: its own selector, else the Service's. */
+function workloadSelector(model: MeshModel, pod: PodView, fallback: StringMap | undefined): StringMap {
+  const matchLabels = workloadObject(model, pod)?.spec?.selector?.matchLabels;
+  if (matchLabels && Object.keys(matchLabels).length) return matchLabels;
+  return fallback ?? pod.labels;
+}
+
+/**
+ * Workload PeerAuthentication `portLevelMtls` for one target (container) port. Edits the
+ * workload policy in force (Istio ignores all but the oldest); a new one sets no `mtls`, so
+ * every other port keeps the namespace's mode.
+ */
+export function peerAuthPortFix(model: MeshModel, pod: PodView, targetPort: number, mode: string, existing: PeerAuthentication | undefined, svc: ServiceView | undefined, why: string): Fix {
+  if (existing) {
+    const pa = editable(existing);
+    pa.spec = { ...pa.spec, portLevelMtls: { ...(pa.spec?.portLevelMtls ?? {}), [String(targetPort)]: { mode } } };
+    return {
+      title: `Set portLevelMtls ${targetPort}: ${mode} in PeerAuthentication ${existing.metadata.namespace}/${existing.metadata.name}${where(model, existing)}`,
+      yaml: withComments([`edits the workload PeerAuthentication in force for these pods: ${why}`, 'apply with: kubectl apply -f <this file>'], pa),
+      target: ref('PeerAuthentication', existing.metadata.namespace as string, existing.metadata.name),
+    };
+  }
+  const workload = pod.owner?.name ?? pod.name;
+  const name = dnsName(workload, 'port', targetPort, mode);
+  const pa = {
+    apiVersion: istioApiVersion(model, 'PeerAuthentication'),
+    kind: 'PeerAuthentication',
+    metadata: { name, namespace: pod.namespace },
+    spec: { selector: { matchLabels: workloadSelector(model, pod, svc?.selector) }, portLevelMtls: { [String(targetPort)]: { mode } } },
+  };
+  return {
+    title: `PeerAuthentication ${pod.namespace}/${name}: port ${targetPort} ${mode} for ${workload}`,
+    yaml: withComments(
+      [
+        why,
+        `portLevelMtls uses the target (container) port ${targetPort}, not the Service port; no mtls.mode is set, so the other ports keep the namespace's mode`,
+        'apply with: kubectl apply -f <this file>',
+      ],
+      pa,
+    ),
+    target: ref('PeerAuthentication', pod.namespace, name),
+  };
+}
+
+function workloadRef(model: MeshModel, pod: PodView): { kind: string; name: string; apiVersion: string; object?: Workload } {
+  const w = workloadObject(model, pod);
+  if (w) return { kind: w.kind, name: w.metadata.name, apiVersion: w.apiVersion, object: w };
+  const owner = pod.owner ?? { kind: 'Deployment', name: pod.name };
+  return { kind: owner.kind, name: owner.name, apiVersion: owner.kind === 'CronJob' || owner.kind === 'Job' ? 'batch/v1' : 'apps/v1' };
+}
+
+/** A server-side-apply patch of a workload's pod template metadata. */
+function templatePatch(model: MeshModel, pod: PodView, metadata: { labels?: StringMap; annotations?: StringMap }, comments: string[]): Fix & { target: ObjectRef } {
+  const w = workloadRef(model, pod);
+  const template = { metadata };
+  const spec = w.kind === 'CronJob' ? { jobTemplate: { spec: { template } } } : { template };
+  const doc = { apiVersion: w.apiVersion, kind: w.kind, metadata: { name: w.name, namespace: pod.namespace }, spec };
+  const file = w.object ? where(model, w.object) : '';
+  return {
+    title: '',
+    yaml: withComments(
+      [
+        ...comments,
+        `patches the pod template of ${w.kind} ${pod.namespace}/${w.name}${file}; pods restart to pick it up`,
+        'apply with: kubectl apply --server-side --field-manager=tunnelmesh -f <this file>  (or change the manifest that owns it)',
+      ],
+      doc,
+    ),
+    target: ref(w.kind, pod.namespace, w.name),
+  };
+}
+
+/** Take a port out of the sidecar's inbound exclusions (or add it to a non-`*` include list). */
+export function captureFix(model: MeshModel, pod: PodView, port: number): Fix | undefined {
+  const annotations: StringMap = {};
+  const excl = pod.annotations[ANNOTATION.excludeInboundPorts];
+  if (excl !== undefined && pod.inbound.exclude.ports.has(port)) {
+    annotations[ANNOTATION.excludeInboundPorts] = excl
+      .split(',')
+      .map((s) => s.trim())
+      .filter((s) => s !== '' && s !== String(port))
+      .join(',');
+  }
+  const incl = pod.annotations[ANNOTATION.includeInboundPorts];
+  if (incl !== undefined && !pod.inbound.include.all && !pod.inbound.include.ports.has(port)) {
+    annotations[ANNOTATION.includeInboundPorts] = [incl.trim(), String(port)].filter(Boolean).join(',');
+  }
+  if (Object.keys(annotations).length === 0) return undefined; // excluded by mesh defaults or istio-init only
+  const fix = templatePatch(model, pod, { annotations }, [`let the sidecar capture port ${port} again, so Istio terminates mTLS for it`]);
+  fix.title = `Stop excluding port ${port} from capture on ${fix.target.kind} ${pod.namespace}/${fix.target.name}`;
+  return fix;
+}
+
+/** Inject a sidecar into the client workload, holding the app until the proxy is ready. */
+export function injectSidecarFix(model: MeshModel, pod: PodView, why: string): Fix {
+  const operatorManaged = Object.keys(pod.labels).some((k) => k.startsWith('cloudflare-operator.io/'));
+  const comments = [why, 'holdApplicationUntilProxyStarts keeps cloudflared from dialing before the proxy is ready'];
+  const nsLabels = model.namespaces.get(pod.namespace)?.metadata.labels;
+  if (nsLabels?.['istio-injection'] && nsLabels['istio-injection'] !== 'enabled') {
+    comments.push(`namespace ${pod.namespace} has istio-injection=${nsLabels['istio-injection']}, which a pod label cannot override: label the namespace istio-injection=enabled instead`);
+  }
+  if (operatorManaged) {
+    comments.push('the Cloudflare operator owns this Deployment: put the same template metadata into the Tunnel/ClusterTunnel spec.deployPatch, or the operator reverts it');
+  }
+  const fix = templatePatch(
+    model,
+    pod,
+    { labels: { [INJECT_KEY]: 'true' }, annotations: { 'proxy.istio.io/config': '{ "holdApplicationUntilProxyStarts": true }' } },
+    comments,
+  );
+  fix.title = `Inject an Istio sidecar into ${fix.target.kind} ${pod.namespace}/${fix.target.name}`;
+  return fix;
+}
+
+/** Remove a DestinationRule's tls for a port (auto mTLS decides again). */
+export function dropDrTlsFix(model: MeshModel, rule: DestinationRule, port: number, portLevel: boolean, why: string): Fix {
+  const dr = editable(rule);
+  const policy: TrafficPolicy = { ...(dr.spec.trafficPolicy ?? {}) };
+  if (portLevel) {
+    policy.portLevelSettings = (policy.portLevelSettings ?? []).map((s) => {
+      if (s.port?.number !== port) return s;
+      const { tls: _drop, ...rest } = s;
+      return rest;
+    });
+  } else {
+    // The tls is top-level: give this port its own entry without tls, which replaces it.
+    policy.portLevelSettings = [...(policy.portLevelSettings ?? []).filter((s) => s.port?.number !== port), { port: { number: port } }];
+  }
+  dr.spec.trafficPolicy = policy;
+  return {
+    title: `Let auto mTLS decide port ${port} in DestinationRule ${rule.metadata.namespace}/${rule.metadata.name}${where(model, rule)}`,
+    yaml: withComments([why, 'a portLevelSettings entry without tls falls back to auto mTLS', 'apply with: kubectl apply -f <this file>'], dr),
+    target: ref('DestinationRule', rule.metadata.namespace as string, rule.metadata.name),
+  };
+}
