@@ -1,0 +1,253 @@
+// Builders for the Kubernetes, Istio and operator objects the tests are made of.
+// They write what real clusters and charts contain (injected pods with istio-init args,
+// operator tunnel-config ConfigMaps), so a case reads like the situation it stands for.
+
+import jsyaml from 'js-yaml';
+
+export type Obj = Record<string, unknown> & { kind: string; metadata: { name: string; namespace?: string; [k: string]: unknown } };
+type Labels = Record<string, string>;
+
+export function namespace(name: string, labels: Labels = {}): Obj {
+  return { apiVersion: 'v1', kind: 'Namespace', metadata: { name, labels } };
+}
+
+export interface PortSpec {
+  name?: string;
+  port: number;
+}
+
+export interface PodOptions {
+  labels?: Labels;
+  annotations?: Labels;
+  ports?: PortSpec[];
+  image?: string;
+  args?: string[];
+  hostNetwork?: boolean;
+  volumes?: unknown[];
+  /** Extra containers (e.g. a second app container). */
+  containers?: unknown[];
+}
+
+function appContainers(o: PodOptions, name: string): unknown[] {
+  return [
+    {
+      name,
+      image: o.image ?? `registry.example.com/${name}:1.0`,
+      ...(o.args ? { args: o.args } : {}),
+      ...(o.ports ? { ports: o.ports.map((p) => ({ ...(p.name ? { name: p.name } : {}), containerPort: p.port })) } : {}),
+    },
+    ...(o.containers ?? []),
+  ];
+}
+
+function podSpec(o: PodOptions, name: string): Record<string, unknown> {
+  return {
+    containers: appContainers(o, name),
+    ...(o.hostNetwork ? { hostNetwork: true } : {}),
+    ...(o.volumes ? { volumes: o.volumes } : {}),
+  };
+}
+
+/** A Deployment as a chart renders it: no sidecar in the template (the injector adds it). */
+export function deployment(ns: string, name: string, o: PodOptions = {}): Obj {
+  const labels = o.labels ?? { app: name };
+  return {
+    apiVersion: 'apps/v1',
+    kind: 'Deployment',
+    metadata: { name, namespace: ns },
+    spec: {
+      replicas: 1,
+      selector: { matchLabels: labels },
+      template: { metadata: { labels, ...(o.annotations ? { annotations: o.annotations } : {}) }, spec: podSpec(o, name) },
+    },
+  };
+}
+
+export interface RunningPodOptions extends PodOptions {
+  /** classic: istio-proxy container + istio-init; native: istio-proxy init container (restartPolicy Always); none. */
+  sidecar?: 'classic' | 'native' | 'none' | 'gateway';
+  /** istio-init `-d` (exclude inbound) and `-b` (include inbound), as the injector rendered them. */
+  initExclude?: string;
+  initInclude?: string;
+  /** Owning Deployment (through a ReplicaSet named <deployment>-<hash>). */
+  owner?: string;
+  ready?: boolean;
+  podIP?: string;
+  /** Leave the tlsMode label off even with a sidecar. */
+  noTlsModeLabel?: boolean;
+}
+
+const HASH = '7d9f8b6c5d';
+
+/** A running Pod as the API server returns it, sidecar injected or not. */
+export function pod(ns: string, name: string, o: RunningPodOptions = {}): Obj {
+  const sidecar = o.sidecar ?? 'classic';
+  const labels: Labels = { ...(o.labels ?? { app: o.owner ?? name }) };
+  if (o.owner) labels['pod-template-hash'] = HASH;
+  if (sidecar !== 'none' && sidecar !== 'gateway' && !o.noTlsModeLabel) labels['security.istio.io/tlsMode'] = 'istio';
+  const containers = appContainers(o, o.owner ?? name);
+  const initContainers: unknown[] = [];
+  const proxy = { name: 'istio-proxy', image: 'docker.io/istio/proxyv2:1.26.2', args: ['proxy', sidecar === 'gateway' ? 'router' : 'sidecar'] };
+  if (sidecar !== 'none' && sidecar !== 'gateway') {
+    const exclude = ['15090', '15021', '15020', ...(o.initExclude ? [o.initExclude] : [])].join(',');
+    initContainers.push({
+      name: 'istio-init',
+      image: 'docker.io/istio/proxyv2:1.26.2',
+      args: ['istio-iptables', '-p', '15001', '-z', '15006', '-u', '1337', '-m', 'REDIRECT', '-i', '*', '-x', '', '-b', o.initInclude ?? '*', '-d', exclude],
+    });
+  }
+  if (sidecar === 'classic' || sidecar === 'gateway') containers.push(proxy);
+  if (sidecar === 'native') initContainers.push({ ...proxy, restartPolicy: 'Always' });
+  return {
+    apiVersion: 'v1',
+    kind: 'Pod',
+    metadata: {
+      name,
+      namespace: ns,
+      labels,
+      ...(o.annotations ? { annotations: o.annotations } : {}),
+      ...(o.owner ? { ownerReferences: [{ apiVersion: 'apps/v1', kind: 'ReplicaSet', name: `${o.owner}-${HASH}`, controller: true }] } : {}),
+    },
+    spec: { ...(initContainers.length ? { initContainers } : {}), containers, ...(o.hostNetwork ? { hostNetwork: true } : {}), ...(o.volumes ? { volumes: o.volumes } : {}) },
+    status: {
+      phase: 'Running',
+      podIP: o.podIP ?? '10.244.0.10',
+      conditions: [{ type: 'Ready', status: o.ready === false ? 'False' : 'True' }],
+    },
+  };
+}
+
+export interface ServicePortSpec {
+  name?: string;
+  port: number;
+  targetPort?: number | string;
+  appProtocol?: string;
+  protocol?: string;
+}
+
+export function service(ns: string, name: string, ports: ServicePortSpec[], o: { selector?: Labels; clusterIP?: string; annotations?: Labels } = {}): Obj {
+  return {
+    apiVersion: 'v1',
+    kind: 'Service',
+    metadata: { name, namespace: ns, ...(o.annotations ? { annotations: o.annotations } : {}) },
+    spec: { selector: o.selector ?? { app: name }, ...(o.clusterIP ? { clusterIP: o.clusterIP } : {}), ports },
+  };
+}
+
+export function peerAuthentication(
+  ns: string,
+  name: string,
+  o: { selector?: Labels; mode?: string; portLevel?: Record<number, string>; created?: string } = {},
+): Obj {
+  const spec: Record<string, unknown> = {};
+  if (o.selector) spec.selector = { matchLabels: o.selector };
+  if (o.mode) spec.mtls = { mode: o.mode };
+  if (o.portLevel) spec.portLevelMtls = Object.fromEntries(Object.entries(o.portLevel).map(([p, m]) => [p, { mode: m }]));
+  return {
+    apiVersion: 'security.istio.io/v1',
+    kind: 'PeerAuthentication',
+    metadata: { name, namespace: ns, ...(o.created ? { creationTimestamp: o.created } : {}) },
+    spec,
+  };
+}
+
+export interface DestinationRuleOptions {
+  host: string;
+  tls?: string;
+  /** Service port → tls mode (undefined = an entry without tls). */
+  portLevel?: Array<{ port: number; tls?: string }>;
+  exportTo?: string[];
+  subsets?: unknown[];
+  created?: string;
+  workloadSelector?: Labels;
+}
+
+export function destinationRule(ns: string, name: string, o: DestinationRuleOptions): Obj {
+  const trafficPolicy: Record<string, unknown> = {};
+  if (o.tls) trafficPolicy.tls = { mode: o.tls };
+  if (o.portLevel) trafficPolicy.portLevelSettings = o.portLevel.map((p) => ({ port: { number: p.port }, ...(p.tls ? { tls: { mode: p.tls } } : {}) }));
+  return {
+    apiVersion: 'networking.istio.io/v1',
+    kind: 'DestinationRule',
+    metadata: { name, namespace: ns, ...(o.created ? { creationTimestamp: o.created } : {}) },
+    spec: {
+      host: o.host,
+      ...(Object.keys(trafficPolicy).length ? { trafficPolicy } : {}),
+      ...(o.exportTo ? { exportTo: o.exportTo } : {}),
+      ...(o.subsets ? { subsets: o.subsets } : {}),
+      ...(o.workloadSelector ? { workloadSelector: { matchLabels: o.workloadSelector } } : {}),
+    },
+  };
+}
+
+export function meshConfig(mesh: Record<string, unknown>): Obj {
+  return { apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: 'istio', namespace: 'istio-system' }, data: { mesh: jsyaml.dump(mesh) } };
+}
+
+export interface TunnelRuleSpec {
+  hostname?: string;
+  path?: string;
+  service: string;
+  originRequest?: Record<string, unknown>;
+  priority?: number;
+}
+
+export const TUNNEL_ID = '6f1f2d0e-5b7a-4c41-9d8e-3a2b1c0d9e8f';
+
+/** The Cloudflare operator's (v0.34+) tunnel config: `tunnel-config-<id>` with config.json. */
+export function operatorTunnelConfig(rules: TunnelRuleSpec[], o: { namespace?: string; id?: string; tunnelName?: string } = {}): Obj {
+  const ns = o.namespace ?? 'cloudflare-operator-system';
+  const id = o.id ?? TUNNEL_ID;
+  const json = {
+    tunnelId: id,
+    accountId: '0123456789abcdef0123456789abcdef',
+    tunnelName: o.tunnelName ?? 'main-tunnel',
+    sources: { [`Ingress/${ns}/cloudflare-tunnel-config`]: { kind: 'Ingress', namespace: ns, name: 'cloudflare-tunnel-config', rules } },
+    syncStatus: 'Synced',
+  };
+  return {
+    apiVersion: 'v1',
+    kind: 'ConfigMap',
+    metadata: { name: `tunnel-config-${id}`, namespace: ns, labels: { 'cloudflare-operator.io/type': 'tunnel-config', 'cloudflare-operator.io/tunnel-id': id } },
+    data: { 'config.json': JSON.stringify(json, null, 2) },
+  };
+}
+
+/** The operator's cloudflared, as a Deployment (templates) — token mode, no ConfigMap mounted. */
+export function operatorCloudflared(o: { namespace?: string; id?: string; name?: string; annotations?: Labels; labels?: Labels } = {}): Obj {
+  const ns = o.namespace ?? 'cloudflare-operator-system';
+  const name = o.name ?? 'main-tunnel';
+  const labels = {
+    'cloudflare-operator.io/app': 'cloudflared',
+    'cloudflare-operator.io/tunnel': name,
+    'cloudflare-operator.io/id': o.id ?? TUNNEL_ID,
+    ...(o.labels ?? {}),
+  };
+  return deployment(ns, name, {
+    labels,
+    image: 'cloudflare/cloudflared:2025.11.1',
+    args: ['tunnel', '--metrics', '0.0.0.0:2000', 'run', '--token', '$(TUNNEL_TOKEN)'],
+    ...(o.annotations ? { annotations: o.annotations } : {}),
+  });
+}
+
+/** A hand-written cloudflared config (config.yaml in a ConfigMap). */
+export function cloudflaredConfigMap(ns: string, name: string, rules: TunnelRuleSpec[], extra: Record<string, unknown> = {}): Obj {
+  const config = { tunnel: 'main', 'credentials-file': '/etc/cloudflared/creds/credentials.json', ...extra, ingress: rules };
+  return { apiVersion: 'v1', kind: 'ConfigMap', metadata: { name, namespace: ns }, data: { 'config.yaml': jsyaml.dump(config) } };
+}
+
+/** A hand-written cloudflared Deployment mounting its config ConfigMap. */
+export function cloudflaredDeployment(ns: string, name: string, configMap: string, o: { labels?: Labels; annotations?: Labels } = {}): Obj {
+  return deployment(ns, name, {
+    labels: o.labels ?? { app: name },
+    ...(o.annotations ? { annotations: o.annotations } : {}),
+    image: 'cloudflare/cloudflared:2025.11.1',
+    args: ['tunnel', '--config', '/etc/cloudflared/config/config.yaml', 'run'],
+    volumes: [{ name: 'config', configMap: { name: configMap } }],
+  });
+}
+
+export function toYaml(objects: Obj[]): string {
+  return objects.map((o) => jsyaml.dump(o, { lineWidth: -1 })).join('---\n');
+}

@@ -1,0 +1,122 @@
+// ESLint's RuleTester, for tunnelmesh rules: `valid` cases must stay silent, `invalid` cases
+// must report exactly the findings listed — and applying a finding's recommended fix to the
+// input must make that finding go away (a fix that does not fix is a defect).
+
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import jsyaml from 'js-yaml';
+import { collectFromTexts } from '../../src/collect/files.js';
+import { formatRef } from '../../src/model/k8s.js';
+import { MeshModel } from '../../src/model/model.js';
+import { runRules } from '../../src/rules/run.js';
+import type { Finding, Rule } from '../../src/rules/types.js';
+import { toYaml, type Obj } from './build.js';
+
+type Match = string | RegExp;
+
+export interface ValidCase {
+  name: string;
+  objects: Obj[];
+  namespace?: string;
+}
+
+export interface ExpectedFinding {
+  /** `Service app/web` */
+  resource: string;
+  port?: number;
+  severity?: Finding['severity'];
+  message?: Match | Match[];
+  evidence?: Match[];
+  /** Expected fixes in order (titles and/or YAML fragments); fewer entries = a prefix. */
+  fixes?: Array<{ title?: Match; yaml?: Match[] }>;
+}
+
+export interface InvalidCase extends ValidCase {
+  findings: ExpectedFinding[];
+  /** Apply each finding's first fix and expect it gone (default true). */
+  fixResolves?: boolean;
+}
+
+export function snapshotOf(objects: Obj[], namespace?: string) {
+  return collectFromTexts([{ name: 'case.yaml', text: toYaml(objects) }], namespace);
+}
+
+export function findingsOf(rule: Rule | readonly Rule[], objects: Obj[], namespace?: string): Finding[] {
+  const model = new MeshModel(snapshotOf(objects, namespace));
+  return runRules(model, { rules: Array.isArray(rule) ? rule : [rule as Rule], ...(namespace ? { namespace } : {}) });
+}
+
+function matches(text: string, m: Match): boolean {
+  return typeof m === 'string' ? text.includes(m) : m.test(text);
+}
+
+function assertMatch(text: string, m: Match, what: string): void {
+  assert.ok(matches(text, m), `${what}: expected ${m} in:\n${text}`);
+}
+
+function describeFinding(f: Finding): string {
+  return `${f.code} ${formatRef(f.resource)}${f.port !== undefined ? `:${f.port}` : ''} — ${f.message}`;
+}
+
+export function testRule(rule: Rule, cases: { valid: ValidCase[]; invalid: InvalidCase[] }): void {
+  describe(`${rule.meta.code} ${rule.meta.name}`, () => {
+    for (const c of cases.valid) {
+      it(`valid: ${c.name}`, () => {
+        const found = findingsOf(rule, c.objects, c.namespace);
+        assert.deepEqual(found.map(describeFinding), [], 'expected no findings');
+      });
+    }
+    for (const c of cases.invalid) {
+      it(`invalid: ${c.name}`, () => {
+        const found = findingsOf(rule, c.objects, c.namespace);
+        assert.equal(found.length, c.findings.length, `expected ${c.findings.length} finding(s), got:\n${found.map(describeFinding).join('\n')}`);
+        c.findings.forEach((expected, i) => {
+          const f = found[i] as Finding;
+          assert.equal(formatRef(f.resource), expected.resource);
+          if (expected.port !== undefined) assert.equal(f.port, expected.port);
+          assert.equal(f.severity, expected.severity ?? rule.meta.severity);
+          for (const m of [expected.message ?? []].flat()) assertMatch(f.message, m, 'message');
+          for (const m of expected.evidence ?? []) assertMatch(f.evidence.join('\n'), m, 'evidence');
+          expected.fixes?.forEach((fx, j) => {
+            const fix = f.fixes[j];
+            assert.ok(fix, `fix ${j + 1} missing`);
+            if (fx.title) assertMatch(fix.title, fx.title, `fix ${j + 1} title`);
+            for (const y of fx.yaml ?? []) assertMatch(fix.yaml, y, `fix ${j + 1} yaml`);
+          });
+          for (const fix of f.fixes) assert.doesNotThrow(() => jsyaml.load(fix.yaml), `fix "${fix.title}" is not valid YAML`);
+        });
+        if (c.fixResolves !== false) {
+          for (const f of found) {
+            const fixed = applyFix(c.objects, f.fixes[0]?.yaml ?? '');
+            const after = findingsOf(rule, fixed, c.namespace).filter((g) => formatRef(g.resource) === formatRef(f.resource) && g.port === f.port);
+            assert.deepEqual(after.map(describeFinding), [], `applying "${f.fixes[0]?.title}" should resolve the finding`);
+          }
+        }
+      });
+    }
+  });
+}
+
+function isObj(v: unknown): v is Record<string, unknown> {
+  return typeof v === 'object' && v !== null && !Array.isArray(v);
+}
+
+/** Maps merge, anything else replaces: enough of a strategic merge for metadata patches. */
+function merge(base: Record<string, unknown>, patch: Record<string, unknown>): Record<string, unknown> {
+  const out: Record<string, unknown> = { ...base };
+  for (const [k, v] of Object.entries(patch)) out[k] = isObj(v) && isObj(out[k]) ? merge(out[k] as Record<string, unknown>, v) : v;
+  return out;
+}
+
+/**
+ * Applies a fix as `kubectl apply` would: a new object is added; a full object replaces its
+ * namesake; a partial workload (a pod-template patch) is merged into it.
+ */
+export function applyFix(objects: Obj[], yaml: string): Obj[] {
+  const doc = jsyaml.load(yaml) as Obj;
+  const same = (o: Obj) => o.kind === doc.kind && o.metadata.name === doc.metadata.name && (o.metadata.namespace ?? '') === (doc.metadata.namespace ?? '');
+  const existing = objects.find(same);
+  if (!existing) return [...objects, doc];
+  const partial = ['Deployment', 'StatefulSet', 'DaemonSet', 'CronJob', 'Job', 'Namespace', 'Service', 'Ingress'].includes(doc.kind);
+  return objects.map((o) => (same(o) ? (partial ? (merge(o, doc) as Obj) : doc) : o));
+}
