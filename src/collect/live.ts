@@ -28,6 +28,8 @@ export interface LiveOptions {
   requestTimeoutMs: number;
   /** Extra namespaces where tunnels (cloudflared and its configs) live. */
   tunnelNamespaces?: string[];
+  /** Items per list request (`limit`); the API server pages with `continue`. */
+  pageSize?: number;
   log?: (message: string) => void;
 }
 
@@ -108,7 +110,7 @@ export async function collectLive(opts: LiveOptions): Promise<LiveResult> {
     timeoutMs: opts.requestTimeoutMs,
     onRequest: ({ path, status, ms, attempt }) => log(`GET ${path} → ${status} (${ms} ms${attempt > 1 ? `, attempt ${attempt}` : ''})`),
   };
-  const collector = new Collector(conn, kc.contextName, kc.server);
+  const collector = new Collector(conn, kc.contextName, kc.server, opts.pageSize ?? PAGE_SIZE);
   const snapshot = emptySnapshot('live');
   snapshot.live = { context: kc.contextName, server: kc.server };
 
@@ -188,6 +190,7 @@ class Collector {
     private readonly conn: ApiConnection,
     private readonly context: string,
     private readonly server: string,
+    private readonly pageSize: number,
   ) {}
 
   objects(): RawObject[] {
@@ -205,7 +208,15 @@ class Collector {
   /** The istiod mesh config (a GET; a missing one means Istio's defaults). */
   async getMeshConfig(): Promise<void> {
     const info = kindInfo('ConfigMap') as KindInfo;
-    const res = await this.get(resourcePath(info, 'v1', DEFAULT_ROOT_NAMESPACE, 'istio'));
+    let res;
+    try {
+      res = await this.get(resourcePath(info, 'v1', DEFAULT_ROOT_NAMESPACE, 'istio'));
+    } catch (err) {
+      if (!(err instanceof NetworkError)) throw err;
+      this.incomplete.push({ kind: 'ConfigMap', namespace: DEFAULT_ROOT_NAMESPACE, reason: 'error', message: `the istio mesh config could not be read: ${err.message}` });
+      return;
+    }
+    if (!res.ok && res.status === 401) throw this.unauthorized(res.message);
     if (res.ok) {
       this.successes++;
       this.keep(info, 'v1', res.body as RawObject);
@@ -252,23 +263,19 @@ class Collector {
     let continueToken: string | undefined;
     let relisted = false;
     for (;;) {
-      const query = new URLSearchParams({ limit: String(PAGE_SIZE) });
+      const query = new URLSearchParams({ limit: String(this.pageSize) });
       if (labelSelector) query.set('labelSelector', labelSelector);
       if (continueToken) query.set('continue', continueToken);
       let res;
       try {
         res = await this.get(`${basePath}?${query.toString()}`);
       } catch (err) {
-        if (err instanceof NetworkError && (err.code === 'ECONNREFUSED' || err.code === 'ENOTFOUND' || err.code === 'CERT')) {
-          throw new ClusterError(`cannot reach the cluster of context "${this.context}" at ${this.server}: ${err.message}`);
-        }
-        this.fail(target, 'error', (err as Error).message);
+        if (!(err instanceof NetworkError)) throw err;
+        this.fail(target, 'error', err.message);
         return 'failed';
       }
       if (!res.ok) {
-        if (res.status === 401) {
-          throw new ClusterError(`authentication failed for context "${this.context}" (${this.server}): ${res.message ?? 'Unauthorized'}`);
-        }
+        if (res.status === 401) throw this.unauthorized(res.message);
         if (res.status === 404 && !continueToken) return 'not-found';
         if (res.status === 410 && continueToken && !relisted) {
           // The continue token expired mid-list: start the list again, once.
@@ -310,8 +317,20 @@ class Collector {
     this.firstFailure ??= `${target.info.kind}: ${message}`;
   }
 
-  private get(path: string) {
-    return getJson(this.conn, path);
+  private unauthorized(message: string | undefined): ClusterError {
+    return new ClusterError(`authentication failed for context "${this.context}" (${this.server}): ${message ?? 'Unauthorized'}`);
+  }
+
+  /** A cluster that refuses connections, does not resolve, or fails TLS ends the run (exit 3). */
+  private async get(path: string) {
+    try {
+      return await getJson(this.conn, path);
+    } catch (err) {
+      if (err instanceof NetworkError && (err.code === 'ECONNREFUSED' || err.code === 'ENOTFOUND' || err.code === 'CERT')) {
+        throw new ClusterError(`cannot reach the cluster of context "${this.context}" at ${this.server}: ${err.message}`);
+      }
+      throw err;
+    }
   }
 }
 

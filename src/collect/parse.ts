@@ -15,7 +15,7 @@ export interface ParsedDocument {
 
 /** Kubernetes YAML is YAML 1.1-ish via go-yaml: keep timestamps as strings, allow `<<` merges. */
 const { types } = jsyaml as unknown as { types: { merge: jsyaml.Type } }; // present at run time, missing from @types
-const SCHEMA = jsyaml.CORE_SCHEMA.extend([types.merge]);
+const SCHEMA = jsyaml.CORE_SCHEMA.extend({ implicit: [types.merge] });
 
 const DOC_START = /^---(?:[ \t]|$)/;
 const DOC_END = /^\.\.\.(?:[ \t]|$)/;

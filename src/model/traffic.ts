@@ -268,7 +268,7 @@ export function judgeEndpoint(
   const server = model.peerAuth.effectiveMode(target.namespace, target.labels, port);
   const done = (outcome: Outcome, why: string, extra: Partial<EndpointVerdict> = {}): EndpointVerdict => ({ ...base, ...extra, outcome, why });
 
-  if (sends.sends === 'UNKNOWN') return done('unknown', 'what the client sends cannot be decided');
+  if (sends.sends === 'UNKNOWN') return done('unknown', `what the client sends cannot be decided: ${sends.steps.at(-1) ?? 'no evidence'}`);
   if (sc.state === 'unknown') return done('unknown', `sidecar of ${describePod(target)} unknown: ${sc.reason}`);
   const mtls = sends.sends === 'ISTIO_MUTUAL';
 

@@ -14,7 +14,9 @@ export function runRules(model: MeshModel, opts: RunOptions = {}): Finding[] {
   const findings: Finding[] = [];
   for (const rule of opts.rules ?? RULES) {
     for (const draft of rule.check({ model })) {
-      findings.push({ ...draft, code: rule.meta.code, name: rule.meta.name, severity: draft.severity ?? rule.meta.severity });
+      // Several clients can lead to the same fix: keep each distinct fix once, in order.
+      const fixes = draft.fixes.filter((f, i) => draft.fixes.findIndex((g) => g.yaml === f.yaml) === i);
+      findings.push({ ...draft, fixes, code: rule.meta.code, name: rule.meta.name, severity: draft.severity ?? rule.meta.severity });
     }
   }
   const ns = opts.namespace;

@@ -86,7 +86,14 @@ interface Carrier {
   template: boolean;
 }
 
+/**
+ * Where users write Istio settings. Istio's own installer labels its ConfigMaps, webhooks and
+ * Deployments with keys of its own (operator.istio.io/…), so other kinds are not judged.
+ */
+const JUDGED_KINDS = new Set(['Pod', 'Service', 'Namespace', 'Deployment', 'StatefulSet', 'DaemonSet', 'ReplicaSet', 'Job', 'CronJob']);
+
 function carriers(o: KObject): Carrier[] {
+  if (!JUDGED_KINDS.has(o.kind)) return [];
   const out: Carrier[] = [
     { object: o, place: 'metadata', resource: o.kind, annotations: o.metadata.annotations ?? {}, labels: o.metadata.labels ?? {}, template: false },
   ];
@@ -155,7 +162,8 @@ function judgeKey(position: { file: string; line: number } | undefined, c: Carri
   let meant: IstioKey | undefined;
   let moveTo: { where: Where; template: boolean } | undefined;
   if (known) {
-    if (appliesTo(known, c.resource)) return undefined;
+    // Labels such as istio.io/rev mark many kinds; only a pod key on a workload's own metadata is a clear mistake.
+    if (appliesTo(known, c.resource) || (where === 'label' && !(isWorkloadKind(c.object.kind) && !c.template))) return undefined;
     // A pod-level key on the workload's own metadata: it belongs on the pod template.
     if (!c.template && isWorkloadKind(c.object.kind) && appliesTo(known, 'Pod')) {
       problem = `${where} ${key} is on the ${placeText}, where Istio does not read it: it applies to pods, so it belongs on spec.template.metadata`;
