@@ -35,8 +35,7 @@ export function parseText(text: string, file: string): ParsedDocument[] {
 function tryParseJson(text: string, file: string): ParsedDocument[] | undefined {
   try {
     const value: unknown = JSON.parse(text);
-    const line = firstContentLine(text.split('\n'), 0, Number.MAX_SAFE_INTEGER) + 1;
-    return [{ value, line }];
+    return [{ value, line: lineOfFirstContent(text) }];
   } catch (err) {
     // A YAML flow mapping such as `{a: 1}` is not JSON: let the YAML parser decide.
     try {
@@ -46,6 +45,17 @@ function tryParseJson(text: string, file: string): ParsedDocument[] | undefined 
     }
     return undefined;
   }
+}
+
+/** 1-based line of the first non-blank character, without splitting a large text. */
+function lineOfFirstContent(text: string): number {
+  let line = 1;
+  for (let i = 0; i < text.length; i++) {
+    const c = text.charCodeAt(i);
+    if (c === 10) line++;
+    else if (c !== 32 && c !== 9 && c !== 13) break;
+  }
+  return line;
 }
 
 function jsonErrorLine(text: string, err: unknown): number {

@@ -71,6 +71,8 @@ export interface ClientIdentity {
 }
 
 export class DestinationRuleIndex {
+  private readonly byExactHost = new Map<string, IndexedRule[]>();
+  private readonly wildcards: IndexedRule[] = [];
   private readonly local = new Map<string, IndexedRule[]>();
   private readonly exported = new Map<string, IndexedRule[]>();
   private readonly rootLocal: IndexedRule[] = [];
@@ -90,6 +92,8 @@ export class DestinationRuleIndex {
       return { rule, host: resolveHost(rule.spec.host, ns, clusterDomain), exportTo };
     });
     for (const r of this.all) {
+      if (r.host.startsWith('*')) this.wildcards.push(r);
+      else push(this.byExactHost, r.host, r);
       const ns = r.rule.metadata.namespace as string;
       if (visibleLocally(r, ns)) push(this.local, ns, r);
       if (!isPrivateOnly(r, ns) && !r.exportTo.has('~')) push(this.exported, ns, r);
@@ -120,6 +124,11 @@ export class DestinationRuleIndex {
    */
   lookupForAnyClient(host: string, serviceNamespace: string): RuleMatch | undefined {
     return this.lookup({ namespace: '\u0000any' }, host, serviceNamespace);
+  }
+
+  /** Every rule whose host matches `host`, wherever it lives and whoever sees it. */
+  rulesMatching(host: string): IndexedRule[] {
+    return [...(this.byExactHost.get(host) ?? []), ...this.wildcards.filter((r) => hostMatches(r.host, host))];
   }
 
   private selects(r: IndexedRule, client: ClientIdentity): boolean {

@@ -51,7 +51,7 @@ export function resolveRuleTarget(model: MeshModel, tunnel: TunnelConfig, rule: 
   const url = parseOriginUrl(rule.service);
   if (!url) return { kind: 'unparsable' };
   const connectorNs = tunnel.connectors[0]?.namespace ?? tunnel.configMap.metadata.namespace;
-  const byIp = model.services.find((s) => s.clusterIP !== undefined && s.clusterIP === url.host);
+  const byIp = model.serviceByClusterIP(url.host);
   const address = byIp
     ? { name: byIp.name, namespace: byIp.namespace, form: `ClusterIP ${url.host}` }
     : serviceAddress(url.host, connectorNs, model.clusterDomain);

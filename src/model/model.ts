@@ -27,6 +27,7 @@ export class MeshModel {
   readonly notes: string[] = [];
   private readonly podsByNamespace = new Map<string, PodView[]>();
   private readonly serviceByName = new Map<string, ServiceView>();
+  private readonly serviceByIP = new Map<string, ServiceView>();
   private readonly backends = new Map<ServiceView, PodView[]>();
   private edgeCache?: TunnelEdge[];
 
@@ -49,7 +50,10 @@ export class MeshModel {
     });
     for (const p of this.pods) push(this.podsByNamespace, p.namespace, p);
     this.services = objectsOfKind(snapshot, 'Service').map((s) => serviceView(s, this.clusterDomain));
-    for (const s of this.services) this.serviceByName.set(`${s.namespace}/${s.name}`, s);
+    for (const s of this.services) {
+      this.serviceByName.set(`${s.namespace}/${s.name}`, s);
+      if (s.clusterIP) this.serviceByIP.set(s.clusterIP, s);
+    }
     this.peerAuth = new PeerAuthIndex(objectsOfKind(snapshot, 'PeerAuthentication'), this.mesh.rootNamespace);
     this.destinationRules = new DestinationRuleIndex(
       objectsOfKind(snapshot, 'DestinationRule'),
@@ -65,6 +69,10 @@ export class MeshModel {
 
   service(namespace: string, name: string): ServiceView | undefined {
     return this.serviceByName.get(`${namespace}/${name}`);
+  }
+
+  serviceByClusterIP(ip: string): ServiceView | undefined {
+    return this.serviceByIP.get(ip);
   }
 
   /** Pods (ready or not) a Service selects. */

@@ -135,16 +135,17 @@ export interface StaticHit {
  */
 export function staticHits(
   model: MeshModel,
-  clients: ClientContext[],
+  clients: ClientContext[] | ((service: ServiceView) => ClientContext[]),
   pred: (v: EndpointVerdict) => boolean,
 ): Map<string, StaticHit[]> {
   const out = new Map<string, StaticHit[]>();
   for (const service of model.services) {
     const backends = model.backendsOf(service);
     if (backends.length === 0) continue;
+    const forService = typeof clients === 'function' ? clients(service) : clients;
     for (const servicePort of service.ports) {
       for (const pod of backends) {
-        for (const client of clients) {
+        for (const client of forService) {
           const endpoint = judgeEndpoint(model, client, service, servicePort, pod);
           if (!pred(endpoint)) continue;
           const key = `${service.namespace}/${service.name}:${servicePort.port}`;

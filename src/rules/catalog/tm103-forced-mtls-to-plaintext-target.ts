@@ -3,6 +3,7 @@
 import { drName } from '../../model/destinationrule.js';
 import { describePod } from '../../model/pods.js';
 import { isPlainProtocol, istioProtocol } from '../../model/protocol.js';
+import type { ServiceView } from '../../model/services.js';
 import type { ClientContext, EndpointVerdict } from '../../model/traffic.js';
 import { ANY_MESHED_CLIENT, distinctBy, listing, matchKey, staticHits, unique, type StaticHit } from '../edge-hits.js';
 import { destinationRuleTlsFix, injectSidecarFix } from '../fixes.js';
@@ -46,13 +47,20 @@ export const tm103: Rule = {
     inputs: ['Pod', 'Deployment', 'Service', 'DestinationRule', 'PeerAuthentication', 'Namespace', 'ConfigMap'],
   },
   check({ model }) {
-    const namespaces = unique([
-      ...model.destinationRules.all.map((r) => r.rule.metadata.namespace as string),
-      ...model.tunnels.flatMap((t) => t.connectors.map((c) => c.namespace)),
-    ]);
-    const clients: ClientContext[] = [ANY_MESHED_CLIENT, ...namespaces.map((ns) => ({ namespace: ns, label: `meshed clients in namespace ${ns}` }))];
+    const connectorNamespaces = unique(model.tunnels.flatMap((t) => t.connectors.map((c) => c.namespace)));
+    // Only a namespace holding (or named by the exportTo of) a rule for the host can see a
+    // different rule than any other client; everyone else is `any meshed client`.
+    const clientsFor = (svc: ServiceView): ClientContext[] => {
+      const rules = model.destinationRules.rulesMatching(svc.fqdn);
+      if (rules.length === 0) return [];
+      const namespaces = unique([
+        ...rules.flatMap((r) => [r.rule.metadata.namespace as string, ...[...r.exportTo].filter((e) => e !== '*' && e !== '.' && e !== '~')]),
+        ...connectorNamespaces,
+      ]);
+      return [ANY_MESHED_CLIENT, ...namespaces.map((ns) => ({ namespace: ns, label: `meshed clients in namespace ${ns}` }))];
+    };
     const findings: FindingDraft[] = [];
-    for (const [, all] of staticHits(model, clients, forcedByRule)) {
+    for (const [, all] of staticHits(model, clientsFor, forcedByRule)) {
       const hits = all.filter(isBroken);
       const first = hits[0];
       if (!first) continue;
