@@ -77,5 +77,6 @@ export function proxyConfigWithHold(current: string | undefined): string {
   const parsed = parseProxyConfig(current);
   const config = parsed?.ok ? { ...parsed.config } : {};
   config.holdApplicationUntilProxyStarts = true;
-  return JSON.stringify(config);
+  // YAML flow style: what Istio parses, and it reads without JSON's escaped quotes.
+  return jsyaml.dump(config, { flowLevel: 0, lineWidth: -1 }).trim();
 }

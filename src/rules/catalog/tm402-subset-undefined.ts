@@ -104,7 +104,9 @@ function defineSubsets(model: MeshModel, missing: Missing[]): Fix {
     );
   }
   const target = serviceOfHost(first.host, model.clusterDomain);
-  const name = dnsName(target?.name ?? first.host);
+  const base = dnsName(target?.name ?? first.host);
+  const taken = (n: string): boolean => model.destinationRules.all.some((r) => r.rule.metadata.namespace === first.serviceNamespace && r.rule.metadata.name === n);
+  const name = taken(base) ? dnsName(base, 'subsets') : base;
   return createFix(
     `DestinationRule ${first.serviceNamespace}/${name} with subset${subsets.length === 1 ? '' : 's'} ${listing(subsets.map((s) => s.name))}`,
     [`defines the subsets for ${first.host} (exported to every namespace by default)`, ...comments],

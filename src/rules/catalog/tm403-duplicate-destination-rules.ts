@@ -13,11 +13,15 @@ function stepText(step: string): string {
   return step === 'client-namespace' ? "the client's namespace" : step === 'service-namespace' ? "the Service's namespace" : 'the root namespace';
 }
 
-/** Namespaces whose clients matter: where pods, Services, rules or Namespace objects are. */
+/**
+ * Namespaces whose clients matter: where pods (or pod templates) are; with none in the input
+ * (rules checked on their own), every namespace the input names.
+ */
 function clientNamespaces(model: MeshModel): string[] {
+  const withPods = unique(model.pods.map((p) => p.namespace));
+  if (withPods.length) return withPods.sort();
   return unique([
     ...model.namespaces.keys(),
-    ...model.pods.map((p) => p.namespace),
     ...model.services.map((s) => s.namespace),
     ...model.destinationRules.all.map((r) => r.rule.metadata.namespace as string),
   ]).sort();
