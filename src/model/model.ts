@@ -32,6 +32,7 @@ export class MeshModel {
   readonly notes: string[] = [];
   private readonly podsByNamespace = new Map<string, PodView[]>();
   private readonly serviceByName = new Map<string, ServiceView>();
+  private readonly servicesByNamespace = new Map<string, ServiceView[]>();
   private readonly backends = new Map<ServiceView, PodView[]>();
   private edgeCache?: TunnelEdge[];
 
@@ -56,7 +57,10 @@ export class MeshModel {
     this.templates = views.templates;
     for (const p of this.pods) push(this.podsByNamespace, p.namespace, p);
     this.services = objectsOfKind(snapshot, 'Service').map((s) => serviceView(s, this.clusterDomain));
-    for (const s of this.services) this.serviceByName.set(`${s.namespace}/${s.name}`, s);
+    for (const s of this.services) {
+      this.serviceByName.set(`${s.namespace}/${s.name}`, s);
+      push(this.servicesByNamespace, s.namespace, s);
+    }
     this.peerAuth = new PeerAuthIndex(objectsOfKind(snapshot, 'PeerAuthentication'), this.mesh.rootNamespace);
     this.destinationRules = new DestinationRuleIndex(
       objectsOfKind(snapshot, 'DestinationRule'),
@@ -98,7 +102,7 @@ export class MeshModel {
 
   /** Services in the pod's namespace whose selector matches it. */
   servicesOf(pod: PodView): ServiceView[] {
-    return this.services.filter((s) => s.namespace === pod.namespace && s.selector !== undefined && matchesLabels(s.selector, pod.labels));
+    return (this.servicesByNamespace.get(pod.namespace) ?? []).filter((s) => s.selector !== undefined && matchesLabels(s.selector, pod.labels));
   }
 
   /** Every tunnel rule that reaches a Service in the cluster, judged per client and endpoint. */

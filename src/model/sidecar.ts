@@ -53,6 +53,9 @@ export function observedProxy(spec: PodSpec, labels: StringMap = {}): SidecarInf
   return native ? 'native' : undefined;
 }
 
+/** Namespaces the injector never touches. */
+export const IGNORED_NAMESPACES = new Set(['kube-system', 'kube-public', 'kube-node-lease', 'local-path-storage']);
+
 /**
  * What the injection webhooks would do (Istio's default MutatingWebhookConfiguration):
  * namespace `istio-injection=enabled`, else namespace `istio.io/rev`, else (namespace without
@@ -60,8 +63,6 @@ export function observedProxy(spec: PodSpec, labels: StringMap = {}): SidecarInf
  * deprecated annotation `sidecar.istio.io/inject=false` vetoes; hostNetwork pods never.
  * `nsLabels` undefined = the Namespace is not known.
  */
-/** Namespaces the injector never touches. */
-export const IGNORED_NAMESPACES = new Set(['kube-system', 'kube-public', 'kube-node-lease', 'local-path-storage']);
 
 export function predictInjection(
   nsLabels: StringMap | undefined,

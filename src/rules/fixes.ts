@@ -231,9 +231,31 @@ function mergeInto(base: Record<string, unknown>, patch: Record<string, unknown>
   }
 }
 
-/** A Pod without an owner cannot be changed by a template: the whole Pod, edited, re-created. */
+/** What the injector and the scheduler added to a Pod: a re-created Pod goes through them again. */
+const INJECTED_CONTAINERS = new Set(['istio-proxy', 'istio-init', 'istio-validation']);
+const INJECTED_VOLUMES = /^(istio-|istiod-ca-cert$|workload-socket$|credential-socket$|workload-certs$)/;
+const INJECTED_METADATA = /^(sidecar\.istio\.io\/status|security\.istio\.io\/tlsMode|service\.istio\.io\/canonical-(name|revision)|istio\.io\/rev|kubectl\.kubernetes\.io\/default-(logs-)?container|prometheus\.io\/(scrape|port|path))$/;
+
+function asWritten(pod: KObject): KObject {
+  const copy = editable(pod) as KObject & { spec: PodView['spec'] & { nodeName?: string } };
+  const spec = copy.spec;
+  spec.containers = spec.containers.filter((c) => !INJECTED_CONTAINERS.has(c.name));
+  const init = (spec.initContainers ?? []).filter((c) => !INJECTED_CONTAINERS.has(c.name));
+  if (init.length) spec.initContainers = init;
+  else delete spec.initContainers;
+  if (spec.volumes) spec.volumes = spec.volumes.filter((v) => !INJECTED_VOLUMES.test(v.name));
+  delete spec.nodeName;
+  for (const field of ['labels', 'annotations'] as const) {
+    const map = copy.metadata[field];
+    if (!map) continue;
+    for (const k of Object.keys(map)) if (INJECTED_METADATA.test(k)) delete map[k];
+  }
+  return copy;
+}
+
+/** A Pod without an owner cannot be changed by a template: the Pod as written, edited, re-created. */
 function recreatePod(model: MeshModel, pod: PodView, template: TemplateFragment, comments: string[]): Fix & { target: ObjectRef } {
-  const copy = editable(pod.object) as KObject & { spec?: Record<string, unknown> };
+  const copy = asWritten(pod.object);
   mergeInto(copy as unknown as Record<string, unknown>, template as Record<string, unknown>);
   return {
     title: '',

@@ -95,9 +95,9 @@ testRule(tm108, {
       fixResolves: false,
     },
     {
-      name: 'a bare Pod: re-created with the repaired value',
+      name: 'a bare Pod: re-created as written (without what the injector added) with the repaired value',
       objects: [namespace('app', { 'istio-injection': 'enabled' }), pod('app', 'debug', { annotations: { [EXCL_IN]: '1-2' } })],
-      findings: [{ resource: 'Pod app/debug', fixes: [{ yaml: ['kind: Pod', 'kubectl replace --force', `${EXCL_IN}: 1,2`] }] }],
+      findings: [{ resource: 'Pod app/debug', fixes: [{ yaml: ['kind: Pod', 'kubectl replace --force', `${EXCL_IN}: 1,2`, /^(?![\s\S]*(istio-proxy|istio-init|tlsMode))/] }] }],
     },
   ],
 });

@@ -8,6 +8,10 @@ testRule(tm205, {
   valid: [
     { name: 'ports outside the range', objects: [injected, deployment('app', 'web', { ports: [{ port: 8080 }, { port: 14999 }, { port: 15101 }] })] },
     { name: 'istio-proxy declares 15090 itself (running pod)', objects: [injected, { ...pod('app', 'web-1', { owner: 'web' }), spec: { containers: [{ name: 'web', ports: [{ containerPort: 8080 }] }, { name: 'istio-proxy', ports: [{ containerPort: 15090, name: 'http-envoy-prom' }] }] } }] },
+    {
+      name: 'istio-init and istio-validation are Istio\'s, never the application\'s',
+      objects: [injected, { ...pod('app', 'web-1', { owner: 'web' }), spec: { initContainers: [{ name: 'istio-init', ports: [{ containerPort: 15001 }] }, { name: 'istio-validation', ports: [{ containerPort: 15006 }] }], containers: [{ name: 'web', ports: [{ containerPort: 8080 }] }, { name: 'istio-proxy' }] } }],
+    },
     { name: 'no sidecar: nothing is reserved', objects: [namespace('app'), deployment('app', 'web', { ports: [{ port: 15020 }] })] },
     { name: 'not injected (label false)', objects: [injected, deployment('app', 'web', { labels: { app: 'web', 'sidecar.istio.io/inject': 'false' }, ports: [{ port: 15000 }] })] },
     { name: 'sidecar unknown (namespace labels not known): no evidence', objects: [deployment('app', 'web', { ports: [{ port: 15000 }] })] },

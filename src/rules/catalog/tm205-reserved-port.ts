@@ -1,7 +1,7 @@
 // TM205: an application container declares a port inside 15000-15100, which the Istio sidecar
 // keeps for itself (Envoy's listeners, the agent, admin, DNS, HBONE).
 
-import type { Container, KObject, Service, Workload } from '../../model/k8s.js';
+import type { KObject, Service, Workload } from '../../model/k8s.js';
 import type { MeshModel } from '../../model/model.js';
 import type { PodView } from '../../model/pods.js';
 import { appContainers, isReservedPort, reservedPortUse } from '../../model/ports.js';
@@ -35,12 +35,10 @@ function replacementPorts(pod: PodView, ports: number[]): Map<number, number> {
   return out;
 }
 
-function movePorts(containers: Container[] | undefined, moves: Map<number, number>): void {
-  for (const c of containers ?? []) {
-    for (const p of c.ports ?? []) {
-      const to = moves.get(p.containerPort);
-      if (to !== undefined && appContainers({ containers: [c] }).length) p.containerPort = to;
-    }
+/** Moves the application's ports (istio-proxy keeps its own). */
+function movePorts(spec: PodView['spec'] | undefined, moves: Map<number, number>): void {
+  for (const c of spec ? appContainers(spec) : []) {
+    for (const p of c.ports ?? []) p.containerPort = moves.get(p.containerPort) ?? p.containerPort;
   }
 }
 
@@ -93,8 +91,7 @@ function moveFixes(model: MeshModel, pod: PodView, moves: Map<number, number>): 
         owner,
         (copy) => {
           const spec = copy.kind === 'Pod' ? (copy.spec as PodView['spec']) : copy.kind === 'CronJob' ? (copy as Workload).spec.jobTemplate?.spec?.template?.spec : (copy as Workload).spec.template?.spec;
-          movePorts(spec?.containers, moves);
-          movePorts(spec?.initContainers, moves);
+          movePorts(spec, moves);
         },
         `Move ${owner.kind} ${pod.namespace}/${owner.metadata.name} off the sidecar's ports (${summary})`,
         owner.kind === 'Pod' ? [...comments, 'a bare Pod cannot change its ports in place: kubectl replace --force -f <this file>'] : comments,

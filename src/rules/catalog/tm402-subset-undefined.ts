@@ -57,7 +57,9 @@ export const tm402: Rule = {
         const host = resolveHost(route.destination.host, ns, model.clusterDomain);
         if (isWildcardHost(host)) continue;
         const serviceNamespace = serviceOfHost(host, model.clusterDomain)?.namespace ?? ns;
+        // Rules of a namespace that was not listed (or could not be) may define it.
         if (model.incompleteFor('DestinationRule', [serviceNamespace])) continue;
+        if (![ns, serviceNamespace, model.mesh.rootNamespace].every((n) => model.covers('DestinationRule', n))) continue;
         const match = model.destinationRules.lookup({ namespace: ns }, host, serviceNamespace);
         const defined = new Set(match?.rules.flatMap((r) => (r.rule.spec.subsets ?? []).map((s) => s.name)) ?? []);
         if (!defined.has(subset)) missing.push({ route, host, subset, serviceNamespace, ...(match ? { match } : {}) });
