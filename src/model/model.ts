@@ -1,9 +1,9 @@
 // The indexes every rule reads, built once from a Snapshot.
 
 import { objectsOfKind, type IncompleteEntry, type Snapshot } from '../collect/snapshot.js';
-import { DestinationRuleIndex } from './destinationrule.js';
+import { DestinationRuleIndex, isWildcardHost, serviceOfHost } from './destinationrule.js';
 import { buildTunnelEdges, type TunnelEdge } from './edges.js';
-import type { KObject, Namespace, Workload } from './k8s.js';
+import type { DestinationRule, KObject, Namespace, Workload } from './k8s.js';
 import { matchesLabels } from './labels.js';
 import { meshSettingsFrom, type MeshSettings } from './mesh.js';
 import { PeerAuthIndex } from './peerauth.js';
@@ -12,6 +12,16 @@ import { predictInjection } from './sidecar.js';
 import { DEFAULT_CLUSTER_DOMAIN, selectedPods, serviceView, type ServiceView } from './services.js';
 import { discoverTunnels, type TunnelConfig } from './tunnels.js';
 import { workloadKey } from './workloads.js';
+
+export interface RuleTarget {
+  rule: DestinationRule;
+  /** The host after short-name resolution. */
+  host: string;
+  /** `name.namespace.svc.<domain>` hosts: the Service named (which may not exist). */
+  serviceRef?: { name: string; namespace: string };
+  /** That Service, when it is in the input. */
+  service?: ServiceView;
+}
 
 export interface ModelOptions {
   clusterDomain?: string;
@@ -98,6 +108,21 @@ export class MeshModel {
     if (!ns) return undefined;
     const decision = predictInjection(ns.metadata.labels ?? {}, pod.labels, pod.annotations, pod.spec.hostNetwork === true, pod.namespace);
     return decision.inject === true ? decision.reason : undefined;
+  }
+
+  /**
+   * Every DestinationRule with a specific host (wildcards are policies, not references), the
+   * host resolved as Istio does, and the Service it names when the host is a cluster name.
+   */
+  ruleTargets(): RuleTarget[] {
+    const out: RuleTarget[] = [];
+    for (const { rule, host } of this.destinationRules.all) {
+      if (isWildcardHost(host)) continue;
+      const serviceRef = serviceOfHost(host, this.clusterDomain);
+      const service = serviceRef ? this.service(serviceRef.namespace, serviceRef.name) : undefined;
+      out.push({ rule, host, ...(serviceRef ? { serviceRef } : {}), ...(service ? { service } : {}) });
+    }
+    return out;
   }
 
   /** Services in the pod's namespace whose selector matches it. */

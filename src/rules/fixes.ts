@@ -366,3 +366,8 @@ export function restartFix(model: MeshModel, pods: PodView[], why: string): Fix 
   fix.title = `Restart ${fix.target.kind} ${pod.namespace}/${fix.target.name}`;
   return fix;
 }
+
+/** A Service in the input with some of its ports rewritten (the whole list is applied). */
+export function servicePortsFix(model: MeshModel, svc: ServiceView, edit: (sp: ServicePort) => ServicePort, title: string, comments: string[]): Fix {
+  return editFix(model, svc.object, (copy) => void (copy.spec.ports = (copy.spec.ports ?? []).map(edit)), title, comments);
+}

@@ -4,7 +4,7 @@
 // target port was used). Either way the setting matches nothing.
 
 import { objectsOfKind } from '../../collect/snapshot.js';
-import { drName, isWildcardHost, portLevelEntries, resolveHost, serviceOfHost } from '../../model/destinationrule.js';
+import { drName, portLevelEntries } from '../../model/destinationrule.js';
 import type { DestinationRule, PeerAuthentication, TrafficPolicy } from '../../model/k8s.js';
 import type { MeshModel } from '../../model/model.js';
 import { isValidPortKey, paName, podsSelectedBy, scopeOf } from '../../model/peerauth.js';
@@ -115,12 +115,8 @@ function rekeyPeerAuth(model: MeshModel, pa: PeerAuthentication, from: string, t
 
 function destinationRuleFindings(model: MeshModel): FindingDraft[] {
   const findings: FindingDraft[] = [];
-  for (const rule of objectsOfKind(model.snapshot, 'DestinationRule')) {
+  for (const { rule, host, service: svc } of model.ruleTargets()) {
     const ns = rule.metadata.namespace as string;
-    const host = resolveHost(rule.spec.host, ns, model.clusterDomain);
-    if (isWildcardHost(host)) continue;
-    const target = serviceOfHost(host, model.clusterDomain);
-    const svc = target ? model.service(target.namespace, target.name) : undefined;
     if (!svc) continue; // TM401 (unknown host) or a ServiceEntry host
     const servicePorts = new Set(svc.ports.map((p) => p.port));
     const backends = model.backendsOf(svc);

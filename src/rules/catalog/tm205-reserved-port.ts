@@ -1,13 +1,13 @@
 // TM205: an application container declares a port inside 15000-15100, which the Istio sidecar
 // keeps for itself (Envoy's listeners, the agent, admin, DNS, HBONE).
 
-import type { KObject, Service, Workload } from '../../model/k8s.js';
+import type { KObject, Workload } from '../../model/k8s.js';
 import type { MeshModel } from '../../model/model.js';
 import type { PodView } from '../../model/pods.js';
 import { appContainers, isReservedPort, reservedPortUse } from '../../model/ports.js';
 import { describeGroup, groupByWorkload } from '../../model/workloads.js';
 import { listing, unique } from '../edge-hits.js';
-import { editFix, workloadObject } from '../fixes.js';
+import { editFix, servicePortsFix, workloadObject } from '../fixes.js';
 import type { Fix, FindingDraft, Rule } from '../types.js';
 
 interface Clash {
@@ -106,14 +106,12 @@ function moveFixes(model: MeshModel, pod: PodView, moves: Map<number, number>): 
     });
     if (affected.length === 0) continue;
     fixes.push(
-      editFix(
+      servicePortsFix(
         model,
-        svc.object,
-        (copy: Service) => {
-          copy.spec.ports = (copy.spec.ports ?? []).map((sp) => {
-            const to = moves.get(Number(sp.targetPort ?? sp.port));
-            return to === undefined ? sp : { ...sp, targetPort: to };
-          });
+        svc,
+        (sp) => {
+          const to = moves.get(Number(sp.targetPort ?? sp.port));
+          return to === undefined ? sp : { ...sp, targetPort: to };
         },
         `Point Service ${svc.namespace}/${svc.name} at the new target port${affected.length === 1 ? '' : 's'}`,
         [`targetPort follows the application: ${summary}`],

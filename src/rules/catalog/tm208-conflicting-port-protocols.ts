@@ -1,14 +1,14 @@
 // TM208: one target port of a meshed pod is exposed by several Services that declare different
 // Istio protocols (domain §8): the sidecar's inbound listener for the port can be only one.
 
-import type { Service, ServicePort } from '../../model/k8s.js';
+import type { ServicePort } from '../../model/k8s.js';
 import type { MeshModel } from '../../model/model.js';
 import type { PodView } from '../../model/pods.js';
 import { istioProtocol, protocolFamily, type ProtocolFamily } from '../../model/protocol.js';
 import { isUdp, resolveTargetPort, type ServiceView } from '../../model/services.js';
 import { describeGroup, groupByWorkload } from '../../model/workloads.js';
 import { listing, unique } from '../edge-hits.js';
-import { editFix } from '../fixes.js';
+import { servicePortsFix } from '../fixes.js';
 import type { Fix, FindingDraft, Rule } from '../types.js';
 
 interface Exposure {
@@ -77,15 +77,10 @@ export const tm208: Rule = {
         const fixes: Fix[] = [];
         for (const svc of unique(exposures.filter((e) => e.family !== keep).map((e) => e.svc))) {
           fixes.push(
-            editFix(
+            servicePortsFix(
               model,
-              svc.object,
-              (copy: Service) => {
-                copy.spec.ports = (copy.spec.ports ?? []).map((sp) => {
-                  const mine = exposures.some((e) => e.svc === svc && e.sp.port === sp.port && e.family !== keep);
-                  return mine ? { ...sp, appProtocol: APP_PROTOCOL[keep] } : sp;
-                });
-              },
+              svc,
+              (sp) => (exposures.some((e) => e.svc === svc && e.sp.port === sp.port && e.family !== keep) ? { ...sp, appProtocol: APP_PROTOCOL[keep] } : sp),
               `Declare Service ${svc.namespace}/${svc.name} port${exposures.filter((e) => e.svc === svc).length === 1 ? '' : 's'} to target port ${port} as ${APP_PROTOCOL[keep]}`,
               [
                 `appProtocol overrides the port name for Istio; ${keep} is what ${exposures.filter((e) => e.family === keep).length} of the ${exposures.length} Service ports reaching target port ${port} declare`,

@@ -2,7 +2,7 @@
 // (typically a short or partial host resolved against the wrong namespace, or a typo).
 
 import { objectsOfKind } from '../../collect/snapshot.js';
-import { drName, hostMatches, isWildcardHost, portLevelEntries, resolveHost, serviceOfHost } from '../../model/destinationrule.js';
+import { drName, hostMatches, portLevelEntries } from '../../model/destinationrule.js';
 import type { DestinationRule, ServiceEntry } from '../../model/k8s.js';
 import type { MeshModel } from '../../model/model.js';
 import { editDistance } from '../../model/text.js';
@@ -61,12 +61,9 @@ export const tm401: Rule = {
   check({ model }) {
     const entries = objectsOfKind(model.snapshot, 'ServiceEntry');
     const findings: FindingDraft[] = [];
-    for (const rule of objectsOfKind(model.snapshot, 'DestinationRule')) {
+    for (const { rule, host, serviceRef: target, service } of model.ruleTargets()) {
       const ns = rule.metadata.namespace as string;
-      const host = resolveHost(rule.spec.host, ns, model.clusterDomain);
-      if (isWildcardHost(host)) continue;
-      const target = serviceOfHost(host, model.clusterDomain);
-      if (target && (model.service(target.namespace, target.name) || !model.covers('Service', target.namespace))) continue;
+      if (target && (service || !model.covers('Service', target.namespace))) continue;
       if (visibleEntries(entries, ns).some((se) => (se.spec?.hosts ?? []).some((h) => hostMatches(h, host)))) continue;
       if (!target && !model.covers('ServiceEntry', undefined)) continue;
       const meant = didYouMean(model, rule, host);

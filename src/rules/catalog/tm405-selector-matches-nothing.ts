@@ -2,7 +2,7 @@
 // pod of its namespace, or a DestinationRule subset whose labels fit none of its Service's pods.
 
 import { objectsOfKind } from '../../collect/snapshot.js';
-import { drName, isWildcardHost, resolveHost, serviceOfHost } from '../../model/destinationrule.js';
+import { drName, resolveHost } from '../../model/destinationrule.js';
 import type { PeerAuthentication, StringMap } from '../../model/k8s.js';
 import { formatLabels, matchesLabels } from '../../model/labels.js';
 import type { MeshModel } from '../../model/model.js';
@@ -88,12 +88,9 @@ function subsetFindings(model: MeshModel): FindingDraft[] {
         .map((r) => `${resolveHost(r.destination.host, vs.metadata.namespace as string, model.clusterDomain)}|${r.destination.subset}`),
     ),
   );
-  for (const rule of objectsOfKind(model.snapshot, 'DestinationRule')) {
+  for (const { rule, host, service: svc } of model.ruleTargets()) {
     const ns = rule.metadata.namespace as string;
-    const host = resolveHost(rule.spec.host, ns, model.clusterDomain);
-    if (isWildcardHost(host) || !(rule.spec.subsets ?? []).length) continue;
-    const target = serviceOfHost(host, model.clusterDomain);
-    const svc = target ? model.service(target.namespace, target.name) : undefined;
+    if (!(rule.spec.subsets ?? []).length) continue;
     if (!svc?.selector || !model.covers('Pod', svc.namespace)) continue; // unknown host: TM401; no selector: endpoints are managed by hand
     const backends = model.backendsOf(svc);
     const empty = (rule.spec.subsets ?? []).filter((s) => {
