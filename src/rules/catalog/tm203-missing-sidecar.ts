@@ -30,7 +30,10 @@ export const tm203: Rule = {
         resource: group.workload,
         message: `${describeGroup(group)} ${group.pods.length === 1 ? 'has' : 'have'} no Istio sidecar although the injector would add one today (${reason}): ${group.pods.length === 1 ? 'it was' : 'they were'} created before injection was enabled.`,
         symptom: 'these pods are outside the mesh: STRICT peers reset their connections (503 UC), meshed clients reach them in plaintext, only some requests fail while other pods of the mesh work',
-        evidence: [`injection for ${pod.namespace}: ${reason}`, ...group.pods.slice(0, 10).map((p) => `Pod ${p.namespace}/${p.name}: ${p.sidecar.reason}`)],
+        evidence: [
+          `injection for ${pod.namespace}: ${reason}`,
+          ...(/istio\.io\/rev=/.test(reason) ? [`a revision label injects only where a control plane of that revision is installed (kubectl get mutatingwebhookconfigurations); if none is, no pod gets a sidecar and a restart does not help`] : []),
+          ...group.pods.slice(0, 10).map((p) => `Pod ${p.namespace}/${p.name}: ${p.sidecar.reason}`)],
         fixes: [restartFix(model, group.pods, 'new pods are created through the injector and get the sidecar')],
         objects: group.pods.map((p) => p.object),
       });
