@@ -33,7 +33,7 @@ testRule(tm403, {
       findings: [
         {
           resource: 'DestinationRule app/reviews-tls',
-          message: ['2 DestinationRules for reviews.app.svc.cluster.local', 'are merged (only DestinationRule app/reviews-lb\'s trafficPolicy counts)'],
+          message: ['2 DestinationRules for reviews.app.svc.cluster.local', 'are merged: their subsets are combined', 'the trafficPolicy of DestinationRule app/reviews-lb is used and that of DestinationRule app/reviews-tls ignored'],
           fixes: [{ title: 'Merge into DestinationRule app/reviews-lb', yaml: ['name: v2', 'kubectl delete destinationrule -n app reviews-tls'] }],
         },
       ],
@@ -52,9 +52,19 @@ testRule(tm403, {
       fixResolves: false,
     },
     {
+      name: 'the oldest rule has no trafficPolicy: the next one\'s is used; a subset defined twice counts once',
+      objects: [
+        ...base,
+        destinationRule('app', 'a-subsets', { host: FQDN, subsets: [{ name: 'v1', labels: { version: 'v1' } }], created: '2024-01-01T00:00:00Z' }),
+        destinationRule('app', 'b-tls', { host: FQDN, tls: 'ISTIO_MUTUAL', subsets: [{ name: 'v1', labels: { version: 'one' } }], created: '2024-02-01T00:00:00Z' }),
+      ],
+      findings: [{ resource: 'DestinationRule app/b-tls', message: ['the trafficPolicy of DestinationRule app/b-tls is used', 'subset v1 is defined twice and only the first definition counts'] }],
+      fixResolves: false,
+    },
+    {
       name: 'rules checked on their own (no pods in the input): every namespace named counts as a client namespace',
       objects: [destinationRule('app', 'a', { host: FQDN }), destinationRule('app', 'b', { host: FQDN })],
-      findings: [{ resource: 'DestinationRule app/b', message: 'are merged' }],
+      findings: [{ resource: 'DestinationRule app/b', message: ['are merged', 'none sets a trafficPolicy'] }],
       fixResolves: false,
     },
   ],

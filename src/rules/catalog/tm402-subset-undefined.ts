@@ -2,7 +2,7 @@
 // defines: Envoy has no cluster for it and answers 503 NR (no route / no healthy upstream).
 
 import { objectsOfKind } from '../../collect/snapshot.js';
-import { drName, effectivePolicy, isWildcardHost, resolveHost, serviceOfHost, type RuleMatch } from '../../model/destinationrule.js';
+import { drName, isWildcardHost, resolveHost, serviceOfHost, type IndexedRule, type RuleMatch } from '../../model/destinationrule.js';
 import type { DestinationRule, StringMap, VirtualService } from '../../model/k8s.js';
 import type { MeshModel } from '../../model/model.js';
 import { routeDestinations, type RouteDestination } from '../../model/virtualservice.js';
@@ -96,7 +96,8 @@ function defineSubsets(model: MeshModel, missing: Missing[]): Fix {
   const guessed = subsets.filter((s) => subsetLabels(model, first.host, s.name).guessed).map((s) => s.name);
   const comments = guessed.length ? [`no pod behind ${first.host} carries a label with the value ${listing(guessed)}: the labels are a guess, adjust them to the pods' version label`] : [];
   if (first.match) {
-    const rule: DestinationRule = effectivePolicy(first.match).rule;
+    // The rule that already lists subsets is where a reader looks for them.
+    const rule: DestinationRule = (first.match.rules.find((r) => (r.rule.spec.subsets ?? []).length) ?? (first.match.rules[0] as IndexedRule)).rule;
     return editFix(
       model,
       rule,

@@ -70,10 +70,7 @@ export const tm403: Rule = {
         const loser = (s.shadowed[0] ?? s.applied[1]) as IndexedRule;
         const winner = s.applied[0] as IndexedRule;
         const clients = s.namespaces.length > 6 ? `${s.namespaces.length} namespaces` : `namespace${s.namespaces.length === 1 ? '' : 's'} ${listing(s.namespaces)}`;
-        const what = [
-          merged ? `${listing(s.applied.map((r) => drName(r.rule)))} are merged (only ${drName(winner.rule)}'s trafficPolicy counts${timesUnknown(s.applied) ? '; with no creation times in the input, the first one created wins' : ''})` : `${drName(winner.rule)} applies`,
-          s.shadowed.length ? `${listing(s.shadowed.map((r) => drName(r.rule)))} ${s.shadowed.length === 1 ? 'is' : 'are'} ignored` : '',
-        ].filter(Boolean);
+        const what = [merged ? mergeText(s.applied) : `${drName(winner.rule)} applies`, s.shadowed.length ? `${listing(s.shadowed.map((r) => drName(r.rule)))} ${s.shadowed.length === 1 ? 'is' : 'are'} ignored` : ''].filter(Boolean);
         findings.push({
           resource: { kind: 'DestinationRule', namespace: loser.rule.metadata.namespace as string, name: loser.rule.metadata.name },
           message: `${names.length} DestinationRules for ${host} reach clients in ${clients}: ${what.join('; ')}.`,
@@ -94,6 +91,23 @@ export const tm403: Rule = {
 
 function timesUnknown(rules: IndexedRule[]): boolean {
   return rules.some((r) => !r.rule.metadata.creationTimestamp);
+}
+
+/** Istio's merge of rules for one host in one namespace: subsets combined, the oldest trafficPolicy used. */
+function mergeText(applied: IndexedRule[]): string {
+  const withPolicy = applied.filter((r) => r.rule.spec.trafficPolicy);
+  const [used, ...dropped] = withPolicy;
+  const names = new Map<string, number>();
+  for (const r of applied) for (const s of r.rule.spec.subsets ?? []) names.set(s.name, (names.get(s.name) ?? 0) + 1);
+  const clashing = [...names].filter(([, n]) => n > 1).map(([name]) => name);
+  const order = timesUnknown(applied) ? ' (the input has no creation times: the one created first counts)' : '';
+  return [
+    `${listing(applied.map((r) => drName(r.rule)))} are merged: their subsets are combined`,
+    used ? `the trafficPolicy of ${drName(used.rule)} is used${dropped.length ? ` and that of ${listing(dropped.map((r) => drName(r.rule)))} ignored${order}` : ''}` : 'none sets a trafficPolicy',
+    clashing.length ? `subset${clashing.length === 1 ? '' : 's'} ${listing(clashing)} ${clashing.length === 1 ? 'is' : 'are'} defined twice and only the first definition counts${order}` : '',
+  ]
+    .filter(Boolean)
+    .join('; ');
 }
 
 /** One rule carrying what the others add (subsets it lacks; their trafficPolicy if it has none). */

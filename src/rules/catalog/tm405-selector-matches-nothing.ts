@@ -68,7 +68,7 @@ function peerAuthFindings(model: MeshModel): FindingDraft[] {
       message: `${paName(pa)} selects ${formatSelector(pa)}, which no pod in ${ns} carries: the policy applies to nothing.`,
       symptom: 'the mTLS mode it sets is not in force anywhere',
       evidence: [
-        `${pods.length} pod${pods.length === 1 ? '' : 's'} (or pod templates) in ${ns}`,
+        `${pods.length} pod${pods.length === 1 ? '' : 's'} or pod template${pods.length === 1 ? '' : 's'} in ${ns}`,
         ...keys.map((k) => `label ${k} on pods in ${ns}: ${listing(labelValues(pods, k)) || 'none'}`),
       ],
       fixes,
@@ -117,7 +117,7 @@ function subsetFindings(model: MeshModel): FindingDraft[] {
         (usedByRoutes.length ? ` Routes to ${listing(usedByRoutes)} have no endpoint (503 no healthy upstream).` : ''),
       symptom: usedByRoutes.length ? '503 "no healthy upstream" on requests routed to the empty subset' : 'none until a route uses the subset',
       evidence: [
-        `Service ${svc.namespace}/${svc.name} selects ${backends.length} pod${backends.length === 1 ? '' : 's'} (or pod templates)`,
+        `Service ${svc.namespace}/${svc.name} selects ${backends.length} pod${backends.length === 1 ? '' : 's'} or pod template${backends.length === 1 ? '' : 's'}`,
         ...keys.map((k) => `label ${k} on those pods: ${listing(labelValues(backends, k)) || 'none'}`),
       ],
       fixes,
