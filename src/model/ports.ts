@@ -56,6 +56,9 @@ export function knownPodPorts(pod: PodView, services: readonly ServiceView[]): K
       if ((p.protocol ?? 'TCP').toUpperCase() !== 'UDP') out.push({ port: p.containerPort, via: `containerPort of ${c.name}${p.name ? ` (${p.name})` : ''}` });
     }
   }
+  // Scraped metrics ports are often not declared as container ports.
+  const scraped = pod.annotations['prometheus.io/port'];
+  if (scraped && /^\d+$/.test(scraped)) out.push({ port: Number(scraped), via: 'annotation prometheus.io/port' });
   for (const svc of services) {
     for (const sp of svc.ports) {
       const tp = resolveTargetPort(sp, pod);

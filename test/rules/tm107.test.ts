@@ -31,6 +31,14 @@ testRule(tm107, {
         peerAuthentication('app', 'gw', { selector: { app: 'gw' }, portLevel: { 9100: 'DISABLE' } }),
       ],
     },
+    {
+      name: 'a metrics port announced by prometheus.io/port counts as a port of the pods',
+      objects: [
+        namespace('app', { 'istio-injection': 'enabled' }),
+        deployment('app', 'gw', { ports: [{ name: 'http', port: 8080 }], annotations: { 'prometheus.io/port': '9102' } }),
+        peerAuthentication('app', 'gw', { selector: { app: 'gw' }, portLevel: { 9102: 'DISABLE' } }),
+      ],
+    },
     { name: 'a selector that selects nothing is TM405, not a key mismatch', objects: app({ extra: [peerAuthentication('app', 'other', { selector: { app: 'other' }, portLevel: { 80: 'DISABLE' } })] }) },
     { name: 'a namespace-wide policy with portLevelMtls is TM106', objects: app({ extra: [peerAuthentication('app', 'default', { portLevel: { 80: 'DISABLE' } })] }) },
     { name: 'a root-namespace policy with a selector is ignored (TM106)', objects: app({ extra: [peerAuthentication('istio-system', 'gw', { selector: { app: 'gw' }, portLevel: { 80: 'DISABLE' } })] }) },
@@ -57,9 +65,9 @@ testRule(tm107, {
       findings: [{ resource: 'PeerAuthentication app/gw', port: 80, message: '9091 would have matched' }],
     },
     {
-      name: 'a key no declared port matches, with every container declaring its ports: the known ports are listed',
+      name: 'a key no declared port matches, with every container declaring its ports: a warning listing the known ports',
       objects: app({ extra: [peerAuthentication('app', 'gw', { selector: { app: 'gw' }, portLevel: { 9090: 'DISABLE' } })] }),
-      findings: [{ resource: 'PeerAuthentication app/gw', port: 9090, message: 'Their known ports: 8080 and 9091', fixes: [] }],
+      findings: [{ resource: 'PeerAuthentication app/gw', port: 9090, severity: 'warning', message: 'their known ports: 8080 and 9091', fixes: [] }],
       fixResolves: false,
     },
     {

@@ -26,7 +26,8 @@ export const tm107: Rule = {
       'A PeerAuthentication portLevelMtls key is not a port of the pods it selects (typically the Service port was used), or a DestinationRule portLevelSettings port is not a port of its Service (typically the target port was used).',
     description:
       'PeerAuthentication portLevelMtls is keyed by the target (container) port; DestinationRule portLevelSettings by the Service port. ' +
-      'With a Service mapping port 80 to targetPort 8080, `portLevelMtls: {80: …}` and `portLevelSettings: [{port: {number: 8080}}]` both match nothing, and the port keeps its old mTLS behaviour.',
+      'With a Service mapping port 80 to targetPort 8080, `portLevelMtls: {80: …}` and `portLevelSettings: [{port: {number: 8080}}]` both match nothing, and the port keeps its old mTLS behaviour. ' +
+      'A portLevelMtls key that no selected pod declares, with no Service port to explain it, is reported as a warning: the application may listen there without declaring it.',
     howToFix: 'Key PeerAuthentication portLevelMtls by the container port and DestinationRule portLevelSettings by the Service port; the finding names the number that would have matched.',
     inputs: ['PeerAuthentication', 'DestinationRule', 'Service', 'Pod', 'Deployment'],
   },
@@ -65,9 +66,11 @@ function peerAuthFindings(model: MeshModel): FindingDraft[] {
       findings.push({
         resource: { kind: 'PeerAuthentication', namespace: ns, name: pa.metadata.name },
         port,
+        // Without a Service port to explain the key, an undeclared open port cannot be ruled out.
+        ...(meant.length ? {} : { severity: 'warning' as const }),
         message:
           `${paName(pa)} sets portLevelMtls for port ${port}, which is not a port of the pods it selects (${listing(groups.map((g) => describeGroup(g)))}): it matches nothing.` +
-          (would.length ? ` portLevelMtls takes the target port: ${listing(would.map(String))} would have matched (${listing(where)}).` : ` Their known ports: ${listing(unique(known.map((k) => String(k.port))))}.`),
+          (would.length ? ` portLevelMtls takes the target port: ${listing(would.map(String))} would have matched (${listing(where)}).` : ` No selected pod declares it (their known ports: ${listing(unique(known.map((k) => String(k.port))))}); if the application listens there undeclared, declare the containerPort.`),
         symptom: SYMPTOM,
         evidence: [
           `${paName(pa)} portLevelMtls ${port}: ${pa.spec.portLevelMtls?.[key]?.mode ?? 'UNSET'}`,
