@@ -2,6 +2,7 @@
 // Two sources say it: the pod's `traffic.sidecar.istio.io/*` annotations (what the injector
 // and Istio CNI read) and, without CNI, the `istio-init` container's args (what was applied).
 
+import { isIPv6 } from 'node:net';
 import type { Container, StringMap } from './k8s.js';
 
 export const ANNOTATION = {
@@ -230,4 +231,88 @@ export function outboundBypass(out: OutboundCapture, port: number, ip: string | 
   return conditions.length
     ? { bypass: false, maybe: `if ${conditions.join(' or ')}, the client bypasses its sidecar and sends plaintext` }
     : { bypass: false };
+}
+
+// ---- Validation (what Istio's injector accepts) ----------------------------------------
+
+/** The capture annotations the injector validates before injecting (a bad value rejects the pod). */
+export const VALIDATED_CAPTURE_ANNOTATIONS = [
+  ANNOTATION.includeInboundPorts,
+  ANNOTATION.excludeInboundPorts,
+  ANNOTATION.excludeOutboundPorts,
+  ANNOTATION.includeOutboundIPRanges,
+  ANNOTATION.excludeOutboundIPRanges,
+] as const;
+
+export interface CaptureAnnotationProblem {
+  key: string;
+  value: string;
+  /** The offending items, as written (`(empty item)` for stray commas). */
+  invalid: string[];
+  /** What Istio expects there. */
+  expected: string;
+}
+
+/** Port list items, trimmed as Istio's parsePorts does; an empty value is fine. */
+function invalidPortItems(value: string): string[] {
+  if (value === '') return [];
+  return value.split(',').flatMap((raw) => {
+    const item = raw.trim();
+    if (item === '') return ['(empty item)'];
+    return /^\d+$/.test(item) && Number(item) <= 65535 ? [] : [item];
+  });
+}
+
+const IPV4 = /^(25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)(\.(25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)){3}$/;
+
+/** Go's netip.ParsePrefix: `addr/bits`, no zone, no spaces (Istio does not trim CIDR items). */
+export function isValidPrefix(text: string): boolean {
+  const slash = text.indexOf('/');
+  if (slash < 0) return false;
+  const addr = text.slice(0, slash);
+  const bits = text.slice(slash + 1);
+  if (!/^(0|[1-9]\d*)$/.test(bits)) return false;
+  if (IPV4.test(addr)) return Number(bits) <= 32;
+  return !addr.includes('%') && isIPv6(addr) && Number(bits) <= 128;
+}
+
+function invalidCidrItems(value: string): string[] {
+  if (value === '') return [];
+  return value.split(',').flatMap((item) => (isValidPrefix(item) ? [] : [item === '' ? '(empty item)' : item]));
+}
+
+/**
+ * Capture annotations whose value Istio's injector rejects (validateAnnotations): port lists
+ * must be numbers 0–65535 separated by commas (spaces around items are fine; no ranges, no
+ * names, no empty items); `*` only as the whole includeInboundPorts value; IP ranges must be
+ * CIDRs (`*` only as the whole includeOutboundIPRanges value). includeOutboundPorts is not
+ * validated by the injector.
+ */
+export function invalidCaptureAnnotations(annotations: StringMap): CaptureAnnotationProblem[] {
+  const out: CaptureAnnotationProblem[] = [];
+  for (const key of VALIDATED_CAPTURE_ANNOTATIONS) {
+    const value = annotations[key];
+    if (value === undefined) continue;
+    let invalid: string[];
+    let expected: string;
+    switch (key) {
+      case ANNOTATION.includeInboundPorts:
+        invalid = value === '*' ? [] : invalidPortItems(value);
+        expected = '"*" or a comma list of port numbers 0-65535';
+        break;
+      case ANNOTATION.includeOutboundIPRanges:
+        invalid = value === '*' ? [] : invalidCidrItems(value);
+        expected = '"*" or a comma list of CIDRs (e.g. 10.0.0.0/8), without spaces';
+        break;
+      case ANNOTATION.excludeOutboundIPRanges:
+        invalid = invalidCidrItems(value);
+        expected = 'a comma list of CIDRs (e.g. 10.0.0.0/8), without spaces';
+        break;
+      default:
+        invalid = invalidPortItems(value);
+        expected = 'a comma list of port numbers 0-65535 (no "*", no ranges)';
+    }
+    if (invalid.length) out.push({ key, value, invalid, expected });
+  }
+  return out;
 }

@@ -119,6 +119,27 @@ export class DestinationRuleIndex {
   }
 
   /**
+   * Every rule for exactly `host` (no wildcard, no workloadSelector) a client in `clientNs`
+   * considers, per lookup step in order: the first non-empty step applies (its rules merged),
+   * the later ones are shadowed.
+   */
+  candidates(clientNs: string, host: string, serviceNamespace: string): Array<{ step: LookupStep; rules: IndexedRule[] }> {
+    const exact = (r: IndexedRule): boolean => r.host === host && !r.rule.spec.workloadSelector;
+    const seen = new Set<IndexedRule>();
+    const take = (rules: IndexedRule[]): IndexedRule[] => {
+      const out = rules.filter((r) => exact(r) && !seen.has(r));
+      for (const r of out) seen.add(r);
+      return out;
+    };
+    const steps: Array<{ step: LookupStep; rules: IndexedRule[] }> = [
+      { step: 'client-namespace', rules: take(clientNs === this.rootNamespace ? this.rootLocal : (this.local.get(clientNs) ?? [])) },
+      { step: 'service-namespace', rules: take((this.exported.get(serviceNamespace) ?? []).filter((r) => exportedTo(r, clientNs))) },
+      { step: 'root-namespace', rules: take((this.exported.get(this.rootNamespace) ?? []).filter((r) => exportedTo(r, clientNs))) },
+    ];
+    return steps.filter((s) => s.rules.length > 0);
+  }
+
+  /**
    * Rules that would apply to any meshed client outside their own namespace: exported
    * from the Service's namespace or the root namespace (for checks with no particular client).
    */
@@ -201,4 +222,34 @@ function fromPolicy(policy: TrafficPolicy | undefined, port: number, rule: Desti
     return { tls: policy.tls, mode: (policy.tls.mode ?? 'DISABLE').toUpperCase(), where: `${name} ${prefix}trafficPolicy.tls`, rule, portLevel: false };
   }
   return { where: `${name} sets no tls for port ${port}`, rule, portLevel: false };
+}
+
+/** `name.namespace.svc.<cluster domain>` → the Service it names; other hosts are not Services. */
+export function serviceOfHost(host: string, clusterDomain: string): { name: string; namespace: string } | undefined {
+  const suffix = `.svc.${clusterDomain}`;
+  if (!host.endsWith(suffix)) return undefined;
+  const parts = host.slice(0, -suffix.length).split('.');
+  if (parts.length !== 2 || parts.some((p) => p === '')) return undefined;
+  return { name: parts[0] as string, namespace: parts[1] as string };
+}
+
+export interface PortLevelEntry {
+  /** `trafficPolicy` or `subsets[v1].trafficPolicy`. */
+  where: string;
+  port: number;
+}
+
+/** Every portLevelSettings port of a rule: top-level and per subset. */
+export function portLevelEntries(rule: DestinationRule): PortLevelEntry[] {
+  const out: PortLevelEntry[] = [];
+  const add = (policy: TrafficPolicy | undefined, where: string): void => {
+    for (const s of policy?.portLevelSettings ?? []) if (s.port?.number !== undefined) out.push({ where, port: s.port.number });
+  };
+  add(rule.spec.trafficPolicy, 'trafficPolicy');
+  for (const subset of rule.spec.subsets ?? []) add(subset.trafficPolicy, `subsets[${subset.name}].trafficPolicy`);
+  return out;
+}
+
+export function isWildcardHost(host: string): boolean {
+  return host.startsWith('*');
 }

@@ -2,6 +2,7 @@
 
 import type { MtlsMode, PeerAuthentication, StringMap } from './k8s.js';
 import { matchesLabels } from './labels.js';
+import type { PodView } from './pods.js';
 
 export type Scope = 'mesh' | 'namespace' | 'workload' | 'ignored';
 
@@ -12,7 +13,8 @@ export function modeOf(value: string | undefined): MtlsMode {
   return (MODES as readonly string[]).includes(upper) ? (upper as MtlsMode) : 'UNSET';
 }
 
-function hasSelector(pa: PeerAuthentication): boolean {
+/** Istio: a selector with no matchLabels (`selector: {}`) is no selector. */
+export function hasSelector(pa: PeerAuthentication): boolean {
   return Object.keys(pa.spec?.selector?.matchLabels ?? {}).length > 0;
 }
 
@@ -150,4 +152,21 @@ export class PeerAuthIndex {
     const others = list.slice(1).map((p) => p.metadata.name);
     return ` (oldest of ${list.length}; ignored: ${others.join(', ')})`;
   }
+}
+
+/** A `portLevelMtls` key Istio accepts: a port number 1–65535. */
+export function isValidPortKey(key: string): boolean {
+  return /^\d+$/.test(key) && Number(key) >= 1 && Number(key) <= 65535;
+}
+
+/** Pods (or pod templates) in the policy's namespace that its selector matches. */
+export function podsSelectedBy(pa: PeerAuthentication, podsInNamespace: readonly PodView[]): PodView[] {
+  const selector = pa.spec?.selector?.matchLabels ?? {};
+  return podsInNamespace.filter((p) => matchesLabels(selector, p.labels));
+}
+
+export function formatSelector(pa: PeerAuthentication): string {
+  return Object.entries(pa.spec?.selector?.matchLabels ?? {})
+    .map(([k, v]) => `${k}=${v}`)
+    .join(',');
 }

@@ -71,35 +71,49 @@ interface BuildInput {
   includeTemplates: boolean;
 }
 
-export function buildPodViews(input: BuildInput): PodView[] {
+export interface PodViews {
+  /** What the edge rules judge: running Pods, plus (offline) templates of workloads without pods. */
+  pods: PodView[];
+  /**
+   * One predicted pod per top-level workload in the input (live or offline), for rules about
+   * what the next pod will look like (rejected annotations, reserved ports, hostNetwork).
+   * Offline, a template that stands in for missing pods is the same object in both lists.
+   */
+  templates: PodView[];
+}
+
+export function buildPodViews(input: BuildInput): PodViews {
   const byKey = new Map(input.workloads.map((w) => [`${w.kind}/${w.metadata.namespace}/${w.metadata.name}`, w]));
-  const ownerOf = (pod: Pod): ObjectRef | undefined => resolveOwner(pod, byKey);
   const nsLabels = (ns: string): StringMap | undefined => {
     const n = input.namespaces.get(ns);
     return n ? (n.metadata.labels ?? {}) : undefined;
   };
-  const views: PodView[] = [];
+  const pods: PodView[] = [];
   const coveredWorkloads = new Set<string>();
   for (const pod of input.pods) {
     const ns = pod.metadata.namespace as string;
-    const owner = ownerOf(pod);
-    if (owner) coveredWorkloads.add(`${owner.kind}/${owner.namespace}/${owner.name}`);
+    const owner = resolveOwner(pod, byKey);
+    if (owner) coveredWorkloads.add(refKey(owner));
     if (pod.status?.phase === 'Succeeded' || pod.status?.phase === 'Failed') continue;
-    views.push(makeView(pod, ns, pod.metadata.name, pod.metadata.labels ?? {}, pod.metadata.annotations ?? {}, pod.spec, false, owner, nsLabels(ns), isReady(pod), pod.status?.podIP));
+    pods.push(makeView(pod, ns, pod.metadata.name, pod.metadata.labels ?? {}, pod.metadata.annotations ?? {}, pod.spec, false, owner, nsLabels(ns), isReady(pod), pod.status?.podIP));
   }
-  if (!input.includeTemplates) return views;
+  const templates: PodView[] = [];
   for (const w of input.workloads) {
-    const ns = w.metadata.namespace as string;
-    const key = `${w.kind}/${ns}/${w.metadata.name}`;
-    if (coveredWorkloads.has(key)) continue;
     // A ReplicaSet owned by a Deployment, or a Job owned by a CronJob, is judged through its owner.
     if (w.metadata.ownerReferences?.some((o) => o.controller !== false && isWorkloadKind(o.kind))) continue;
     const t = templateOf(w);
     if (!t) continue;
+    const ns = w.metadata.namespace as string;
     const ref = { kind: w.kind, namespace: ns, name: w.metadata.name };
-    views.push(makeView(w, ns, w.metadata.name, t.labels, t.annotations, t.spec, true, ref, nsLabels(ns), true, undefined));
+    const view = makeView(w, ns, w.metadata.name, t.labels, t.annotations, t.spec, true, ref, nsLabels(ns), true, undefined);
+    templates.push(view);
+    if (input.includeTemplates && !coveredWorkloads.has(refKey(ref))) pods.push(view);
   }
-  return views;
+  return { pods, templates };
+}
+
+function refKey(r: ObjectRef): string {
+  return `${r.kind}/${r.namespace}/${r.name}`;
 }
 
 function makeView(
@@ -140,7 +154,7 @@ function makeView(
  * Pod → owning workload: ReplicaSet → Deployment through the ReplicaSet's ownerReferences,
  * or, when the ReplicaSet is not in the input, through its name (`<deployment>-<pod-template-hash>`).
  */
-function resolveOwner(pod: Pod, workloads: Map<string, Workload>): ObjectRef | undefined {
+export function resolveOwner(pod: Pod, workloads: Map<string, Workload>): ObjectRef | undefined {
   const ns = pod.metadata.namespace as string;
   const ref = pod.metadata.ownerReferences?.find((o) => o.controller !== false) ?? pod.metadata.ownerReferences?.[0];
   if (!ref) return undefined;

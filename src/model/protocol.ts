@@ -75,3 +75,30 @@ export function isPlainProtocol(p: IstioProtocol): boolean {
 export function isTlsProtocol(p: IstioProtocol): boolean {
   return p === 'HTTPS' || p === 'TLS';
 }
+
+export type ProtocolFamily = 'HTTP' | 'TCP' | 'TLS';
+
+/**
+ * How the sidecar's inbound listener treats a port: HTTP (http, http2, grpc, grpc-web share one
+ * HTTP connection manager that negotiates the version), opaque TCP (tcp, mongo, redis, mysql),
+ * or TLS passthrough (https, tls). Undeclared (sniffed) and UDP ports have none.
+ */
+export function protocolFamily(p: IstioProtocol): ProtocolFamily | undefined {
+  switch (p) {
+    case 'HTTP':
+    case 'HTTP2':
+    case 'GRPC':
+    case 'GRPC-Web':
+      return 'HTTP';
+    case 'TCP':
+    case 'Mongo':
+    case 'Redis':
+    case 'MySQL':
+      return 'TCP';
+    case 'HTTPS':
+    case 'TLS':
+      return 'TLS';
+    default:
+      return undefined;
+  }
+}

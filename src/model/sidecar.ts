@@ -9,6 +9,7 @@ export const INJECT_KEY = 'sidecar.istio.io/inject';
 export const REV_LABEL = 'istio.io/rev';
 export const INJECTION_LABEL = 'istio-injection';
 export const DATAPLANE_MODE_LABEL = 'istio.io/dataplane-mode';
+export const INJECT_TEMPLATES = 'inject.istio.io/templates';
 
 /**
  * present: the pod runs (or will run) an Envoy sidecar; absent: it does not;
@@ -35,18 +36,25 @@ export interface InjectionDecision {
   reason: string;
 }
 
-function isGatewayProxy(c: Container): boolean {
+/** Labels Istio's gateway controllers put on gateway and waypoint pods. */
+const GATEWAY_POD_LABELS = ['gateway.networking.k8s.io/gateway-name', 'istio.io/gateway-name'];
+
+/** istio-proxy running as a gateway or waypoint (`proxy router` / `proxy waypoint`), not as a sidecar. */
+function isGatewayProxy(c: Container, labels: StringMap): boolean {
   const argv = [...(c.command ?? []), ...(c.args ?? [])];
-  return argv.includes('router');
+  return argv.includes('router') || argv.includes('waypoint') || GATEWAY_POD_LABELS.some((l) => labels[l] !== undefined);
 }
 
 /** Sidecar presence read from the spec (a running Pod, or a template already injected by istioctl kube-inject). */
-export function observedProxy(spec: PodSpec): SidecarInfo['kind'] | undefined {
+export function observedProxy(spec: PodSpec, labels: StringMap = {}): SidecarInfo['kind'] | undefined {
   const main = spec.containers.find((c) => c.name === PROXY_CONTAINER);
-  if (main) return isGatewayProxy(main) ? 'gateway' : 'classic';
+  if (main) return isGatewayProxy(main, labels) ? 'gateway' : 'classic';
   const native = spec.initContainers?.find((c) => c.name === PROXY_CONTAINER && c.restartPolicy === 'Always');
   return native ? 'native' : undefined;
 }
+
+/** Namespaces the injector never touches. */
+export const IGNORED_NAMESPACES = new Set(['kube-system', 'kube-public', 'kube-node-lease', 'local-path-storage']);
 
 /**
  * What the injection webhooks would do (Istio's default MutatingWebhookConfiguration):
@@ -55,8 +63,6 @@ export function observedProxy(spec: PodSpec): SidecarInfo['kind'] | undefined {
  * deprecated annotation `sidecar.istio.io/inject=false` vetoes; hostNetwork pods never.
  * `nsLabels` undefined = the Namespace is not known.
  */
-/** Namespaces the injector never touches. */
-export const IGNORED_NAMESPACES = new Set(['kube-system', 'kube-public', 'kube-node-lease', 'local-path-storage']);
 
 export function predictInjection(
   nsLabels: StringMap | undefined,
@@ -112,7 +118,7 @@ export interface SidecarInput {
 
 export function sidecarInfo(input: SidecarInput): SidecarInfo {
   const { spec, labels, annotations, nsLabels, template, namespace } = input;
-  const observed = observedProxy(spec);
+  const observed = observedProxy(spec, labels);
   const tlsModeLabel = labels[TLS_MODE_LABEL] === 'istio';
   const ambientCapture = isAmbient(nsLabels, labels);
   if (observed) {
@@ -130,7 +136,10 @@ export function sidecarInfo(input: SidecarInput): SidecarInfo {
   }
   const decision = predictInjection(nsLabels, labels, annotations, spec.hostNetwork === true, namespace);
   if (decision.inject === true) {
-    // The injector adds the tlsMode label together with the proxy.
+    // The injector adds the tlsMode label together with the proxy; the gateway template makes a gateway.
+    if (/(^|,)\s*gateway\s*(,|$)/.test(annotations[INJECT_TEMPLATES] ?? '')) {
+      return { state: 'present', kind: 'gateway', predicted: true, ambient: false, tlsModeLabel, reason: `gateway injected at admission (${INJECT_TEMPLATES}=gateway): ${decision.reason}` };
+    }
     return { state: 'present', kind: 'injected', predicted: true, ambient: false, tlsModeLabel: true, reason: `injected at admission: ${decision.reason}` };
   }
   if (decision.inject === 'unknown') {
@@ -143,4 +152,23 @@ export function sidecarInfo(input: SidecarInput): SidecarInfo {
     tlsModeLabel,
     reason: ambientCapture ? `not injected (${decision.reason}); captured by ztunnel (ambient mode)` : `not injected: ${decision.reason}`,
   };
+}
+
+/**
+ * Does the namespace ask the webhook to inject its pods? `istio-injection=enabled`, or
+ * `istio.io/rev` while `istio-injection` is absent (istio-injection wins over istio.io/rev).
+ */
+export function namespaceInjectionLabel(nsLabels: StringMap | undefined): string | undefined {
+  if (!nsLabels) return undefined;
+  const injection = nsLabels[INJECTION_LABEL];
+  if (injection !== undefined) return injection === 'enabled' ? `${INJECTION_LABEL}=enabled` : undefined;
+  const rev = nsLabels[REV_LABEL];
+  return rev ? `${REV_LABEL}=${rev}` : undefined;
+}
+
+/** The pod opts out explicitly: label, or the deprecated annotation when no label says otherwise. */
+export function optsOutOfInjection(labels: StringMap, annotations: StringMap): boolean {
+  const label = labels[INJECT_KEY];
+  if (label !== undefined) return label === 'false';
+  return annotations[INJECT_KEY] === 'false';
 }

@@ -7,6 +7,7 @@ import { effectivePolicy, type RuleMatch } from '../model/destinationrule.js';
 import type { DestinationRule, KObject, ObjectRef, PeerAuthentication, ServicePort, StringMap, TrafficPolicy, Workload } from '../model/k8s.js';
 import type { MeshModel } from '../model/model.js';
 import type { PodView } from '../model/pods.js';
+import { PROXY_CONFIG_ANNOTATION, proxyConfigWithHold } from '../model/proxyconfig.js';
 import type { ServiceView } from '../model/services.js';
 import { INJECT_KEY } from '../model/sidecar.js';
 import type { Fix } from './types.js';
@@ -16,7 +17,7 @@ const SYSTEM_METADATA = ['uid', 'resourceVersion', 'generation', 'creationTimest
 const LAST_APPLIED = 'kubectl.kubernetes.io/last-applied-configuration';
 
 /** A copy of an object fit to edit and apply: no status, no server-set metadata. */
-function editable<T extends KObject>(o: T): T {
+export function editable<T extends KObject>(o: T): T {
   const copy = structuredClone(o) as T & { status?: unknown };
   delete copy.status;
   const meta = copy.metadata as unknown as Record<string, unknown>;
@@ -29,23 +30,24 @@ function editable<T extends KObject>(o: T): T {
   return copy;
 }
 
-function where(model: MeshModel, o: KObject): string {
+/** ` (file.yaml:12)` when the object came from a file, else ''. */
+export function where(model: MeshModel, o: KObject): string {
   const pos = model.positionOf(o);
   return pos ? ` (${pos.file}:${pos.line})` : '';
 }
 
-function ref(kind: string, namespace: string, name: string): ObjectRef {
+export function ref(kind: string, namespace: string, name: string): ObjectRef {
   return { kind, namespace, name };
 }
 
 /** apiVersion for new Istio objects: what the input already uses, else v1. */
-function istioApiVersion(model: MeshModel, kind: 'DestinationRule' | 'PeerAuthentication'): string {
+export function istioApiVersion(model: MeshModel, kind: 'DestinationRule' | 'PeerAuthentication'): string {
   const seen = model.snapshot.objects.find((o) => o.kind === kind);
   if (seen) return seen.apiVersion;
   return kind === 'DestinationRule' ? 'networking.istio.io/v1' : 'security.istio.io/v1';
 }
 
-function dnsName(...parts: Array<string | number>): string {
+export function dnsName(...parts: Array<string | number>): string {
   return parts
     .join('-')
     .toLowerCase()
@@ -113,11 +115,18 @@ export function workloadObject(model: MeshModel, pod: PodView): Workload | undef
   ) as Workload | undefined;
 }
 
-/** Labels that select exactly this workload's pods: its own selector, else the Service's. */
-function workloadSelector(model: MeshModel, pod: PodView, fallback: StringMap | undefined): StringMap {
+/** Labels that select exactly this workload's pods: its own selector, else the fallback (a Service's), else the pod's labels. */
+export function workloadSelector(model: MeshModel, pod: PodView, fallback: StringMap | undefined): StringMap {
   const matchLabels = workloadObject(model, pod)?.spec?.selector?.matchLabels;
   if (matchLabels && Object.keys(matchLabels).length) return matchLabels;
-  return fallback ?? pod.labels;
+  return fallback ?? stableLabels(pod.labels);
+}
+
+/** Labels set per pod or per rollout (by controllers or the injector) select nothing lasting. */
+const VOLATILE_LABELS = /^(pod-template-hash|controller-revision-hash|pod-template-generation|statefulset\.kubernetes\.io\/pod-name|apps\.kubernetes\.io\/pod-index|batch\.kubernetes\.io\/.*|job-name|controller-uid|security\.istio\.io\/tlsMode|service\.istio\.io\/canonical-(name|revision))$/;
+
+function stableLabels(labels: StringMap): StringMap {
+  return Object.fromEntries(Object.entries(labels).filter(([k]) => !VOLATILE_LABELS.test(k)));
 }
 
 /**
@@ -126,29 +135,44 @@ function workloadSelector(model: MeshModel, pod: PodView, fallback: StringMap | 
  * every other port keeps the namespace's mode.
  */
 export function peerAuthPortFix(model: MeshModel, pod: PodView, targetPort: number, mode: string, existing: PeerAuthentication | undefined, svc: ServiceView | undefined, why: string): Fix {
+  return peerAuthPortsFix(model, pod, { [String(targetPort)]: { mode } }, existing, svc?.selector, why);
+}
+
+/** Several target ports at once (see peerAuthPortFix). */
+export function peerAuthPortsFix(
+  model: MeshModel,
+  pod: PodView,
+  ports: Record<string, { mode?: string }>,
+  existing: PeerAuthentication | undefined,
+  fallbackSelector: StringMap | undefined,
+  why: string,
+): Fix {
+  const keys = Object.keys(ports);
+  const summary = keys.map((k) => `${k}: ${ports[k]?.mode ?? 'UNSET'}`).join(', ');
   if (existing) {
     const pa = editable(existing);
-    pa.spec = { ...pa.spec, portLevelMtls: { ...(pa.spec?.portLevelMtls ?? {}), [String(targetPort)]: { mode } } };
+    pa.spec = { ...pa.spec, portLevelMtls: { ...(pa.spec?.portLevelMtls ?? {}), ...ports } };
     return {
-      title: `Set portLevelMtls ${targetPort}: ${mode} in PeerAuthentication ${existing.metadata.namespace}/${existing.metadata.name}${where(model, existing)}`,
+      title: `Set portLevelMtls ${summary} in PeerAuthentication ${existing.metadata.namespace}/${existing.metadata.name}${where(model, existing)}`,
       yaml: withComments([`edits the workload PeerAuthentication in force for these pods: ${why}`, 'apply with: kubectl apply -f <this file>'], pa),
       target: ref('PeerAuthentication', existing.metadata.namespace as string, existing.metadata.name),
     };
   }
   const workload = pod.owner?.name ?? pod.name;
-  const name = dnsName(workload, 'port', targetPort, mode);
+  const first = keys.length === 1 ? [keys[0] as string, ports[keys[0] as string]?.mode ?? 'ports'] : ['ports'];
+  const name = dnsName(workload, 'port', ...first);
   const pa = {
     apiVersion: istioApiVersion(model, 'PeerAuthentication'),
     kind: 'PeerAuthentication',
     metadata: { name, namespace: pod.namespace },
-    spec: { selector: { matchLabels: workloadSelector(model, pod, svc?.selector) }, portLevelMtls: { [String(targetPort)]: { mode } } },
+    spec: { selector: { matchLabels: workloadSelector(model, pod, fallbackSelector) }, portLevelMtls: ports },
   };
   return {
-    title: `PeerAuthentication ${pod.namespace}/${name}: port ${targetPort} ${mode} for ${workload}`,
+    title: `PeerAuthentication ${pod.namespace}/${name}: port${keys.length === 1 ? '' : 's'} ${keys.length === 1 ? `${keys[0]} ${ports[keys[0] as string]?.mode}` : summary} for ${workload}`,
     yaml: withComments(
       [
         why,
-        `portLevelMtls uses the target (container) port ${targetPort}, not the Service port; no mtls.mode is set, so the other ports keep the namespace's mode`,
+        `portLevelMtls uses the target (container) port${keys.length === 1 ? '' : 's'} ${keys.join(', ')}, not the Service port; no mtls.mode is set, so the other ports keep the namespace's mode`,
         'apply with: kubectl apply -f <this file>',
       ],
       pa,
@@ -164,10 +188,19 @@ function workloadRef(model: MeshModel, pod: PodView): { kind: string; name: stri
   return { kind: owner.kind, name: owner.name, apiVersion: owner.kind === 'CronJob' || owner.kind === 'Job' ? 'batch/v1' : 'apps/v1' };
 }
 
-/** A server-side-apply patch of a workload's pod template metadata. */
-function templatePatch(model: MeshModel, pod: PodView, metadata: { labels?: StringMap; annotations?: StringMap }, comments: string[]): Fix & { target: ObjectRef } {
+/** Parts of a pod template a patch sets (server-side apply merges maps and keyed lists). */
+export interface TemplateFragment {
+  metadata?: { labels?: StringMap; annotations?: StringMap };
+  spec?: Record<string, unknown>;
+}
+
+/**
+ * A server-side-apply patch of the pod template of the workload that owns `pod` (a Pod is
+ * never patched: its owner's template is, and the pods restart to pick it up).
+ */
+export function templatePatch(model: MeshModel, pod: PodView, template: TemplateFragment, comments: string[]): Fix & { target: ObjectRef } {
+  if (!pod.fromTemplate && !pod.owner) return recreatePod(model, pod, template, comments);
   const w = workloadRef(model, pod);
-  const template = { metadata };
   const spec = w.kind === 'CronJob' ? { jobTemplate: { spec: { template } } } : { template };
   const doc = { apiVersion: w.apiVersion, kind: w.kind, metadata: { name: w.name, namespace: pod.namespace }, spec };
   const file = w.object ? where(model, w.object) : '';
@@ -182,6 +215,55 @@ function templatePatch(model: MeshModel, pod: PodView, metadata: { labels?: Stri
       doc,
     ),
     target: ref(w.kind, pod.namespace, w.name),
+  };
+}
+
+function isMap(v: unknown): v is Record<string, unknown> {
+  return typeof v === 'object' && v !== null && !Array.isArray(v);
+}
+
+/** Maps merge key by key; anything else (lists included) replaces. */
+function mergeInto(base: Record<string, unknown>, patch: Record<string, unknown>): void {
+  for (const [k, v] of Object.entries(patch)) {
+    const current = base[k];
+    if (isMap(v) && isMap(current)) mergeInto(current, v);
+    else base[k] = structuredClone(v);
+  }
+}
+
+/** What the injector and the scheduler added to a Pod: a re-created Pod goes through them again. */
+const INJECTED_CONTAINERS = new Set(['istio-proxy', 'istio-init', 'istio-validation']);
+const INJECTED_VOLUMES = /^(istio-|istiod-ca-cert$|workload-socket$|credential-socket$|workload-certs$)/;
+const INJECTED_METADATA = /^(sidecar\.istio\.io\/status|security\.istio\.io\/tlsMode|service\.istio\.io\/canonical-(name|revision)|istio\.io\/rev|kubectl\.kubernetes\.io\/default-(logs-)?container|prometheus\.io\/(scrape|port|path))$/;
+
+function asWritten(pod: KObject): KObject {
+  const copy = editable(pod) as KObject & { spec: PodView['spec'] & { nodeName?: string } };
+  const spec = copy.spec;
+  spec.containers = spec.containers.filter((c) => !INJECTED_CONTAINERS.has(c.name));
+  const init = (spec.initContainers ?? []).filter((c) => !INJECTED_CONTAINERS.has(c.name));
+  if (init.length) spec.initContainers = init;
+  else delete spec.initContainers;
+  if (spec.volumes) spec.volumes = spec.volumes.filter((v) => !INJECTED_VOLUMES.test(v.name));
+  delete spec.nodeName;
+  for (const field of ['labels', 'annotations'] as const) {
+    const map = copy.metadata[field];
+    if (!map) continue;
+    for (const k of Object.keys(map)) if (INJECTED_METADATA.test(k)) delete map[k];
+  }
+  return copy;
+}
+
+/** A Pod without an owner cannot be changed by a template: the Pod as written, edited, re-created. */
+function recreatePod(model: MeshModel, pod: PodView, template: TemplateFragment, comments: string[]): Fix & { target: ObjectRef } {
+  const copy = asWritten(pod.object);
+  mergeInto(copy as unknown as Record<string, unknown>, template as Record<string, unknown>);
+  return {
+    title: '',
+    yaml: withComments(
+      [...comments, `Pod ${pod.namespace}/${pod.name} has no owning workload: re-create it with this spec${where(model, pod.object)}`, 'apply with: kubectl replace --force -f <this file>'],
+      copy,
+    ),
+    target: ref('Pod', pod.namespace, pod.name),
   };
 }
 
@@ -201,7 +283,7 @@ export function captureFix(model: MeshModel, pod: PodView, port: number): Fix | 
     annotations[ANNOTATION.includeInboundPorts] = [incl.trim(), String(port)].filter(Boolean).join(',');
   }
   if (Object.keys(annotations).length === 0) return undefined; // excluded by mesh defaults or istio-init only
-  const fix = templatePatch(model, pod, { annotations }, [`let the sidecar capture port ${port} again, so Istio terminates mTLS for it`]);
+  const fix = templatePatch(model, pod, { metadata: { annotations } }, [`let the sidecar capture port ${port} again, so Istio terminates mTLS for it`]);
   fix.title = `Stop excluding port ${port} from capture on ${fix.target.kind} ${pod.namespace}/${fix.target.name}`;
   return fix;
 }
@@ -220,7 +302,7 @@ export function injectSidecarFix(model: MeshModel, pod: PodView, why: string): F
   const fix = templatePatch(
     model,
     pod,
-    { labels: { [INJECT_KEY]: 'true' }, annotations: { 'proxy.istio.io/config': '{ "holdApplicationUntilProxyStarts": true }' } },
+    { metadata: { labels: { [INJECT_KEY]: 'true' }, annotations: { [PROXY_CONFIG_ANNOTATION]: proxyConfigWithHold(pod.annotations[PROXY_CONFIG_ANNOTATION]) } } },
     comments,
   );
   fix.title = `Inject an Istio sidecar into ${fix.target.kind} ${pod.namespace}/${fix.target.name}`;
@@ -247,4 +329,45 @@ export function dropDrTlsFix(model: MeshModel, rule: DestinationRule, port: numb
     yaml: withComments([why, 'a portLevelSettings entry without tls falls back to auto mTLS', 'apply with: kubectl apply -f <this file>'], dr),
     target: ref('DestinationRule', rule.metadata.namespace as string, rule.metadata.name),
   };
+}
+
+/** An object in the input, edited and ready for `kubectl apply` (title says which, and where). */
+export function editFix<T extends KObject>(model: MeshModel, o: T, edit: (copy: T) => void, title: string, comments: string[]): Fix {
+  const copy = editable(o);
+  edit(copy);
+  return {
+    title: `${title}${where(model, o)}`,
+    yaml: withComments([...comments, 'apply with: kubectl apply -f <this file>'], copy),
+    target: ref(o.kind, o.metadata.namespace as string, o.metadata.name),
+  };
+}
+
+/** A new object to create. */
+export function createFix(title: string, comments: string[], doc: KObject | Record<string, unknown> & { kind: string; metadata: { name: string; namespace?: string } }): Fix {
+  return {
+    title,
+    yaml: withComments([...comments, 'apply with: kubectl apply -f <this file>'], doc),
+    target: ref(doc.kind, doc.metadata.namespace as string, doc.metadata.name),
+  };
+}
+
+/**
+ * Restart a workload's pods the way `kubectl rollout restart` does (a changed restartedAt
+ * annotation on the pod template). The value names the pods it replaces, so it is stable for
+ * one state of the cluster and changes once they are gone.
+ */
+export function restartFix(model: MeshModel, pods: PodView[], why: string): Fix {
+  const pod = pods[0] as PodView;
+  const names = pods.map((p) => p.name).sort();
+  const fix = templatePatch(model, pod, { metadata: { annotations: { 'kubectl.kubernetes.io/restartedAt': `tunnelmesh: replaces ${names[0]}${names.length > 1 ? ` and ${names.length - 1} more` : ''}` } } }, [
+    why,
+    pod.owner ? `same as: kubectl rollout restart ${pod.owner.kind.toLowerCase()}/${pod.owner.name} -n ${pod.namespace}` : 'the pod is re-created',
+  ]);
+  fix.title = `Restart ${fix.target.kind} ${pod.namespace}/${fix.target.name}`;
+  return fix;
+}
+
+/** A Service in the input with some of its ports rewritten (the whole list is applied). */
+export function servicePortsFix(model: MeshModel, svc: ServiceView, edit: (sp: ServicePort) => ServicePort, title: string, comments: string[]): Fix {
+  return editFix(model, svc.object, (copy) => void (copy.spec.ports = (copy.spec.ports ?? []).map(edit)), title, comments);
 }

@@ -56,7 +56,7 @@ describe('CI preflight: a helm template stream on stdin', () => {
     namespace('app', { 'istio-injection': 'enabled' }),
     namespace('cloudflare-operator-system', { 'istio-injection': 'enabled' }),
     operatorTunnelConfig([{ hostname: 'admin.example.com', service: 'http://sg-cloud-gateway.app.svc:9091' }]),
-    operatorCloudflared(),
+    operatorCloudflared({ annotations: { 'proxy.istio.io/config': '{ "holdApplicationUntilProxyStarts": true }' } }),
     deployment('app', 'sg-cloud-gateway', { annotations: { 'traffic.sidecar.istio.io/excludeInboundPorts': '9091' }, ports: [{ name: 'http', port: 8080 }, { name: 'actuator', port: 9091 }] }),
     service('app', 'sg-cloud-gateway', [{ name: 'http', port: 8080 }, { name: 'http-actuator', port: 9091 }]),
   ]);

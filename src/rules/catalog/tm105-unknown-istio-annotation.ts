@@ -5,6 +5,7 @@
 import { ISTIO_ANNOTATIONS, ISTIO_LABELS, type IstioKey } from '../../model/istio-keys.js';
 import { refOf, type KObject, type StringMap, type Workload } from '../../model/k8s.js';
 import { isWorkloadKind } from '../../collect/kinds.js';
+import { editDistance } from '../../model/text.js';
 import type { Fix, FindingDraft, Rule } from '../types.js';
 import { withComments } from '../yaml.js';
 
@@ -20,20 +21,6 @@ export function isIstioDomainKey(key: string): boolean {
   if (slash < 0) return false;
   const domain = key.slice(0, slash);
   return domain === 'istio.io' || domain.endsWith('.istio.io');
-}
-
-function editDistance(a: string, b: string): number {
-  const prev = Array.from({ length: b.length + 1 }, (_, i) => i);
-  for (let i = 1; i <= a.length; i++) {
-    let diag = prev[0] as number;
-    prev[0] = i;
-    for (let j = 1; j <= b.length; j++) {
-      const tmp = prev[j] as number;
-      prev[j] = Math.min((prev[j] as number) + 1, (prev[j - 1] as number) + 1, diag + (a[i - 1] === b[j - 1] ? 0 : 1));
-      diag = tmp;
-    }
-  }
-  return prev[b.length] as number;
 }
 
 /** The real key meant: same name after the slash (any case), else the closest spelling. */
