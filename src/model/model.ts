@@ -45,7 +45,8 @@ export class MeshModel {
       pods: objectsOfKind(snapshot, 'Pod'),
       workloads,
       namespaces: this.namespaces,
-      includeTemplates: snapshot.mode === 'files',
+      // A replayed live snapshot judges running pods only, as the live run did.
+      includeTemplates: snapshot.mode === 'files' && snapshot.live === undefined,
     });
     for (const p of this.pods) push(this.podsByNamespace, p.namespace, p);
     this.services = objectsOfKind(snapshot, 'Service').map((s) => serviceView(s, this.clusterDomain));

@@ -140,7 +140,7 @@ function makeView(
  * Pod → owning workload: ReplicaSet → Deployment through the ReplicaSet's ownerReferences,
  * or, when the ReplicaSet is not in the input, through its name (`<deployment>-<pod-template-hash>`).
  */
-function resolveOwner(pod: Pod, workloads: Map<string, Workload>): ObjectRef | undefined {
+export function resolveOwner(pod: Pod, workloads: Map<string, Workload>): ObjectRef | undefined {
   const ns = pod.metadata.namespace as string;
   const ref = pod.metadata.ownerReferences?.find((o) => o.controller !== false) ?? pod.metadata.ownerReferences?.[0];
   if (!ref) return undefined;

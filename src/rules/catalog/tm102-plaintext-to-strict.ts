@@ -23,6 +23,72 @@ export const tm102: Rule = {
       'Accept plaintext on that target port with a workload PeerAuthentication portLevelMtls PERMISSIVE (keyed by the target port), ' +
       'or give the client a sidecar (with holdApplicationUntilProxyStarts) so auto mTLS applies, or drop the DestinationRule tls that forces plaintext.',
     inputs: ['Pod', 'Deployment', 'Service', 'ConfigMap', 'DestinationRule', 'PeerAuthentication', 'Namespace'],
+    example: {
+      description: 'cloudflared runs without a sidecar (its namespace is not injected) and routes to a gateway whose namespace requires STRICT mTLS.',
+      manifests: `
+apiVersion: v1
+kind: Namespace
+metadata: {name: edge}
+---
+apiVersion: v1
+kind: Namespace
+metadata: {name: app, labels: {istio-injection: enabled}}
+---
+apiVersion: v1
+kind: ConfigMap
+metadata: {name: tunnel, namespace: edge}
+data:
+  config.yaml: |
+    tunnel: main
+    credentials-file: /etc/cloudflared/creds/credentials.json
+    ingress:
+      - hostname: admin.example.com
+        service: http://gateway.app.svc:8080
+      - service: http_status:404
+---
+apiVersion: apps/v1
+kind: Deployment
+metadata: {name: cloudflared, namespace: edge}
+spec:
+  selector: {matchLabels: {app: cloudflared}}
+  template:
+    metadata: {labels: {app: cloudflared}}
+    spec:
+      containers:
+        - {name: cloudflared, image: cloudflare/cloudflared:2025.11.1, args: [tunnel, --config, /etc/cloudflared/config/config.yaml, run]}
+      volumes:
+        - {name: config, configMap: {name: tunnel}}
+---
+apiVersion: apps/v1
+kind: Deployment
+metadata: {name: gateway, namespace: app}
+spec:
+  selector: {matchLabels: {app: gateway}}
+  template:
+    metadata:
+      labels: {app: gateway}
+    spec:
+      containers:
+        - name: gateway
+          image: registry.example.com/gateway:1.0
+          ports: [{containerPort: 8080}, {containerPort: 9091}]
+---
+apiVersion: v1
+kind: Service
+metadata: {name: gateway, namespace: app}
+spec:
+  selector: {app: gateway}
+  ports:
+    - {name: http, port: 8080}
+    - {name: http-admin, port: 9091}
+---
+apiVersion: security.istio.io/v1
+kind: PeerAuthentication
+metadata: {name: default, namespace: app}
+spec:
+  mtls: {mode: STRICT}
+`,
+    },
   },
   check({ model }) {
     return groupHits(model, (v) => v.outcome === 'plaintext-to-strict').map(({ hits }) => {

@@ -44,6 +44,76 @@ export const tm103: Rule = {
       'Set tls.mode DISABLE for that Service port (portLevelSettings, keyed by the Service port) in the rule in force; a wildcard rule gets a host-specific rule that keeps its other settings. ' +
       'Or give the target a sidecar that captures the port.',
     inputs: ['Pod', 'Deployment', 'Service', 'DestinationRule', 'PeerAuthentication', 'Namespace', 'ConfigMap'],
+    example: {
+      description: 'A DestinationRule forces ISTIO_MUTUAL for the whole gateway Service, but port 9091 is excluded from the gateway\'s sidecar.',
+      manifests: `
+apiVersion: v1
+kind: Namespace
+metadata: {name: edge, labels: {istio-injection: enabled}}
+---
+apiVersion: v1
+kind: Namespace
+metadata: {name: app, labels: {istio-injection: enabled}}
+---
+apiVersion: v1
+kind: ConfigMap
+metadata: {name: tunnel, namespace: edge}
+data:
+  config.yaml: |
+    tunnel: main
+    credentials-file: /etc/cloudflared/creds/credentials.json
+    ingress:
+      - hostname: admin.example.com
+        service: http://gateway.app.svc:9091
+      - service: http_status:404
+---
+apiVersion: apps/v1
+kind: Deployment
+metadata: {name: cloudflared, namespace: edge}
+spec:
+  selector: {matchLabels: {app: cloudflared}}
+  template:
+    metadata: {labels: {app: cloudflared}}
+    spec:
+      containers:
+        - {name: cloudflared, image: cloudflare/cloudflared:2025.11.1, args: [tunnel, --config, /etc/cloudflared/config/config.yaml, run]}
+      volumes:
+        - {name: config, configMap: {name: tunnel}}
+---
+apiVersion: apps/v1
+kind: Deployment
+metadata: {name: gateway, namespace: app}
+spec:
+  selector: {matchLabels: {app: gateway}}
+  template:
+    metadata:
+      labels: {app: gateway}
+      annotations:
+        traffic.sidecar.istio.io/excludeInboundPorts: "9091"
+    spec:
+      containers:
+        - name: gateway
+          image: registry.example.com/gateway:1.0
+          ports: [{containerPort: 8080}, {containerPort: 9091}]
+---
+apiVersion: v1
+kind: Service
+metadata: {name: gateway, namespace: app}
+spec:
+  selector: {app: gateway}
+  ports:
+    - {name: http, port: 8080}
+    - {name: http-admin, port: 9091}
+---
+apiVersion: networking.istio.io/v1
+kind: DestinationRule
+metadata: {name: gateway, namespace: app}
+spec:
+  host: gateway.app.svc.cluster.local
+  trafficPolicy:
+    tls: {mode: ISTIO_MUTUAL}
+`,
+    },
   },
   check({ model }) {
     const namespaces = unique([

@@ -22,6 +22,39 @@ export const tm104: Rule = {
       "Pair the exclusion with a DestinationRule portLevelSettings entry tls.mode DISABLE for the Service port, exported to all clients (recommended), " +
       'or a workload PeerAuthentication portLevelMtls DISABLE for the target port, or stop excluding the port.',
     inputs: ['Pod', 'Deployment', 'Service', 'DestinationRule', 'PeerAuthentication', 'Namespace', 'ConfigMap'],
+    example: {
+      description: 'The gateway keeps port 9091 out of its sidecar and its Service exposes that port; no tunnel is needed for this to matter.',
+      manifests: `
+apiVersion: v1
+kind: Namespace
+metadata: {name: app, labels: {istio-injection: enabled}}
+---
+apiVersion: apps/v1
+kind: Deployment
+metadata: {name: gateway, namespace: app}
+spec:
+  selector: {matchLabels: {app: gateway}}
+  template:
+    metadata:
+      labels: {app: gateway}
+      annotations:
+        traffic.sidecar.istio.io/excludeInboundPorts: "9091"
+    spec:
+      containers:
+        - name: gateway
+          image: registry.example.com/gateway:1.0
+          ports: [{containerPort: 8080}, {containerPort: 9091}]
+---
+apiVersion: v1
+kind: Service
+metadata: {name: gateway, namespace: app}
+spec:
+  selector: {app: gateway}
+  ports:
+    - {name: http, port: 8080}
+    - {name: http-admin, port: 9091}
+`,
+    },
   },
   check({ model }) {
     const reported = tm101Keys(model);

@@ -124,6 +124,39 @@ export const tm105: Rule = {
       'metadata instead of its pod template never reaches the pod. The config looks right and does nothing.',
     howToFix: 'Use the real key, as an annotation or label as Istio reads it, on the pod template (spec.template.metadata) for pod settings.',
     inputs: ['Pod', 'Deployment', 'StatefulSet', 'DaemonSet', 'ReplicaSet', 'Job', 'CronJob', 'Service', 'Namespace'],
+    example: {
+      description: 'The gateway\'s pod template carries traffic.istio.io/excludeInboundPorts, a key Istio does not define (the real one is traffic.sidecar.istio.io/excludeInboundPorts).',
+      manifests: `
+apiVersion: v1
+kind: Namespace
+metadata: {name: app, labels: {istio-injection: enabled}}
+---
+apiVersion: apps/v1
+kind: Deployment
+metadata: {name: gateway, namespace: app}
+spec:
+  selector: {matchLabels: {app: gateway}}
+  template:
+    metadata:
+      labels: {app: gateway}
+      annotations:
+        traffic.istio.io/excludeInboundPorts: "9091"
+    spec:
+      containers:
+        - name: gateway
+          image: registry.example.com/gateway:1.0
+          ports: [{containerPort: 8080}, {containerPort: 9091}]
+---
+apiVersion: v1
+kind: Service
+metadata: {name: gateway, namespace: app}
+spec:
+  selector: {app: gateway}
+  ports:
+    - {name: http, port: 8080}
+    - {name: http-admin, port: 9091}
+`,
+    },
   },
   check({ model }) {
     const findings: FindingDraft[] = [];

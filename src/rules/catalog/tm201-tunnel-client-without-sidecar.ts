@@ -20,6 +20,66 @@ export const tm201: Rule = {
       'Inject a sidecar into the cloudflared workload with holdApplicationUntilProxyStarts, then check that no backend port is excluded from capture (TM101), ' +
       'or keep it out of the mesh deliberately and keep its backends PERMISSIVE.',
     inputs: ['Pod', 'Deployment', 'ConfigMap', 'Service', 'Namespace'],
+    example: {
+      description: 'cloudflared runs in a namespace without injection and routes to a meshed gateway.',
+      manifests: `
+apiVersion: v1
+kind: Namespace
+metadata: {name: edge}
+---
+apiVersion: v1
+kind: Namespace
+metadata: {name: app, labels: {istio-injection: enabled}}
+---
+apiVersion: v1
+kind: ConfigMap
+metadata: {name: tunnel, namespace: edge}
+data:
+  config.yaml: |
+    tunnel: main
+    credentials-file: /etc/cloudflared/creds/credentials.json
+    ingress:
+      - hostname: admin.example.com
+        service: http://gateway.app.svc:8080
+      - service: http_status:404
+---
+apiVersion: apps/v1
+kind: Deployment
+metadata: {name: cloudflared, namespace: edge}
+spec:
+  selector: {matchLabels: {app: cloudflared}}
+  template:
+    metadata: {labels: {app: cloudflared}}
+    spec:
+      containers:
+        - {name: cloudflared, image: cloudflare/cloudflared:2025.11.1, args: [tunnel, --config, /etc/cloudflared/config/config.yaml, run]}
+      volumes:
+        - {name: config, configMap: {name: tunnel}}
+---
+apiVersion: apps/v1
+kind: Deployment
+metadata: {name: gateway, namespace: app}
+spec:
+  selector: {matchLabels: {app: gateway}}
+  template:
+    metadata:
+      labels: {app: gateway}
+    spec:
+      containers:
+        - name: gateway
+          image: registry.example.com/gateway:1.0
+          ports: [{containerPort: 8080}, {containerPort: 9091}]
+---
+apiVersion: v1
+kind: Service
+metadata: {name: gateway, namespace: app}
+spec:
+  selector: {app: gateway}
+  ports:
+    - {name: http, port: 8080}
+    - {name: http-admin, port: 9091}
+`,
+    },
   },
   check({ model }) {
     const findings: FindingDraft[] = [];
