@@ -57,7 +57,7 @@ export async function collect(opts: CollectOptions, spinnerEnabled: boolean): Pr
   if (opts.filename?.length) {
     const { collectFromFiles } = await import('../collect/files.js');
     const snapshot = await collectFromFiles(opts.filename, opts.namespace ? { namespace: opts.namespace } : {});
-    const title = `tunnelmesh doctor — ${snapshot.objects.length} objects from ${opts.filename.join(', ')}${opts.namespace ? ` (findings in namespace ${opts.namespace})` : ''}`;
+    const title = `tunnelmesh doctor — ${snapshot.objects.length} objects from ${opts.filename.map((f) => (f === '-' ? '<stdin>' : f)).join(', ')}${opts.namespace ? ` (findings in namespace ${opts.namespace})` : ''}`;
     return opts.namespace ? { snapshot, namespace: opts.namespace, title } : { snapshot, title };
   }
   const spinner = await startSpinner('collecting from the cluster…', spinnerEnabled);
