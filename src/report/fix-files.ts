@@ -222,6 +222,18 @@ function refKey(ref: ObjectRef): string {
   return formatRef(ref);
 }
 
+/**
+ * Objects that must be one: the target itself, or, for new DestinationRules of one host (or new
+ * workload PeerAuthentications of one selector) in one namespace, that host (selector) — Istio
+ * keeps one such policy and ignores the port settings of the others.
+ */
+function groupKey(target: ObjectRef, doc: Record<string, unknown>, exists: boolean): string {
+  const spec = isPlain(doc.spec) ? doc.spec : {};
+  if (!exists && doc.kind === 'DestinationRule' && typeof spec.host === 'string') return `DestinationRule ${target.namespace ?? ''} host ${spec.host}`;
+  if (!exists && doc.kind === 'PeerAuthentication' && isPlain(spec.selector)) return `PeerAuthentication ${target.namespace ?? ''} selector ${JSON.stringify(spec.selector)}`;
+  return refKey(target);
+}
+
 function targetOf(fix: Fix, doc: Record<string, unknown>): ObjectRef {
   if (fix.target) return fix.target;
   const meta = doc.metadata as { name?: string; namespace?: string };
@@ -242,8 +254,13 @@ export function planFixFiles(findings: Finding[], objects: ObjectIndex): FixPlan
   const groups = new Map<string, { target: ObjectRef; candidates: Candidate[]; file: string }>();
   const rowOf = new Map<Candidate, IndexRow>();
 
+  const labels = new Map<string, number>();
   for (const f of findings) {
-    const label = findingLabel(f);
+    // Two findings of one code on one object (two misspelled keys) get told apart.
+    const plain = findingLabel(f);
+    const nth = (labels.get(plain) ?? 0) + 1;
+    labels.set(plain, nth);
+    const label = nth === 1 ? plain : `${plain} (#${nth})`;
     let base = baseName(f);
     const seen = usedNames.get(base) ?? 0;
     usedNames.set(base, seen + 1);
@@ -279,10 +296,13 @@ export function planFixFiles(findings: Finding[], objects: ObjectIndex): FixPlan
       fragment: isFragment(doc, original ? editableBase(original) : undefined),
     };
     rowOf.set(candidate, row);
-    const key = refKey(target);
+    const key = groupKey(target, doc, original !== undefined);
     const group = groups.get(key);
-    if (group) group.candidates.push(candidate);
-    else groups.set(key, { target, candidates: [candidate], file: `${base}-1.yaml` });
+    if (group) {
+      // A second new policy for the same host or pods becomes part of the first.
+      if (group.target.name !== target.name) candidate.doc = { ...doc, metadata: { ...(doc.metadata as object), name: group.target.name } };
+      group.candidates.push(candidate);
+    } else groups.set(key, { target, candidates: [candidate], file: `${base}-1.yaml` });
   }
 
   for (const { target, candidates, file } of groups.values()) {
@@ -292,6 +312,8 @@ export function planFixFiles(findings: Finding[], objects: ObjectIndex): FixPlan
     // Fragments over a complete edit become complete objects; fragments alone stay patches.
     const mergeBase = anyComplete ? base : undefined;
     const docOf = (c: Candidate): unknown => (anyComplete && c.fragment && base ? overlay(base, c.doc) : c.doc);
+    const fragment = !anyComplete;
+    const path = fragment ? `${SERVER_SIDE_DIR}/${file}` : file;
     const first = candidates[0] as Candidate;
     let merged = docOf(first);
     const included: Candidate[] = [first];
@@ -305,20 +327,18 @@ export function planFixFiles(findings: Finding[], objects: ObjectIndex): FixPlan
           target: formatRef(target),
           field: clash.field,
           value: clash.theirs,
-          keptIn: file,
+          keptIn: path,
           keptFinding: included.map((x) => x.label).join(', '),
           keptValue: clash.ours,
           yaml: c.fix.yaml,
         });
         const row = rowOf.get(c);
-        if (row) row.note = `conflicts with ${file}: not written (see Conflicts)`;
+        if (row) row.note = `conflicts with ${path}: not written (see Conflicts)`;
         continue;
       }
       merged = next;
       included.push(c);
     }
-    const fragment = !anyComplete;
-    const path = fragment ? `${SERVER_SIDE_DIR}/${file}` : file;
     const header = [
       `fix for ${included.map((c) => c.label).join(' and ')}`,
       ...included.map((c) => `${c.label}: ${c.fix.title}`),
@@ -389,5 +409,5 @@ function indexMarkdown(rows: IndexRow[], conflicts: FixConflict[], files: Planne
       );
     }
   }
-  return out.join('\n');
+  return `${out.join('\n').trimEnd()}\n`;
 }
