@@ -19,11 +19,12 @@ const TOKEN = Buffer.from(JSON.stringify({ a: '0123456789abcdef0123456789abcdef'
 const TUNNEL_SECRET = 'c3VwZXItc2VjcmV0LXR1bm5lbC1zZWNyZXQ=';
 const SECRETS = [TOKEN, TUNNEL_SECRET, 'hunter2-db-password', 'plain-token-value-42'];
 
-type Mutable = KObject & Record<string, any>; // eslint-disable-line @typescript-eslint/no-explicit-any
+// Test fixtures are edited freely: any is the honest type here.
+type Mutable = { kind: string; metadata: Record<string, any>; spec?: any; [field: string]: any };
 
 /** The demo cluster, with token material everywhere a real one may carry it. */
 function clusterObjects(): KObject[] {
-  const objects = loadManifests('fixtures/demo') as Mutable[];
+  const objects = loadManifests('fixtures/demo') as unknown as Mutable[];
   for (const o of objects) {
     o.metadata.managedFields = [{ manager: 'kubectl', operation: 'Apply', fieldsV1: { 'f:metadata': {} } }];
     const isCloudflared = o.metadata.labels?.['cloudflare-operator.io/app'] === 'cloudflared' || o.spec?.template?.metadata?.labels?.['cloudflare-operator.io/app'] === 'cloudflared';
@@ -41,7 +42,7 @@ function clusterObjects(): KObject[] {
   }
   const credentials = JSON.stringify({ AccountTag: '0123456789abcdef', TunnelSecret: TUNNEL_SECRET, TunnelID: '6f1f2d0e' });
   return [
-    ...objects,
+    ...(objects as unknown as KObject[]),
     {
       apiVersion: 'v1',
       kind: 'ConfigMap',
