@@ -10,6 +10,7 @@
 
 import jsyaml from 'js-yaml';
 import { formatRef, type KObject, type ObjectRef } from '../model/k8s.js';
+import { editable } from '../rules/fixes.js';
 import type { ObjectIndex } from '../rules/suppress.js';
 import type { Finding, Fix } from '../rules/types.js';
 import { toYaml } from '../rules/yaml.js';
@@ -86,20 +87,9 @@ function deepEqual(a: unknown, b: unknown): boolean {
   return false;
 }
 
-const SERVER_METADATA = ['uid', 'resourceVersion', 'generation', 'creationTimestamp', 'managedFields', 'selfLink', 'ownerReferences'];
-
 /** The object as a fix starts from it: no status, no server-set metadata. */
 function editableBase(o: KObject): Record<string, unknown> {
-  const copy = structuredClone(o) as Record<string, unknown>;
-  delete copy.status;
-  const meta = copy.metadata as Record<string, unknown>;
-  for (const f of SERVER_METADATA) delete meta[f];
-  const annotations = meta.annotations as Record<string, string> | undefined;
-  if (annotations) {
-    delete annotations['kubectl.kubernetes.io/last-applied-configuration'];
-    if (Object.keys(annotations).length === 0) delete meta.annotations;
-  }
-  return copy;
+  return editable(o) as unknown as Record<string, unknown>;
 }
 
 /** A fix that leaves out fields the object has is a fragment (a server-side-apply patch). */

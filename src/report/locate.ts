@@ -3,7 +3,7 @@
 
 import { relative, sep } from 'node:path';
 import type { Snapshot, SourcePosition } from '../collect/snapshot.js';
-import { formatRef, type ObjectRef } from '../model/k8s.js';
+import type { ObjectRef } from '../model/k8s.js';
 import { ObjectIndex } from '../rules/suppress.js';
 
 export interface Locator {
@@ -46,8 +46,4 @@ export function locatorFor(snapshot: Snapshot, cwd: string = process.cwd()): Loc
     },
     ...(context !== undefined ? { context } : {}),
   };
-}
-
-export function describeLocation(ref: ObjectRef, pos: SourcePosition | undefined): string {
-  return pos ? `${formatRef(ref)} (${pos.file}:${pos.line})` : formatRef(ref);
 }

@@ -107,10 +107,6 @@ export function unknownCodes(patterns: string[]): string[] {
   return patterns.filter((p) => !RULES.some((r) => codeMatches(p, r.meta.code, r.meta.name)));
 }
 
-function describeRule(r: SuppressionRule): string {
-  return r.origin;
-}
-
 /** Objects by `Kind/ns/name`, for annotations and owners. */
 export class ObjectIndex {
   private readonly byKey = new Map<string, KObject>();
@@ -205,7 +201,7 @@ export function applyPolicy(findings: Finding[], policy: Policy, ctx: ApplyConte
   });
 
   for (const r of policy.suppressions) {
-    for (const code of unknownCodes(r.codes)) warnings.push(`${describeRule(r)}: unknown rule code ${code} (see tunnelmesh rules)`);
+    for (const code of unknownCodes(r.codes)) warnings.push(`${r.origin}: unknown rule code ${code} (see tunnelmesh rules)`);
   }
 
   const used = new Set<SuppressionRule>();
@@ -221,7 +217,7 @@ export function applyPolicy(findings: Finding[], policy: Policy, ctx: ApplyConte
   for (const r of policy.suppressions) {
     if (used.has(r) || unknownCodes(r.codes).length === r.codes.length) continue;
     if (ctx.namespace && r.namespace !== undefined && !globMatch(r.namespace, ctx.namespace)) continue;
-    warnings.push(`${describeRule(r)} matched no finding in this run`);
+    warnings.push(`${r.origin} matched no finding in this run`);
   }
   return { findings: active.sort(compareFindings), suppressed: suppressed.sort((a, b) => compareFindings(a.finding, b.finding)), warnings };
 }

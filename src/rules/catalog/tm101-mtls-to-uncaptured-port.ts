@@ -7,6 +7,7 @@ import { workloadOf } from '../../model/pods.js';
 import { captureFix, destinationRuleTlsFix, peerAuthPortFix } from '../fixes.js';
 import { clientNames, distinctBy, groupEvidence, groupHits, hitNamespaces, listing, matchKey, serviceRef, unique, workloadNames } from '../edge-hits.js';
 import type { Fix, Rule } from '../types.js';
+import { APP_NAMESPACE, CLOUDFLARED, edgeNamespace, EXCLUDE_INBOUND, gateway, GATEWAY_SERVICE, manifests, tunnelConfig } from '../examples.js';
 
 export const SYMPTOM_MTLS_TO_APP =
   'WRONG_VERSION_NUMBER / TLS handshake failure / upstream_reset_before_response_started in cloudflared and the proxy logs; the tunnel hostname answers 502';
@@ -34,65 +35,7 @@ export const tm101: Rule = {
     inputs: ['Pod', 'Deployment', 'Service', 'ConfigMap', 'DestinationRule', 'PeerAuthentication', 'Namespace'],
     example: {
       description: 'A meshed cloudflared routes admin.example.com to port 9091 of a gateway whose pods keep 9091 out of the sidecar (Prometheus scrapes it directly).',
-      manifests: `
-apiVersion: v1
-kind: Namespace
-metadata: {name: edge, labels: {istio-injection: enabled}}
----
-apiVersion: v1
-kind: Namespace
-metadata: {name: app, labels: {istio-injection: enabled}}
----
-apiVersion: v1
-kind: ConfigMap
-metadata: {name: tunnel, namespace: edge}
-data:
-  config.yaml: |
-    tunnel: main
-    credentials-file: /etc/cloudflared/creds/credentials.json
-    ingress:
-      - hostname: admin.example.com
-        service: http://gateway.app.svc:9091
-      - service: http_status:404
----
-apiVersion: apps/v1
-kind: Deployment
-metadata: {name: cloudflared, namespace: edge}
-spec:
-  selector: {matchLabels: {app: cloudflared}}
-  template:
-    metadata: {labels: {app: cloudflared}}
-    spec:
-      containers:
-        - {name: cloudflared, image: cloudflare/cloudflared:2025.11.1, args: [tunnel, --config, /etc/cloudflared/config/config.yaml, run]}
-      volumes:
-        - {name: config, configMap: {name: tunnel}}
----
-apiVersion: apps/v1
-kind: Deployment
-metadata: {name: gateway, namespace: app}
-spec:
-  selector: {matchLabels: {app: gateway}}
-  template:
-    metadata:
-      labels: {app: gateway}
-      annotations:
-        traffic.sidecar.istio.io/excludeInboundPorts: "9091"
-    spec:
-      containers:
-        - name: gateway
-          image: registry.example.com/gateway:1.0
-          ports: [{containerPort: 8080}, {containerPort: 9091}]
----
-apiVersion: v1
-kind: Service
-metadata: {name: gateway, namespace: app}
-spec:
-  selector: {app: gateway}
-  ports:
-    - {name: http, port: 8080}
-    - {name: http-admin, port: 9091}
-`,
+      manifests: manifests(edgeNamespace(true), APP_NAMESPACE, tunnelConfig(9091), CLOUDFLARED, gateway(EXCLUDE_INBOUND), GATEWAY_SERVICE),
     },
   },
   check({ model }) {

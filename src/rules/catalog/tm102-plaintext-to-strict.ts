@@ -6,6 +6,7 @@ import { describeSends } from '../../model/traffic.js';
 import { dropDrTlsFix, injectSidecarFix, peerAuthPortFix } from '../fixes.js';
 import { clientNames, distinctBy, groupEvidence, groupHits, hitNamespaces, listing, serviceRef, unique, workloadNames } from '../edge-hits.js';
 import type { Fix, Rule } from '../types.js';
+import { APP_NAMESPACE, CLOUDFLARED, edgeNamespace, gateway, GATEWAY_SERVICE, manifests, tunnelConfig } from '../examples.js';
 
 export const SYMPTOM_RESET =
   'connection reset by peer / "upstream connect error or disconnect/reset before headers. reset reason: connection termination" (503 UC); the tunnel hostname answers 502';
@@ -25,69 +26,20 @@ export const tm102: Rule = {
     inputs: ['Pod', 'Deployment', 'Service', 'ConfigMap', 'DestinationRule', 'PeerAuthentication', 'Namespace'],
     example: {
       description: 'cloudflared runs without a sidecar (its namespace is not injected) and routes to a gateway whose namespace requires STRICT mTLS.',
-      manifests: `
-apiVersion: v1
-kind: Namespace
-metadata: {name: edge}
----
-apiVersion: v1
-kind: Namespace
-metadata: {name: app, labels: {istio-injection: enabled}}
----
-apiVersion: v1
-kind: ConfigMap
-metadata: {name: tunnel, namespace: edge}
-data:
-  config.yaml: |
-    tunnel: main
-    credentials-file: /etc/cloudflared/creds/credentials.json
-    ingress:
-      - hostname: admin.example.com
-        service: http://gateway.app.svc:8080
-      - service: http_status:404
----
-apiVersion: apps/v1
-kind: Deployment
-metadata: {name: cloudflared, namespace: edge}
-spec:
-  selector: {matchLabels: {app: cloudflared}}
-  template:
-    metadata: {labels: {app: cloudflared}}
-    spec:
-      containers:
-        - {name: cloudflared, image: cloudflare/cloudflared:2025.11.1, args: [tunnel, --config, /etc/cloudflared/config/config.yaml, run]}
-      volumes:
-        - {name: config, configMap: {name: tunnel}}
----
-apiVersion: apps/v1
-kind: Deployment
-metadata: {name: gateway, namespace: app}
-spec:
-  selector: {matchLabels: {app: gateway}}
-  template:
-    metadata:
-      labels: {app: gateway}
-    spec:
-      containers:
-        - name: gateway
-          image: registry.example.com/gateway:1.0
-          ports: [{containerPort: 8080}, {containerPort: 9091}]
----
-apiVersion: v1
-kind: Service
-metadata: {name: gateway, namespace: app}
-spec:
-  selector: {app: gateway}
-  ports:
-    - {name: http, port: 8080}
-    - {name: http-admin, port: 9091}
----
-apiVersion: security.istio.io/v1
+      manifests: manifests(
+        edgeNamespace(false),
+        APP_NAMESPACE,
+        tunnelConfig(8080),
+        CLOUDFLARED,
+        gateway(),
+        GATEWAY_SERVICE,
+        `apiVersion: security.istio.io/v1
 kind: PeerAuthentication
 metadata: {name: default, namespace: app}
 spec:
   mtls: {mode: STRICT}
 `,
+      ),
     },
   },
   check({ model }) {

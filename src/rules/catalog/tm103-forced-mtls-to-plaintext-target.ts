@@ -8,6 +8,7 @@ import { ANY_MESHED_CLIENT, distinctBy, listing, matchKey, staticHits, unique, t
 import { destinationRuleTlsFix, injectSidecarFix } from '../fixes.js';
 import type { Fix, FindingDraft, Rule } from '../types.js';
 import { SYMPTOM_MTLS_TO_APP } from './tm101-mtls-to-uncaptured-port.js';
+import { APP_NAMESPACE, CLOUDFLARED, edgeNamespace, EXCLUDE_INBOUND, gateway, GATEWAY_SERVICE, manifests, tunnelConfig } from '../examples.js';
 
 const ISTIO_MUTUAL_BROKEN = new Set(['mtls-to-no-sidecar', 'mtls-to-uncaptured', 'mtls-to-disabled-port']);
 
@@ -46,66 +47,14 @@ export const tm103: Rule = {
     inputs: ['Pod', 'Deployment', 'Service', 'DestinationRule', 'PeerAuthentication', 'Namespace', 'ConfigMap'],
     example: {
       description: 'A DestinationRule forces ISTIO_MUTUAL for the whole gateway Service, but port 9091 is excluded from the gateway\'s sidecar.',
-      manifests: `
-apiVersion: v1
-kind: Namespace
-metadata: {name: edge, labels: {istio-injection: enabled}}
----
-apiVersion: v1
-kind: Namespace
-metadata: {name: app, labels: {istio-injection: enabled}}
----
-apiVersion: v1
-kind: ConfigMap
-metadata: {name: tunnel, namespace: edge}
-data:
-  config.yaml: |
-    tunnel: main
-    credentials-file: /etc/cloudflared/creds/credentials.json
-    ingress:
-      - hostname: admin.example.com
-        service: http://gateway.app.svc:9091
-      - service: http_status:404
----
-apiVersion: apps/v1
-kind: Deployment
-metadata: {name: cloudflared, namespace: edge}
-spec:
-  selector: {matchLabels: {app: cloudflared}}
-  template:
-    metadata: {labels: {app: cloudflared}}
-    spec:
-      containers:
-        - {name: cloudflared, image: cloudflare/cloudflared:2025.11.1, args: [tunnel, --config, /etc/cloudflared/config/config.yaml, run]}
-      volumes:
-        - {name: config, configMap: {name: tunnel}}
----
-apiVersion: apps/v1
-kind: Deployment
-metadata: {name: gateway, namespace: app}
-spec:
-  selector: {matchLabels: {app: gateway}}
-  template:
-    metadata:
-      labels: {app: gateway}
-      annotations:
-        traffic.sidecar.istio.io/excludeInboundPorts: "9091"
-    spec:
-      containers:
-        - name: gateway
-          image: registry.example.com/gateway:1.0
-          ports: [{containerPort: 8080}, {containerPort: 9091}]
----
-apiVersion: v1
-kind: Service
-metadata: {name: gateway, namespace: app}
-spec:
-  selector: {app: gateway}
-  ports:
-    - {name: http, port: 8080}
-    - {name: http-admin, port: 9091}
----
-apiVersion: networking.istio.io/v1
+      manifests: manifests(
+        edgeNamespace(true),
+        APP_NAMESPACE,
+        tunnelConfig(9091),
+        CLOUDFLARED,
+        gateway(EXCLUDE_INBOUND),
+        GATEWAY_SERVICE,
+        `apiVersion: networking.istio.io/v1
 kind: DestinationRule
 metadata: {name: gateway, namespace: app}
 spec:
@@ -113,6 +62,7 @@ spec:
   trafficPolicy:
     tls: {mode: ISTIO_MUTUAL}
 `,
+      ),
     },
   },
   check({ model }) {

@@ -7,6 +7,7 @@ import { ANY_MESHED_CLIENT, distinctBy, listing, staticHits, unique } from '../e
 import { captureFix, destinationRuleTlsFix, peerAuthPortFix } from '../fixes.js';
 import type { Fix, FindingDraft, Rule } from '../types.js';
 import { tm101Keys } from './tm101-mtls-to-uncaptured-port.js';
+import { APP_NAMESPACE, EXCLUDE_INBOUND, gateway, GATEWAY_SERVICE, manifests } from '../examples.js';
 
 export const tm104: Rule = {
   meta: {
@@ -24,36 +25,7 @@ export const tm104: Rule = {
     inputs: ['Pod', 'Deployment', 'Service', 'DestinationRule', 'PeerAuthentication', 'Namespace', 'ConfigMap'],
     example: {
       description: 'The gateway keeps port 9091 out of its sidecar and its Service exposes that port; no tunnel is needed for this to matter.',
-      manifests: `
-apiVersion: v1
-kind: Namespace
-metadata: {name: app, labels: {istio-injection: enabled}}
----
-apiVersion: apps/v1
-kind: Deployment
-metadata: {name: gateway, namespace: app}
-spec:
-  selector: {matchLabels: {app: gateway}}
-  template:
-    metadata:
-      labels: {app: gateway}
-      annotations:
-        traffic.sidecar.istio.io/excludeInboundPorts: "9091"
-    spec:
-      containers:
-        - name: gateway
-          image: registry.example.com/gateway:1.0
-          ports: [{containerPort: 8080}, {containerPort: 9091}]
----
-apiVersion: v1
-kind: Service
-metadata: {name: gateway, namespace: app}
-spec:
-  selector: {app: gateway}
-  ports:
-    - {name: http, port: 8080}
-    - {name: http-admin, port: 9091}
-`,
+      manifests: manifests(APP_NAMESPACE, gateway(EXCLUDE_INBOUND), GATEWAY_SERVICE),
     },
   },
   check({ model }) {

@@ -7,6 +7,7 @@ import { refOf, type KObject, type StringMap, type Workload } from '../../model/
 import { isWorkloadKind } from '../../collect/kinds.js';
 import type { Fix, FindingDraft, Rule } from '../types.js';
 import { withComments } from '../yaml.js';
+import { APP_NAMESPACE, gateway, GATEWAY_SERVICE, manifests } from '../examples.js';
 
 type Where = 'annotation' | 'label';
 
@@ -126,36 +127,7 @@ export const tm105: Rule = {
     inputs: ['Pod', 'Deployment', 'StatefulSet', 'DaemonSet', 'ReplicaSet', 'Job', 'CronJob', 'Service', 'Namespace'],
     example: {
       description: 'The gateway\'s pod template carries traffic.istio.io/excludeInboundPorts, a key Istio does not define (the real one is traffic.sidecar.istio.io/excludeInboundPorts).',
-      manifests: `
-apiVersion: v1
-kind: Namespace
-metadata: {name: app, labels: {istio-injection: enabled}}
----
-apiVersion: apps/v1
-kind: Deployment
-metadata: {name: gateway, namespace: app}
-spec:
-  selector: {matchLabels: {app: gateway}}
-  template:
-    metadata:
-      labels: {app: gateway}
-      annotations:
-        traffic.istio.io/excludeInboundPorts: "9091"
-    spec:
-      containers:
-        - name: gateway
-          image: registry.example.com/gateway:1.0
-          ports: [{containerPort: 8080}, {containerPort: 9091}]
----
-apiVersion: v1
-kind: Service
-metadata: {name: gateway, namespace: app}
-spec:
-  selector: {app: gateway}
-  ports:
-    - {name: http, port: 8080}
-    - {name: http-admin, port: 9091}
-`,
+      manifests: manifests(APP_NAMESPACE, gateway('traffic.istio.io/excludeInboundPorts'), GATEWAY_SERVICE),
     },
   },
   check({ model }) {
