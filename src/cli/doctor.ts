@@ -87,6 +87,7 @@ export async function runDoctor(opts: DoctorOptions): Promise<number> {
   const { resolvePolicy } = await import('./config.js');
   const { policy, failOn, config } = resolvePolicy({ ...(opts.suppress ? { suppress: opts.suppress } : {}), ...(opts.failOn ? { failOn: opts.failOn } : {}), ...(opts.config !== undefined ? { config: opts.config } : {}) }, warn);
   if (config) verbose.log(`config: ${config.file} (${config.suppressions.length} suppressions, ${Object.keys(config.severity).length} severity overrides${config.failOn ? `, failOn ${config.failOn}` : ''})`);
+  if (opts.fixOut) await (await import('./fix-out.js')).checkFixDir(opts.fixOut);
   const human = opts.output === 'table';
   const collected = await verbose.phase('collect', () => collect(opts, human && !opts.quiet), (c) => describeCollected(c));
   const { snapshot } = collected;

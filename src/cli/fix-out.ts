@@ -16,13 +16,19 @@ async function entries(dir: string): Promise<string[]> {
   }
 }
 
-async function clearPrevious(dir: string): Promise<void> {
+/** Fails (exit 2) unless DIR is absent, empty, or an earlier --fix-out directory; run before collecting. */
+export async function checkFixDir(dir: string): Promise<string[]> {
   const names = await entries(dir);
-  if (names.length === 0) return;
+  if (names.length === 0) return names;
   const index = names.includes(INDEX_FILE) ? await readFile(join(dir, INDEX_FILE), 'utf8').catch(() => '') : '';
   if (!index.includes(INDEX_MARKER)) {
     throw new UsageError(`--fix-out ${dir}: the directory is not empty and was not written by tunnelmesh; name a new or empty directory`);
   }
+  return names;
+}
+
+async function clearPrevious(dir: string): Promise<void> {
+  if ((await checkFixDir(dir)).length === 0) return;
   for (const sub of ['', SERVER_SIDE_DIR, ALTERNATIVES_DIR]) {
     const path = sub ? join(dir, sub) : dir;
     for (const name of await entries(path)) {

@@ -3,7 +3,7 @@
 // applying the directory really removes the findings it fixes.
 
 import assert from 'node:assert/strict';
-import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, test } from 'node:test';
@@ -150,7 +150,8 @@ describe('--fix-out', () => {
     const res = fixOut(twoPorts(), foreign);
     assert.equal(res.status, 2);
     assert.match(res.stderr, /^tunnelmesh: --fix-out .*: the directory is not empty and was not written by tunnelmesh/);
-    mkdirSync(join(foreign, 'empty'));
+    assert.equal(res.stdout, '', 'refused before anything is collected or printed');
+    assert.deepEqual(list(foreign), ['deployment.yaml']);
   });
 
   test('suppressed findings get no fix file', () => {
