@@ -10,7 +10,7 @@ import { after, before, describe, test } from 'node:test';
 import jsyaml from 'js-yaml';
 import { parseConfig } from '../src/cli/config.js';
 import { startApiServer, type ApiServer } from './support/apiserver.js';
-import { loadManifests, ROOT, runCliAsync } from './support/cli.js';
+import { loadManifests, ROOT, runCliAsync } from './support/bin.js';
 import { kubeconfigYaml } from './support/kubeconfig.js';
 
 const DOC = readFileSync(new URL('../docs/ci.md', import.meta.url), 'utf8');

@@ -7,7 +7,7 @@ import { readFileSync } from 'node:fs';
 import { describe, test } from 'node:test';
 import { exampleFindings, rulesMarkdown } from '../src/report/rule-docs.js';
 import { RULES } from '../src/rules/index.js';
-import { runCli } from './support/cli.js';
+import { runCli } from './support/bin.js';
 
 describe('rule documentation', () => {
   test('docs/rules.md is what npm run docs generates (run it after changing a rule)', () => {

@@ -9,7 +9,7 @@ import { join } from 'node:path';
 import { describe, test } from 'node:test';
 import jsyaml from 'js-yaml';
 import { destinationRule, deployment, namespace, operatorCloudflared, operatorTunnelConfig, service, toYaml, type Obj } from '../support/build.js';
-import { runCli } from '../support/cli.js';
+import { runCli } from '../support/bin.js';
 import { applyFix, findingsOf } from '../support/rule-tester.js';
 import { RULES } from '../../src/rules/index.js';
 

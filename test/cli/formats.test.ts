@@ -5,7 +5,7 @@ import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { describe, test } from 'node:test';
 import jsyaml from 'js-yaml';
-import { runCli } from '../support/cli.js';
+import { runCli } from '../support/bin.js';
 
 const FORMATS = ['table', 'json', 'yaml', 'sarif', 'codequality'] as const;
 const RENDERED = readFileSync(new URL('../../fixtures/ci/rendered.yaml', import.meta.url), 'utf8');

@@ -11,7 +11,7 @@ import addFormatsModule from 'ajv-formats';
 import type { Log, Result } from 'sarif';
 import { RULES } from '../../src/rules/index.js';
 import { startApiServer, type ApiServer } from '../support/apiserver.js';
-import { loadManifests, runCli, runCliAsync } from '../support/cli.js';
+import { loadManifests, runCli, runCliAsync } from '../support/bin.js';
 import { writeKubeconfig } from '../support/kubeconfig.js';
 
 // The SARIF 2.1.0 schema as the SARIF TC released it (2.1.0-rtm.5, JSON Schema draft-04), shipped by

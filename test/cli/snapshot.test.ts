@@ -11,7 +11,7 @@ import jsyaml from 'js-yaml';
 import type { KObject } from '../../src/model/k8s.js';
 import { REDACTED, redactObject } from '../../src/collect/redact.js';
 import { SECRET_KIND, startApiServer, type ApiServer } from '../support/apiserver.js';
-import { loadManifests, runCli, runCliAsync } from '../support/cli.js';
+import { loadManifests, runCli, runCliAsync } from '../support/bin.js';
 import { writeKubeconfig } from '../support/kubeconfig.js';
 
 // A cloudflared tunnel token is base64 of {"a":account,"t":tunnel id,"s":secret}.

@@ -9,7 +9,7 @@ import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { startApiServer, type ApiServer } from '../support/apiserver.js';
-import { BIN, cleanEnv, KUBECTL_BIN, loadManifests, ROOT, runCli, runCliAsync } from '../support/cli.js';
+import { BIN, cleanEnv, KUBECTL_BIN, loadManifests, ROOT, runCli, runCliAsync } from '../support/bin.js';
 import { writeKubeconfig } from '../support/kubeconfig.js';
 
 const ESC = /\u001b\[/;

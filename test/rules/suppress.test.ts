@@ -12,7 +12,7 @@ import { MeshModel } from '../../src/model/model.js';
 import { runRules } from '../../src/rules/run.js';
 import { applyPolicy, EMPTY_POLICY, parseSuppressSpec, type Policy } from '../../src/rules/suppress.js';
 import { deployment, namespace, operatorCloudflared, operatorTunnelConfig, pod, service, type Obj } from '../support/build.js';
-import { runCli } from '../support/cli.js';
+import { runCli } from '../support/bin.js';
 import { snapshotOf } from '../support/rule-tester.js';
 
 const OP = 'cloudflare-operator-system';

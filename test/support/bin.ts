@@ -1,5 +1,5 @@
-// Runs the built CLI (bin/tunnelmesh → dist) as a user would: a child process, its own
-// stdin, stdout and stderr, no TTY, a clean colour environment unless a test sets one.
+// Runs the built CLI (bin/tunnelmesh → dist) as a user would, synchronously or not: a child
+// process with its own stdin, stdout and stderr, no TTY, a clean colour environment unless a test sets one.
 
 import { spawn, spawnSync } from 'node:child_process';
 import { readdirSync, readFileSync, statSync } from 'node:fs';
