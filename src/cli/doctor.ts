@@ -1,8 +1,18 @@
 // `tunnelmesh doctor`: collect → model → rules → report, and the exit code.
 
+import { readFileSync } from 'node:fs';
 import { UsageError } from '../errors.js';
 import type { Snapshot } from '../collect/snapshot.js';
-import { makeChalk, startSpinner, warn, type ColorMode } from './terminal.js';
+import type { ReportInput } from '../report/json.js';
+import type { FailOn } from '../rules/run.js';
+import { makeChalk, startSpinner, VerboseLog, warn, type ColorMode } from './terminal.js';
+
+export type OutputFormat = 'table' | 'json' | 'yaml' | 'sarif' | 'codequality';
+export const OUTPUT_FORMATS: readonly OutputFormat[] = ['table', 'json', 'yaml', 'sarif', 'codequality'];
+
+export function packageVersion(): string {
+  return (JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string }).version;
+}
 
 export interface DoctorOptions {
   namespace?: string;
@@ -10,8 +20,14 @@ export interface DoctorOptions {
   filename?: string[];
   context?: string;
   kubeconfig?: string;
-  output: 'table' | 'json';
-  failOn: 'error' | 'warning' | 'info' | 'none';
+  output: OutputFormat;
+  /** Unset: the config file's failOn, else error. */
+  failOn?: FailOn;
+  suppress?: string[];
+  /** --config FILE; false for --no-config. */
+  config?: string | false;
+  fixOut?: string;
+  quiet?: boolean;
   clusterDomain: string;
   tunnelNamespace?: string[];
   requestTimeout: string;
@@ -34,12 +50,14 @@ export interface Collected {
   title: string;
 }
 
-export async function collect(opts: DoctorOptions, spinnerEnabled: boolean): Promise<Collected> {
+export type CollectOptions = Pick<DoctorOptions, 'namespace' | 'allNamespaces' | 'filename' | 'context' | 'kubeconfig' | 'requestTimeout' | 'tunnelNamespace' | 'verbose'>;
+
+export async function collect(opts: CollectOptions, spinnerEnabled: boolean): Promise<Collected> {
   if (opts.namespace && opts.allNamespaces) throw new UsageError('-n and -A cannot be used together');
   if (opts.filename?.length) {
     const { collectFromFiles } = await import('../collect/files.js');
     const snapshot = await collectFromFiles(opts.filename, opts.namespace ? { namespace: opts.namespace } : {});
-    const title = `tunnelmesh doctor — ${snapshot.objects.length} objects from ${opts.filename.join(', ')}${opts.namespace ? ` (findings in namespace ${opts.namespace})` : ''}`;
+    const title = `tunnelmesh doctor — ${snapshot.objects.length} objects from ${opts.filename.map((f) => (f === '-' ? '<stdin>' : f)).join(', ')}${opts.namespace ? ` (findings in namespace ${opts.namespace})` : ''}`;
     return opts.namespace ? { snapshot, namespace: opts.namespace, title } : { snapshot, title };
   }
   const spinner = await startSpinner('collecting from the cluster…', spinnerEnabled);
@@ -64,24 +82,74 @@ export async function collect(opts: DoctorOptions, spinnerEnabled: boolean): Pro
 }
 
 export async function runDoctor(opts: DoctorOptions): Promise<number> {
-  const collected = await collect(opts, opts.output === 'table');
+  const verbose = new VerboseLog(opts.verbose === true);
+  // Config and flags first: a broken .tunnelmesh.yaml fails fast (exit 2), before any collection.
+  const { resolvePolicy } = await import('./config.js');
+  const { policy, failOn, config } = resolvePolicy({ ...(opts.suppress ? { suppress: opts.suppress } : {}), ...(opts.failOn ? { failOn: opts.failOn } : {}), ...(opts.config !== undefined ? { config: opts.config } : {}) }, warn);
+  if (config) verbose.log(`config: ${config.file} (${config.suppressions.length} suppressions, ${Object.keys(config.severity).length} severity overrides${config.failOn ? `, failOn ${config.failOn}` : ''})`);
+  if (opts.fixOut) await (await import('./fix-out.js')).checkFixDir(opts.fixOut);
+  const human = opts.output === 'table';
+  const collected = await verbose.phase('collect', () => collect(opts, human && !opts.quiet), (c) => describeCollected(c));
   const { snapshot } = collected;
-  for (const w of snapshot.warnings) warn(w);
-  const [{ MeshModel }, { runRules, failsAt }] = await Promise.all([import('../model/model.js'), import('../rules/run.js')]);
-  const model = new MeshModel(snapshot, { clusterDomain: opts.clusterDomain });
-  const findings = runRules(model, collected.namespace ? { namespace: collected.namespace } : {});
+  const chatter = opts.quiet ? () => undefined : warn;
+  for (const w of snapshot.warnings) chatter(w);
+  const [{ MeshModel }, { runRules, failsAt }, { applyPolicy }] = await Promise.all([
+    import('../model/model.js'),
+    import('../rules/run.js'),
+    import('../rules/suppress.js'),
+  ]);
+  const model = await verbose.phase('model', () => new MeshModel(snapshot, { clusterDomain: opts.clusterDomain }), (m) => `${m.pods.length} pods, ${m.services.length} services, ${m.tunnels.length} tunnel configs`);
+  const raw = await verbose.phase('rules', () => runRules(model, collected.namespace ? { namespace: collected.namespace } : {}), (f) => `${f.length} findings`);
+  const judged = applyPolicy(raw, policy, { objects: snapshot.objects, ...(collected.namespace ? { namespace: collected.namespace } : {}) });
+  for (const w of judged.warnings) warn(w);
+  if (judged.suppressed.length) verbose.log(`suppressed: ${judged.suppressed.map((s) => `${s.finding.code} ${s.finding.resource.kind} ${s.finding.resource.namespace ?? ''}/${s.finding.resource.name} by ${s.by.origin}`).join('; ')}`);
   const notes = [...model.notes, ...edgeNotes(model)];
   const incomplete = snapshot.incomplete.filter((e) => e.reason !== 'not-installed');
-  for (const e of incomplete) warn(`could not list ${e.kind}${e.namespace ? ` in ${e.namespace}` : ''}: ${e.reason}${e.message ? ` (${e.message})` : ''}`);
-  const input = { findings, incomplete, notes };
-  if (opts.output === 'json') {
-    const { doctorJson } = await import('../report/json.js');
-    process.stdout.write(doctorJson(input));
-  } else {
-    const { doctorTable } = await import('../report/table.js');
-    process.stdout.write(doctorTable(input, { chalk: await makeChalk(opts.color), title: collected.title }));
+  for (const e of incomplete) chatter(`could not list ${e.kind}${e.namespace ? ` in ${e.namespace}` : ''}: ${e.reason}${e.message ? ` (${e.message})` : ''}`);
+  const { locatorFor } = await import('../report/locate.js');
+  const input: ReportInput = { findings: judged.findings, suppressed: judged.suppressed, incomplete, notes, locator: locatorFor(snapshot) };
+  const text = await verbose.phase('report', () => render(opts, input, collected.title), () => opts.output);
+  process.stdout.write(text);
+  if (opts.fixOut) await writeFixes(opts.fixOut, input, snapshot, opts.quiet === true);
+  const fails = failsAt(judged.findings, failOn);
+  verbose.log(`exit ${fails ? 1 : 0}: ${fails ? 'a finding is' : 'no finding is'} at or above --fail-on ${failOn}`);
+  return fails ? 1 : 0;
+}
+
+function describeCollected(c: Collected): string {
+  const files = new Set([...c.snapshot.positions.values()].map((p) => p.file));
+  const from = c.snapshot.mode === 'files' ? `from ${files.size} file${files.size === 1 ? '' : 's'}` : `from context ${c.snapshot.live?.context}`;
+  return `${c.snapshot.objects.length} objects ${from}${c.snapshot.incomplete.length ? `, ${c.snapshot.incomplete.length} lists incomplete` : ''}`;
+}
+
+async function render(opts: DoctorOptions, input: ReportInput, title: string): Promise<string> {
+  switch (opts.output) {
+    case 'json':
+      return (await import('../report/json.js')).doctorJson(input);
+    case 'yaml':
+      return (await import('../report/yaml.js')).doctorYaml(input);
+    case 'sarif':
+      return (await import('../report/sarif.js')).doctorSarif(input, { version: packageVersion() });
+    case 'codequality':
+      return (await import('../report/codequality.js')).doctorCodeQuality(input);
+    default: {
+      const { doctorTable } = await import('../report/table.js');
+      return doctorTable(input, { chalk: await makeChalk(opts.color), title, brief: opts.quiet === true });
+    }
   }
-  return failsAt(findings, opts.failOn) ? 1 : 0;
+}
+
+async function writeFixes(dir: string, input: ReportInput, snapshot: Snapshot, quiet: boolean): Promise<void> {
+  const [{ planFixFiles }, { writeFixFiles }, { ObjectIndex }] = await Promise.all([
+    import('../report/fix-files.js'),
+    import('./fix-out.js'),
+    import('../rules/suppress.js'),
+  ]);
+  const plan = planFixFiles(input.findings, new ObjectIndex(snapshot.objects));
+  await writeFixFiles(dir, plan);
+  for (const c of plan.conflicts) warn(`--fix-out: the fix for ${c.finding} sets ${c.target} ${c.field} differently from ${c.keptIn}; not written (see ${dir}/README.md)`);
+  const written = plan.files.filter((f) => f.path.endsWith('.yaml')).length;
+  if (!quiet) process.stderr.write(`tunnelmesh: wrote ${written} fix file${written === 1 ? '' : 's'} and README.md to ${dir}\n`);
 }
 
 /** What the report should say about edges it could not judge. */

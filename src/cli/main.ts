@@ -2,8 +2,9 @@
 
 import { readFileSync } from 'node:fs';
 import { basename } from 'node:path';
-import { Command, CommanderError, Option } from 'commander';
+import { Argument, Command, CommanderError, Option } from 'commander';
 import { isExitError } from '../errors.js';
+import { OUTPUT_FORMATS } from './doctor.js';
 
 const pkg = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string };
 
@@ -14,6 +15,19 @@ function programName(argv1: string | undefined): string {
 
 function collectList(value: string, previous: string[] | undefined): string[] {
   return [...(previous ?? []), value];
+}
+
+/** Where objects come from: the same flags for every command that collects. */
+function addCollectOptions(cmd: Command): Command {
+  return cmd
+    .option('-n, --namespace <namespace>', 'report findings about this namespace (evidence is collected wherever it lives)')
+    .option('-A, --all-namespaces', 'all namespaces')
+    .option('-f, --filename <path>', 'manifest file, directory (recursive) or - for stdin; repeatable; the cluster is not contacted', collectList)
+    .option('--context <name>', 'kubeconfig context')
+    .option('--kubeconfig <file>', 'kubeconfig file (default: KUBECONFIG, ~/.kube/config, in-cluster)')
+    .option('--tunnel-namespace <namespace>', 'with -n: another namespace where cloudflared runs (repeatable)', collectList)
+    .option('--request-timeout <duration>', 'per-request timeout against the API server', '30s')
+    .option('-v, --verbose', 'say what is requested, with timings');
 }
 
 export function buildProgram(name: string): Command {
@@ -28,24 +42,45 @@ export function buildProgram(name: string): Command {
       outputError: (text, write) => write(`tunnelmesh: ${text.replace(/^error: /, '').trimEnd()}\n`),
     });
 
-  program
-    .command('doctor')
-    .description('judge every tunnel → Service → pod edge, live or from manifests')
-    .option('-n, --namespace <namespace>', 'report findings about this namespace (evidence is collected wherever it lives)')
-    .option('-A, --all-namespaces', 'all namespaces')
-    .option('-f, --filename <path>', 'manifest file, directory (recursive) or - for stdin; repeatable; the cluster is not contacted', collectList)
-    .option('--context <name>', 'kubeconfig context')
-    .option('--kubeconfig <file>', 'kubeconfig file (default: KUBECONFIG, ~/.kube/config, in-cluster)')
-    .addOption(new Option('-o, --output <format>', 'output format').choices(['table', 'json']).default('table'))
-    .addOption(new Option('--fail-on <severity>', 'exit 1 when a finding is at or above this severity').choices(['error', 'warning', 'info', 'none']).default('error'))
+  addCollectOptions(program.command('doctor').description('judge every tunnel → Service → pod edge, live or from manifests'))
+    .addOption(new Option('-o, --output <format>', 'output format (the exit code is the same for all)').choices(OUTPUT_FORMATS).default('table'))
+    .addOption(new Option('--fail-on <severity>', 'exit 1 when a finding is at or above this severity (default: failOn in .tunnelmesh.yaml, else error)').choices(['error', 'warning', 'info', 'none']))
+    .option('--suppress <spec>', 'hide findings: CODE or CODE=Kind ns/name, globs allowed (repeatable; still counted)', collectList)
+    .option('--config <file>', 'config file (default: .tunnelmesh.yaml found upward from the working directory)')
+    .option('--no-config', 'ignore .tunnelmesh.yaml')
+    .option('--fix-out <dir>', 'write each proposed fix as a YAML file, with an index, into this directory')
     .addOption(new Option('--color <when>', 'colour in table output').choices(['auto', 'always', 'never']).default('auto'))
+    .option('-q, --quiet', 'only the findings table and the summary; no warnings about the input')
     .option('--cluster-domain <domain>', 'cluster DNS domain', 'cluster.local')
-    .option('--tunnel-namespace <namespace>', 'with -n: another namespace where cloudflared runs (repeatable)', collectList)
-    .option('--request-timeout <duration>', 'per-request timeout against the API server', '30s')
-    .option('-v, --verbose', 'say what is requested from the cluster, with timings')
     .action(async (opts) => {
       const { runDoctor } = await import('./doctor.js');
       process.exitCode = await runDoctor(opts);
+    });
+
+  program
+    .command('rules')
+    .description('the rule catalogue, or one rule: what it means, why it breaks, how to fix it, an example')
+    .argument('[code]', 'rule code or name, e.g. TM101')
+    .addOption(new Option('-o, --output <format>', 'output format').choices(['text', 'json', 'markdown']).default('text'))
+    .addOption(new Option('--color <when>', 'colour').choices(['auto', 'always', 'never']).default('auto'))
+    .action(async (code: string | undefined, opts) => {
+      const { runRulesCommand } = await import('./rules.js');
+      process.exitCode = await runRulesCommand(code, opts);
+    });
+
+  addCollectOptions(program.command('snapshot').description('the collected objects as one YAML stream for offline replay (doctor -f) or a bug report; never Secrets, tokens redacted'))
+    .action(async (opts) => {
+      const { runSnapshot } = await import('./snapshot.js');
+      process.exitCode = await runSnapshot(opts);
+    });
+
+  program
+    .command('completion')
+    .description('print a shell completion script: source <(tunnelmesh completion bash)')
+    .addArgument(new Argument('<shell>', 'shell').choices(['bash', 'zsh', 'fish']))
+    .action(async (shell: 'bash' | 'zsh' | 'fish') => {
+      const { completionScript } = await import('./completion.js');
+      process.stdout.write(completionScript(shell, program));
     });
 
   return program;

@@ -45,3 +45,23 @@ export async function startSpinner(text: string, enabled: boolean): Promise<Spin
 export function warn(message: string): void {
   process.stderr.write(`tunnelmesh: warning: ${message}\n`);
 }
+
+/** `--verbose`: what is requested and how long each phase takes, on stderr. */
+export class VerboseLog {
+  constructor(readonly enabled: boolean) {}
+
+  log(message: string): void {
+    if (this.enabled) process.stderr.write(`tunnelmesh: ${message}\n`);
+  }
+
+  /** Runs one phase and reports its duration (and what it produced). */
+  async phase<T>(name: string, run: () => T | Promise<T>, describe?: (result: T) => string): Promise<T> {
+    const started = performance.now();
+    const result = await run();
+    if (this.enabled) {
+      const ms = Math.round(performance.now() - started);
+      this.log(`${name}: ${ms} ms${describe ? ` (${describe(result)})` : ''}`);
+    }
+    return result;
+  }
+}

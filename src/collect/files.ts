@@ -8,6 +8,7 @@ import type { KObject } from '../model/k8s.js';
 import { kindInfo } from './kinds.js';
 import { parseText, type ParsedDocument } from './parse.js';
 import { addObjects, emptySnapshot, type Snapshot, type SourcePosition } from './snapshot.js';
+import { readSnapshotHeader } from './snapshot-file.js';
 import { normalizeObject } from './validate.js';
 
 const MANIFEST_EXTENSIONS = new Set(['.yaml', '.yml', '.json']);
@@ -51,6 +52,13 @@ export function collectFromTexts(texts: NamedText[], namespace?: string, inputNa
   let ignored = 0;
   for (const raw of raws) {
     const where = `${raw.position.file}:${raw.position.line}`;
+    const header = readSnapshotHeader(raw.value);
+    if (header) {
+      // A `tunnelmesh snapshot` file: judge it as the run that wrote it did.
+      if (header.live) snapshot.live = header.live;
+      snapshot.incomplete.push(...header.incomplete);
+      continue;
+    }
     const kind = (raw.value as { kind?: unknown } | null)?.kind;
     if (typeof kind === 'string' && kind !== '' && !kindInfo(kind)) {
       ignored++; // kinds no rule reads (ServiceAccount, Secret, CRDs…) are not judged
@@ -88,7 +96,8 @@ function documentObjects(doc: ParsedDocument, file: string): RawObject[] {
     typeof value.kind === 'string' &&
     value.kind.endsWith('List') &&
     Array.isArray(value.items);
-  if (!isList) return [{ value: doc.value, position: { file, line: doc.line } }];
+  const template = doc.template ? { template: doc.template } : {};
+  if (!isList) return [{ value: doc.value, position: { file, line: doc.line, ...template } }];
   const items = value.items as unknown[];
   const inheritedKind = (value.kind as string) === 'List' ? undefined : (value.kind as string).slice(0, -4);
   return items.map((item, i) => {
@@ -96,7 +105,7 @@ function documentObjects(doc: ParsedDocument, file: string): RawObject[] {
     if (inheritedKind && typeof item === 'object' && item !== null && !('kind' in item)) {
       (item as Record<string, unknown>).kind = inheritedKind;
     }
-    return { value: item, position: { file, line: doc.itemLines?.[i] ?? doc.line } };
+    return { value: item, position: { file, line: doc.itemLines?.[i] ?? doc.line, ...template } };
   });
 }
 

@@ -347,7 +347,7 @@ class Collector {
  * Only tunnel configs and the mesh config are kept: other ConfigMaps may hold anything,
  * and nothing tunnelmesh judges is in them.
  */
-function keepConfigMap(cm: ConfigMap): boolean {
+export function keepConfigMap(cm: ConfigMap): boolean {
   if (typeof cm.data !== 'object' || cm.data === null) return false;
   return isMeshConfigMap(cm) || isTunnelConfigMap(cm);
 }

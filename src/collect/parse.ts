@@ -11,6 +11,8 @@ export interface ParsedDocument {
   line: number;
   /** For `kind: List` documents in YAML: the line of each item, in order. */
   itemLines?: number[];
+  /** The chart template `helm template` rendered this document from (its `# Source:` comment). */
+  template?: string;
 }
 
 /** Kubernetes YAML is YAML 1.1-ish via go-yaml: keep timestamps as strings, allow `<<` merges. */
@@ -114,8 +116,19 @@ function parseYamlChunk(lines: string[], start: number, end: number, file: strin
   }
   if (value === null || value === undefined) return undefined;
   const doc: ParsedDocument = { value, line: contentLine + 1 };
+  const template = helmSource(lines, start, contentLine);
+  if (template) doc.template = template;
   if (isListDocument(value)) doc.itemLines = listItemLines(lines, contentLine, end);
   return doc;
+}
+
+/** `helm template` writes `# Source: <chart>/templates/<file>` above each document. */
+function helmSource(lines: string[], start: number, contentLine: number): string | undefined {
+  for (let i = start; i < contentLine; i++) {
+    const m = /^#\s*Source:\s*(\S.*?)\s*$/.exec(lines[i] as string);
+    if (m) return m[1];
+  }
+  return undefined;
 }
 
 /** Index of the first line that is neither blank nor a comment, or -1. */

@@ -7,6 +7,8 @@ export interface SourcePosition {
   file: string;
   /** 1-based line where the object starts. */
   line: number;
+  /** For rendered charts on stdin: the template it came from (helm's `# Source:` comment). */
+  template?: string;
 }
 
 export type IncompleteReason = 'forbidden' | 'not-installed' | 'error';

@@ -62,7 +62,8 @@ export class MeshModel {
       pods: objectsOfKind(snapshot, 'Pod'),
       workloads,
       namespaces: this.namespaces,
-      includeTemplates: snapshot.mode === 'files',
+      // A replayed live snapshot judges running pods only, as the live run did.
+      includeTemplates: snapshot.mode === 'files' && snapshot.live === undefined,
     });
     this.pods = views.pods;
     this.templates = views.templates;

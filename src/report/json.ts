@@ -1,19 +1,27 @@
 // `-o json`, exactly as the CLI contract shows it (new keys may be added, none renamed).
+// `-o yaml` renders the same document.
 
 import type { IncompleteEntry } from '../collect/snapshot.js';
 import { summarize } from '../rules/run.js';
+import type { SuppressedFinding } from '../rules/suppress.js';
 import type { Finding } from '../rules/types.js';
+import type { Locator } from './locate.js';
 
 export interface ReportInput {
   findings: Finding[];
   incomplete: IncompleteEntry[];
   notes: string[];
+  /** Findings a suppression set aside: counted and listed, never judged for the exit code. */
+  suppressed?: SuppressedFinding[];
+  /** Source positions (files) and placeholders (live). */
+  locator?: Locator;
 }
 
-export function findingJson(f: Finding): Record<string, unknown> {
+export function findingJson(f: Finding, locator?: Locator): Record<string, unknown> {
   const resource: Record<string, string> = { kind: f.resource.kind };
   if (f.resource.namespace !== undefined) resource.namespace = f.resource.namespace;
   resource.name = f.resource.name;
+  const pos = locator?.position(f.resource);
   return {
     code: f.code,
     name: f.name,
@@ -24,6 +32,7 @@ export function findingJson(f: Finding): Record<string, unknown> {
     symptom: f.symptom ?? null,
     evidence: f.evidence,
     fixes: f.fixes.map((x) => ({ title: x.title, yaml: x.yaml })),
+    location: pos ? { file: pos.file, line: pos.line, ...(pos.template ? { template: pos.template } : {}) } : null,
   };
 }
 
@@ -35,12 +44,21 @@ export function incompleteJson(e: IncompleteEntry): Record<string, string> {
   return out;
 }
 
-export function doctorJson(input: ReportInput): string {
-  const doc = {
-    findings: input.findings.map(findingJson),
-    summary: summarize(input.findings),
+/** The document `-o json` and `-o yaml` print. */
+export function doctorDocument(input: ReportInput): Record<string, unknown> {
+  const suppressed = input.suppressed ?? [];
+  return {
+    findings: input.findings.map((f) => findingJson(f, input.locator)),
+    summary: { ...summarize(input.findings), suppressed: suppressed.length },
     incomplete: input.incomplete.map(incompleteJson),
     notes: input.notes,
+    suppressed: suppressed.map((s) => ({
+      ...findingJson(s.finding, input.locator),
+      suppressedBy: { source: s.by.source, origin: s.by.origin, reason: s.by.reason ?? null },
+    })),
   };
-  return `${JSON.stringify(doc, null, 2)}\n`;
+}
+
+export function doctorJson(input: ReportInput): string {
+  return `${JSON.stringify(doctorDocument(input), null, 2)}\n`;
 }

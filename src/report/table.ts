@@ -5,6 +5,7 @@ import type { ChalkInstance } from 'chalk';
 import Table from 'cli-table3';
 import { formatRef } from '../model/k8s.js';
 import { summarize } from '../rules/run.js';
+import { suppressedByCode } from '../rules/suppress.js';
 import type { Finding, Severity } from '../rules/types.js';
 import type { ReportInput } from './json.js';
 
@@ -51,7 +52,15 @@ export function doctorTable(input: ReportInput, opts: TableOptions): string {
     }
     out.push('');
   }
-  if (input.notes.length) {
+  const suppressed = input.suppressed ?? [];
+  if (suppressed.length && !opts.brief) {
+    out.push(c.bold(`Suppressed (listed, not counted toward --fail-on):`));
+    for (const s of suppressed) {
+      out.push(`  • ${s.finding.severity} ${s.finding.code} ${resourceText(s.finding)} — ${s.by.origin}${s.by.reason ? ` (${s.by.reason})` : ''}`);
+    }
+    out.push('');
+  }
+  if (input.notes.length && !opts.brief) {
     out.push(c.bold('Notes:'));
     for (const n of input.notes) out.push(`  • ${n}`);
     out.push('');
@@ -61,7 +70,8 @@ export function doctorTable(input: ReportInput, opts: TableOptions): string {
     const text = `${s[k]} ${k === 'info' ? 'info' : `${k}${s[k] === 1 ? '' : 's'}`}`;
     return s[k] > 0 ? paint(c, k, text) : text;
   });
-  out.push(`Summary: ${parts.join(', ')}`);
+  const hidden = suppressed.length ? `; ${suppressed.length} suppressed (${suppressedByCode(suppressed)})` : '';
+  out.push(`Summary: ${parts.join(', ')}${hidden}`);
   return `${out.join('\n')}\n`;
 }
 

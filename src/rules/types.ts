@@ -20,6 +20,15 @@ export interface RuleMeta {
   howToFix: string;
   /** The kinds the check reads. */
   inputs: string[];
+  /** A small situation that makes the rule fire (docs and `tunnelmesh rules CODE` run it). */
+  example?: RuleExample;
+}
+
+export interface RuleExample {
+  /** What the manifests show, in one or two sentences. */
+  description: string;
+  /** Multi-document YAML, as `helm template` would render it. */
+  manifests: string;
 }
 
 export interface Fix {

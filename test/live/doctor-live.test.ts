@@ -19,7 +19,8 @@ let offline: { findings: unknown[]; summary: unknown };
 
 /** Findings without source positions (only file input has them). */
 function comparable(doc: { findings: unknown[]; summary: unknown }): unknown {
-  return JSON.parse(JSON.stringify({ findings: doc.findings, summary: doc.summary }).replace(/ ?\(fixtures\/demo\/[^)]+:\d+\)/g, ''));
+  const findings = (doc.findings as Array<Record<string, unknown>>).map(({ location: _where, ...rest }) => rest);
+  return JSON.parse(JSON.stringify({ findings, summary: doc.summary }).replace(/ ?\(fixtures\/demo\/[^)]+:\d+\)/g, ''));
 }
 
 async function live(server: ApiServer, args: string[], kubeconfigOptions: Parameters<typeof writeKubeconfig>[1] = {}) {

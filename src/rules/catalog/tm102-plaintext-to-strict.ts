@@ -6,6 +6,7 @@ import { describeSends } from '../../model/traffic.js';
 import { dropDrTlsFix, injectSidecarFix, peerAuthPortFix } from '../fixes.js';
 import { clientNames, distinctBy, groupEvidence, groupHits, hitNamespaces, listing, serviceRef, unique, workloadNames } from '../edge-hits.js';
 import type { Fix, Rule } from '../types.js';
+import { APP_NAMESPACE, CLOUDFLARED, edgeNamespace, gateway, GATEWAY_SERVICE, manifests, tunnelConfig } from '../examples.js';
 
 export const SYMPTOM_RESET =
   'connection reset by peer / "upstream connect error or disconnect/reset before headers. reset reason: connection termination" (503 UC); the tunnel hostname answers 502';
@@ -23,6 +24,23 @@ export const tm102: Rule = {
       'Accept plaintext on that target port with a workload PeerAuthentication portLevelMtls PERMISSIVE (keyed by the target port), ' +
       'or give the client a sidecar (with holdApplicationUntilProxyStarts) so auto mTLS applies, or drop the DestinationRule tls that forces plaintext.',
     inputs: ['Pod', 'Deployment', 'Service', 'ConfigMap', 'DestinationRule', 'PeerAuthentication', 'Namespace'],
+    example: {
+      description: 'cloudflared runs without a sidecar (its namespace is not injected) and routes to a gateway whose namespace requires STRICT mTLS.',
+      manifests: manifests(
+        edgeNamespace(false),
+        APP_NAMESPACE,
+        tunnelConfig(8080),
+        CLOUDFLARED,
+        gateway(),
+        GATEWAY_SERVICE,
+        `apiVersion: security.istio.io/v1
+kind: PeerAuthentication
+metadata: {name: default, namespace: app}
+spec:
+  mtls: {mode: STRICT}
+`,
+      ),
+    },
   },
   check({ model }) {
     return groupHits(model, (v) => v.outcome === 'plaintext-to-strict').map(({ hits }) => {

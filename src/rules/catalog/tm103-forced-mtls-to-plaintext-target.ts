@@ -9,6 +9,7 @@ import { ANY_MESHED_CLIENT, distinctBy, listing, matchKey, staticHits, unique, t
 import { destinationRuleTlsFix, injectSidecarFix } from '../fixes.js';
 import type { Fix, FindingDraft, Rule } from '../types.js';
 import { SYMPTOM_MTLS_TO_APP } from './tm101-mtls-to-uncaptured-port.js';
+import { APP_NAMESPACE, CLOUDFLARED, edgeNamespace, EXCLUDE_INBOUND, gateway, GATEWAY_SERVICE, manifests, tunnelConfig } from '../examples.js';
 
 const ISTIO_MUTUAL_BROKEN = new Set(['mtls-to-no-sidecar', 'mtls-to-uncaptured', 'mtls-to-disabled-port']);
 
@@ -45,6 +46,25 @@ export const tm103: Rule = {
       'Set tls.mode DISABLE for that Service port (portLevelSettings, keyed by the Service port) in the rule in force; a wildcard rule gets a host-specific rule that keeps its other settings. ' +
       'Or give the target a sidecar that captures the port.',
     inputs: ['Pod', 'Deployment', 'Service', 'DestinationRule', 'PeerAuthentication', 'Namespace', 'ConfigMap'],
+    example: {
+      description: 'A DestinationRule forces ISTIO_MUTUAL for the whole gateway Service, but port 9091 is excluded from the gateway\'s sidecar.',
+      manifests: manifests(
+        edgeNamespace(true),
+        APP_NAMESPACE,
+        tunnelConfig(9091),
+        CLOUDFLARED,
+        gateway(EXCLUDE_INBOUND),
+        GATEWAY_SERVICE,
+        `apiVersion: networking.istio.io/v1
+kind: DestinationRule
+metadata: {name: gateway, namespace: app}
+spec:
+  host: gateway.app.svc.cluster.local
+  trafficPolicy:
+    tls: {mode: ISTIO_MUTUAL}
+`,
+      ),
+    },
   },
   check({ model }) {
     const connectorNamespaces = unique(model.tunnels.flatMap((t) => t.connectors.map((c) => c.namespace)));

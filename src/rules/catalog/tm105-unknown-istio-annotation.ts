@@ -8,6 +8,7 @@ import { isWorkloadKind } from '../../collect/kinds.js';
 import { editDistance } from '../../model/text.js';
 import type { Fix, FindingDraft, Rule } from '../types.js';
 import { withComments } from '../yaml.js';
+import { APP_NAMESPACE, gateway, GATEWAY_SERVICE, manifests } from '../examples.js';
 
 type Where = 'annotation' | 'label';
 
@@ -118,6 +119,10 @@ export const tm105: Rule = {
       'metadata instead of its pod template never reaches the pod. The config looks right and does nothing.',
     howToFix: 'Use the real key, as an annotation or label as Istio reads it, on the pod template (spec.template.metadata) for pod settings.',
     inputs: ['Pod', 'Deployment', 'StatefulSet', 'DaemonSet', 'ReplicaSet', 'Job', 'CronJob', 'Service', 'Namespace'],
+    example: {
+      description: 'The gateway\'s pod template carries traffic.istio.io/excludeInboundPorts, a key Istio does not define (the real one is traffic.sidecar.istio.io/excludeInboundPorts).',
+      manifests: manifests(APP_NAMESPACE, gateway('traffic.istio.io/excludeInboundPorts'), GATEWAY_SERVICE),
+    },
   },
   check({ model }) {
     const findings: FindingDraft[] = [];

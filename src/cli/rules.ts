@@ -1,0 +1,27 @@
+// `tunnelmesh rules [CODE]`: the catalogue, or one rule's page, from the rule modules.
+
+import { UsageError } from '../errors.js';
+import { RULES, ruleByCode } from '../rules/index.js';
+import { makeChalk, type ColorMode } from './terminal.js';
+
+export interface RulesOptions {
+  output: 'text' | 'json' | 'markdown';
+  color: ColorMode;
+}
+
+export async function runRulesCommand(code: string | undefined, opts: RulesOptions): Promise<number> {
+  const docs = await import('../report/rule-docs.js');
+  const rule = code === undefined ? undefined : ruleByCode(code);
+  if (code !== undefined && !rule) {
+    throw new UsageError(`unknown rule ${code} (known: ${RULES.map((r) => r.meta.code).join(', ')})`);
+  }
+  if (opts.output === 'json') {
+    process.stdout.write(docs.rulesJson(rule ? [rule] : undefined));
+  } else if (opts.output === 'markdown') {
+    process.stdout.write(rule ? docs.ruleMarkdown(rule).join('\n') : docs.rulesMarkdown());
+  } else {
+    const chalk = await makeChalk(opts.color);
+    process.stdout.write(rule ? docs.rulePage(rule, chalk) : docs.rulesTable(chalk, process.stdout.columns || 120));
+  }
+  return 0;
+}
