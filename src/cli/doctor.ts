@@ -1,8 +1,8 @@
 // `tunnelmesh doctor`: collect → model → rules → report, and the exit code.
 
 import { UsageError } from '../errors.js';
-import type { Snapshot } from '../collect/snapshot.js';
-import { makeChalk, startSpinner, warn, type ColorMode } from './terminal.js';
+import { incompleteScope, type Snapshot } from '../collect/snapshot.js';
+import { makeChalk, processIo, startSpinner, warn, type ColorMode, type Io } from './terminal.js';
 
 export interface DoctorOptions {
   namespace?: string;
@@ -34,7 +34,7 @@ export interface Collected {
   title: string;
 }
 
-export async function collect(opts: DoctorOptions, spinnerEnabled: boolean): Promise<Collected> {
+export async function collect(opts: DoctorOptions, spinnerEnabled: boolean, io: Io = processIo): Promise<Collected> {
   if (opts.namespace && opts.allNamespaces) throw new UsageError('-n and -A cannot be used together');
   if (opts.filename?.length) {
     const { collectFromFiles } = await import('../collect/files.js');
@@ -52,7 +52,7 @@ export async function collect(opts: DoctorOptions, spinnerEnabled: boolean): Pro
       allNamespaces: opts.allNamespaces === true,
       requestTimeoutMs: parseDuration(opts.requestTimeout),
       tunnelNamespaces: opts.tunnelNamespace ?? [],
-      ...(opts.verbose ? { log: (m: string) => process.stderr.write(`tunnelmesh: ${m}\n`) } : {}),
+      ...(opts.verbose ? { log: (m: string) => io.err(`tunnelmesh: ${m}\n`) } : {}),
     });
     const live = result.snapshot.live;
     const where = result.namespace ? `namespace ${result.namespace}` : 'all namespaces';
@@ -63,29 +63,29 @@ export async function collect(opts: DoctorOptions, spinnerEnabled: boolean): Pro
   }
 }
 
-export async function runDoctor(opts: DoctorOptions): Promise<number> {
-  const collected = await collect(opts, opts.output === 'table');
+export async function runDoctor(opts: DoctorOptions, io: Io = processIo): Promise<number> {
+  const collected = await collect(opts, opts.output === 'table', io);
   const { snapshot } = collected;
-  for (const w of snapshot.warnings) warn(w);
+  for (const w of snapshot.warnings) warn(w, io);
   const [{ MeshModel }, { runRules, failsAt }] = await Promise.all([import('../model/model.js'), import('../rules/run.js')]);
   const model = new MeshModel(snapshot, { clusterDomain: opts.clusterDomain });
   const findings = runRules(model, collected.namespace ? { namespace: collected.namespace } : {});
-  const notes = [...model.notes, ...edgeNotes(model)];
+  const notes = [...model.notes, ...edgeNotes(model, collected.namespace)];
   const incomplete = snapshot.incomplete.filter((e) => e.reason !== 'not-installed');
-  for (const e of incomplete) warn(`could not list ${e.kind}${e.namespace ? ` in ${e.namespace}` : ''}: ${e.reason}${e.message ? ` (${e.message})` : ''}`);
+  for (const e of incomplete) warn(`could not ${e.name ? 'read' : 'list'} ${incompleteScope(e)}: ${e.reason}${e.message ? ` (${e.message})` : ''}`, io);
   const input = { findings, incomplete, notes };
   if (opts.output === 'json') {
     const { doctorJson } = await import('../report/json.js');
-    process.stdout.write(doctorJson(input));
+    io.out(doctorJson(input));
   } else {
     const { doctorTable } = await import('../report/table.js');
-    process.stdout.write(doctorTable(input, { chalk: await makeChalk(opts.color), title: collected.title }));
+    io.out(doctorTable(input, { chalk: await makeChalk(opts.color), title: collected.title }));
   }
   return failsAt(findings, opts.failOn) ? 1 : 0;
 }
 
 /** What the report should say about edges it could not judge. */
-function edgeNotes(model: import('../model/model.js').MeshModel): string[] {
+function edgeNotes(model: import('../model/model.js').MeshModel, scope: string | undefined): string[] {
   const notes: string[] = [];
   for (const t of model.tunnels) {
     if (t.connectors.length === 0) notes.push(`${t.label}: ${t.connectorEvidence}; what its clients send cannot be judged`);
@@ -100,6 +100,17 @@ function edgeNotes(model: import('../model/model.js').MeshModel): string[] {
     }
   }
   for (const [key, why] of unknown) notes.push(`edge to ${key} not judged: ${why}`);
-  if (model.tunnels.length === 0) notes.push('no tunnel config found (operator tunnel-config-<id> ConfigMaps, or ConfigMaps holding a cloudflared config with ingress:); only tunnel-independent rules ran');
+  // With -n, rules that lead out of the namespace are not judged by design: no word about them.
+  notes.push(...model.edgeGaps.filter((g) => scope === undefined || g.namespace === scope).map((g) => g.text));
+  // ConfigMaps that could not be listed may hold tunnel configs: say so rather than "none found".
+  const configMapGaps = model.snapshot.incomplete.filter((e) => e.kind === 'ConfigMap' && e.name === undefined);
+  for (const e of configMapGaps) {
+    notes.push(`tunnel configs in ConfigMaps ${e.namespace ? `in ${e.namespace}` : e.labelSelector ? `labelled ${e.labelSelector}` : 'cluster-wide'} could not be listed (${e.reason}): tunnels there are not judged`);
+  }
+  if (model.tunnels.length === 0) {
+    notes.push(
+      `no tunnel config ${configMapGaps.length ? 'seen' : 'found'} (operator tunnel-config-<id> ConfigMaps, or ConfigMaps holding a cloudflared config with ingress:); only tunnel-independent rules ran`,
+    );
+  }
   return notes;
 }

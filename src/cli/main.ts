@@ -4,6 +4,7 @@ import { readFileSync } from 'node:fs';
 import { basename } from 'node:path';
 import { Command, CommanderError, Option } from 'commander';
 import { isExitError } from '../errors.js';
+import { processIo, type Io } from './terminal.js';
 
 const pkg = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string };
 
@@ -16,7 +17,7 @@ function collectList(value: string, previous: string[] | undefined): string[] {
   return [...(previous ?? []), value];
 }
 
-export function buildProgram(name: string): Command {
+export function buildProgram(name: string, io: Io = processIo, done: (exitCode: number) => void = () => undefined): Command {
   const program = new Command();
   program
     .name(name)
@@ -25,6 +26,8 @@ export function buildProgram(name: string): Command {
     .showSuggestionAfterError(true)
     .exitOverride()
     .configureOutput({
+      writeOut: (text) => io.out(text),
+      writeErr: (text) => io.err(text),
       outputError: (text, write) => write(`tunnelmesh: ${text.replace(/^error: /, '').trimEnd()}\n`),
     });
 
@@ -45,29 +48,33 @@ export function buildProgram(name: string): Command {
     .option('-v, --verbose', 'say what is requested from the cluster, with timings')
     .action(async (opts) => {
       const { runDoctor } = await import('./doctor.js');
-      process.exitCode = await runDoctor(opts);
+      done(await runDoctor(opts, io));
     });
 
   return program;
 }
 
-export async function main(argv: string[]): Promise<number> {
-  const program = buildProgram(programName(argv[1]));
+/** Runs one command line; returns the exit code (the caller sets it on the process). */
+export async function main(argv: string[], io: Io = processIo): Promise<number> {
+  let exitCode = 0;
+  const program = buildProgram(programName(argv[1]), io, (code) => {
+    exitCode = code;
+  });
   try {
     await program.parseAsync(argv);
-    return typeof process.exitCode === 'number' ? process.exitCode : 0;
+    return exitCode;
   } catch (err) {
     if (err instanceof CommanderError) {
       // --help and --version end through here with code 0; usage mistakes are exit 2.
       return err.exitCode === 0 ? 0 : 2;
     }
     if (isExitError(err)) {
-      process.stderr.write(`tunnelmesh: ${err.message}\n`);
+      io.err(`tunnelmesh: ${err.message}\n`);
       return err.exitCode;
     }
     const verbose = argv.includes('-v') || argv.includes('--verbose');
-    process.stderr.write(`tunnelmesh: internal error: ${(err as Error)?.message ?? String(err)}\n`);
-    if (verbose && err instanceof Error && err.stack) process.stderr.write(`${err.stack}\n`);
+    io.err(`tunnelmesh: internal error: ${(err as Error)?.message ?? String(err)}\n`);
+    if (verbose && err instanceof Error && err.stack) io.err(`${err.stack}\n`);
     return 70;
   }
 }

@@ -12,6 +12,9 @@ export const OPERATOR_LABEL = {
   podTunnel: 'cloudflare-operator.io/tunnel',
 } as const;
 
+/** Every cloudflared pod the operator runs carries this label: one cluster-wide list finds them all. */
+export const CONNECTOR_SELECTOR = 'cloudflare-operator.io/app=cloudflared';
+
 export type TunnelLayout = 'operator-json' | 'cloudflared-yaml';
 
 export interface TunnelRule {
@@ -43,6 +46,8 @@ export interface TunnelConfig {
   connectors: PodView[];
   /** Why the connectors are what they are (or why none were found). */
   connectorEvidence: string;
+  /** Live: none were found and the Pods where they would run were not all seen (why). */
+  connectorsUnseen?: string;
   /** Problems parsing the config itself. */
   problems: string[];
 }

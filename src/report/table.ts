@@ -6,6 +6,7 @@ import Table from 'cli-table3';
 import { formatRef } from '../model/k8s.js';
 import { summarize } from '../rules/run.js';
 import type { Finding, Severity } from '../rules/types.js';
+import { incompleteScope } from '../collect/snapshot.js';
 import type { ReportInput } from './json.js';
 
 export interface TableOptions {
@@ -47,7 +48,7 @@ export function doctorTable(input: ReportInput, opts: TableOptions): string {
   if (input.incomplete.length) {
     out.push(c.yellow.bold('Not collected (verdicts that need these are unknown, never ok):'));
     for (const e of input.incomplete) {
-      out.push(`  • ${e.kind}${e.namespace ? ` in ${e.namespace}` : ''}: ${e.reason}${e.message ? ` — ${e.message}` : ''}`);
+      out.push(`  • ${incompleteScope(e)}: ${e.reason}${e.message ? ` — ${e.message}` : ''}`);
     }
     out.push('');
   }
