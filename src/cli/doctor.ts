@@ -15,6 +15,7 @@ export interface DoctorOptions {
   clusterDomain: string;
   tunnelNamespace?: string[];
   requestTimeout: string;
+  maxInputSize: string;
   color: ColorMode;
   verbose?: boolean;
 }
@@ -37,8 +38,10 @@ export interface Collected {
 export async function collect(opts: DoctorOptions, spinnerEnabled: boolean, io: Io = processIo): Promise<Collected> {
   if (opts.namespace && opts.allNamespaces) throw new UsageError('-n and -A cannot be used together');
   if (opts.filename?.length) {
-    const { collectFromFiles } = await import('../collect/files.js');
-    const snapshot = await collectFromFiles(opts.filename, opts.namespace ? { namespace: opts.namespace } : {});
+    const [{ collectFromFiles }, { parseSize }] = await Promise.all([import('../collect/files.js'), import('../collect/limits.js')]);
+    const maxInputBytes = parseSize(opts.maxInputSize);
+    if (maxInputBytes === undefined) throw new UsageError(`--max-input-size ${opts.maxInputSize}: expected a size such as 256Mi, 1Gi or 500000000`);
+    const snapshot = await collectFromFiles(opts.filename, { maxInputBytes, ...(opts.namespace ? { namespace: opts.namespace } : {}) });
     const title = `tunnelmesh doctor — ${snapshot.objects.length} objects from ${opts.filename.join(', ')}${opts.namespace ? ` (findings in namespace ${opts.namespace})` : ''}`;
     return opts.namespace ? { snapshot, namespace: opts.namespace, title } : { snapshot, title };
   }

@@ -45,6 +45,7 @@ export function buildProgram(name: string, io: Io = processIo, done: (exitCode: 
     .option('--cluster-domain <domain>', 'cluster DNS domain', 'cluster.local')
     .option('--tunnel-namespace <namespace>', 'with -n: another namespace where cloudflared runs (repeatable)', collectList)
     .option('--request-timeout <duration>', 'per-request timeout against the API server', '30s')
+    .option('--max-input-size <size>', 'with -f: refuse a file (or stdin) larger than this (e.g. 512Mi)', '256Mi')
     .option('-v, --verbose', 'say what is requested from the cluster, with timings')
     .action(async (opts) => {
       const { runDoctor } = await import('./doctor.js');

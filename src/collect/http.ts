@@ -3,6 +3,7 @@
 
 import https from 'node:https';
 import http from 'node:http';
+import { jsonTooDeepAt, MAX_NESTING_DEPTH } from './limits.js';
 
 export interface ApiConnection {
   server: string;
@@ -124,12 +125,17 @@ function requestOnce(conn: ApiConnection, path: string): Promise<ApiResult> {
             return;
           }
           if (status >= 200 && status < 300) {
+            let body: unknown;
             try {
-              resolve({ ok: true, status, body: JSON.parse(text) });
+              body = JSON.parse(text);
             } catch {
               // A truncated or garbled body is a transport fault: retry like a reset.
               reject(new NetworkError(`invalid JSON in the response to ${path}`, 'EBADBODY'));
+              return;
             }
+            // Well-formed but deeper than anything downstream may walk: asking again will not help.
+            if (jsonTooDeepAt(text) >= 0) resolve({ ok: false, status, message: `the response nests deeper than ${MAX_NESTING_DEPTH} levels` });
+            else resolve({ ok: true, status, body });
             return;
           }
           resolve(failure(status, text, res.headers['retry-after']));

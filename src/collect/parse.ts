@@ -4,6 +4,7 @@
 
 import jsyaml from 'js-yaml';
 import { InputError } from '../errors.js';
+import { jsonTooDeepAt, LimitError, loadYaml, MAX_NESTING_DEPTH, YAML_SCHEMA } from './limits.js';
 
 export interface ParsedDocument {
   value: unknown;
@@ -12,10 +13,6 @@ export interface ParsedDocument {
   /** For `kind: List` documents in YAML: the line of each item, in order. */
   itemLines?: number[];
 }
-
-/** Kubernetes YAML is YAML 1.1-ish via go-yaml: keep timestamps as strings, allow `<<` merges. */
-const { types } = jsyaml as unknown as { types: { merge: jsyaml.Type } }; // present at run time, missing from @types
-const SCHEMA = jsyaml.CORE_SCHEMA.extend([types.merge]);
 
 const DOC_START = /^---(?:[ \t]|$)/;
 const DOC_END = /^\.\.\.(?:[ \t]|$)/;
@@ -33,19 +30,28 @@ export function parseText(text: string, file: string): ParsedDocument[] {
 
 /** JSON fast path; returns undefined when the text is not JSON after all (YAML flow style). */
 function tryParseJson(text: string, file: string): ParsedDocument[] | undefined {
+  let value: unknown;
   try {
-    const value: unknown = JSON.parse(text);
-    const line = firstContentLine(text.split('\n'), 0, Number.MAX_SAFE_INTEGER) + 1;
-    return [{ value, line }];
+    value = JSON.parse(text);
   } catch (err) {
     // A YAML flow mapping such as `{a: 1}` is not JSON: let the YAML parser decide.
     try {
-      jsyaml.load(text, { schema: SCHEMA });
+      loadYaml(text);
     } catch {
       throw new InputError(file, jsonErrorLine(text, err), `invalid JSON: ${jsonErrorReason(err)}`);
     }
     return undefined;
   }
+  const tooDeep = jsonTooDeepAt(text);
+  if (tooDeep >= 0) throw new InputError(file, lineAt(text, tooDeep), `nested deeper than ${MAX_NESTING_DEPTH} levels (refused: no Kubernetes object needs that)`);
+  const line = firstContentLine(text.split('\n'), 0, Number.MAX_SAFE_INTEGER) + 1;
+  return [{ value, line }];
+}
+
+function lineAt(text: string, index: number): number {
+  let line = 1;
+  for (let at = text.indexOf('\n'); at >= 0 && at < index; at = text.indexOf('\n', at + 1)) line++;
+  return line;
 }
 
 function jsonErrorLine(text: string, err: unknown): number {
@@ -94,12 +100,14 @@ function parseYamlChunk(lines: string[], start: number, end: number, file: strin
   const chunk = lines.slice(start, end).join('\n');
   let value: unknown;
   try {
-    value = jsyaml.load(chunk, { schema: SCHEMA, filename: file });
+    value = loadYaml(chunk, file);
   } catch (err) {
     if (err instanceof jsyaml.YAMLException) {
       const line = start + (err.mark?.line ?? 0) + 1;
+      if (/maxDepth/.test(err.reason)) throw new InputError(file, line, `nested deeper than ${MAX_NESTING_DEPTH} levels (refused: no Kubernetes object needs that)`);
       throw new InputError(file, line, `invalid YAML: ${err.reason}`);
     }
+    if (err instanceof LimitError) throw new InputError(file, contentLine + 1, `document refused: ${err.message}`);
     throw err;
   }
   if (value === null || value === undefined) return undefined;
