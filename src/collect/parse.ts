@@ -33,12 +33,14 @@ function tryParseJson(text: string, file: string): ParsedDocument[] | undefined 
   let value: unknown;
   try {
     value = JSON.parse(text);
-  } catch (err) {
-    // A YAML flow mapping such as `{a: 1}` is not JSON: let the YAML parser decide.
+  } catch (jsonErr) {
+    // A YAML flow mapping such as `{a: 1}` is not JSON: let the YAML parser decide. When it
+    // fails too, its mark gives the line (V8's JSON messages no longer carry a position).
     try {
       loadYaml(text);
-    } catch {
-      throw new InputError(file, jsonErrorLine(text, err), `invalid JSON: ${jsonErrorReason(err)}`);
+    } catch (yamlErr) {
+      const line = yamlErr instanceof jsyaml.YAMLException && yamlErr.mark ? yamlErr.mark.line + 1 : jsonErrorLine(text, jsonErr);
+      throw new InputError(file, line, `invalid JSON: ${jsonErrorReason(jsonErr)}`);
     }
     return undefined;
   }
@@ -59,13 +61,17 @@ function jsonErrorLine(text: string, err: unknown): number {
   const lineCol = /line (\d+) column/.exec(message);
   if (lineCol) return Number(lineCol[1]);
   const position = /position (\d+)/.exec(message);
-  if (!position) return 1;
-  return text.slice(0, Number(position[1])).split('\n').length;
+  return position ? lineAt(text, Number(position[1])) : 1;
 }
 
+/** "Unexpected token '#'" out of V8's message (which quotes a snippet of the text, newlines and all). */
 function jsonErrorReason(err: unknown): string {
-  const message = err instanceof Error ? err.message : String(err);
-  return message.replace(/ in JSON at position \d+.*$/, '').replace(/\s*\(line \d+ column \d+\)$/, '');
+  const message = (err instanceof Error ? err.message : String(err)).split('\n')[0] ?? '';
+  return message
+    .replace(/, (\.\.\.)?"[^]*$/, '')
+    .replace(/ in JSON at position \d+.*$/, '')
+    .replace(/\s*\(line \d+ column \d+\)$/, '')
+    .replace(/ is not valid JSON$/, '');
 }
 
 function parseYamlStream(text: string, file: string): ParsedDocument[] {
