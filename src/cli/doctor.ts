@@ -4,6 +4,8 @@ import { UsageError } from '../errors.js';
 import { incompleteScope, type Snapshot } from '../collect/snapshot.js';
 import { makeChalk, processIo, startSpinner, warn, type ColorMode, type Io } from './terminal.js';
 
+const MAX_WARNINGS = 50;
+
 export interface DoctorOptions {
   namespace?: string;
   allNamespaces?: boolean;
@@ -69,7 +71,11 @@ export async function collect(opts: DoctorOptions, spinnerEnabled: boolean, io: 
 export async function runDoctor(opts: DoctorOptions, io: Io = processIo): Promise<number> {
   const collected = await collect(opts, opts.output === 'table', io);
   const { snapshot } = collected;
-  for (const w of snapshot.warnings) warn(w, io);
+  // A broken dump can skip thousands of objects: a screenful, then a count (--verbose: all).
+  const shown = opts.verbose ? snapshot.warnings : snapshot.warnings.slice(0, MAX_WARNINGS);
+  for (const w of shown) warn(w, io);
+  const hidden = snapshot.warnings.length - shown.length;
+  if (hidden > 0) warn(`${hidden} more warning${hidden === 1 ? '' : 's'} like these not shown (--verbose shows all)`, io);
   const [{ MeshModel }, { runRules, failsAt }] = await Promise.all([import('../model/model.js'), import('../rules/run.js')]);
   const model = new MeshModel(snapshot, { clusterDomain: opts.clusterDomain });
   const findings = runRules(model, collected.namespace ? { namespace: collected.namespace } : {});

@@ -190,6 +190,18 @@ describe('hostile and broken input', { concurrency: 4 }, () => {
     assert.doesNotMatch(run.stderr, /internal error/);
   });
 
+  test('thousands of broken objects: a screenful of warnings and a count, all of them with --verbose', async () => {
+    const broken = Array.from({ length: 300 }, (_, i) => `apiVersion: v1\nkind: Service\nmetadata: {name: s${i}, namespace: app}\nspec: {ports: x}\n`).join('---\n');
+    const path = file(broken);
+    const run = await doctor('-f', DEMO_DIR, '-f', path);
+    assert.equal(run.code, 1, run.stderr);
+    const warnings = stderrLines(run);
+    assert.equal(warnings.length, 51);
+    assert.match(warnings[50] ?? '', /^tunnelmesh: warning: 250 more warnings like these not shown \(--verbose shows all\)$/);
+    const verbose = await doctor('-f', DEMO_DIR, '-f', path, '--verbose');
+    assert.equal(stderrLines(verbose).filter((l) => l.includes('spec.ports: expected a list')).length, 300);
+  });
+
   test('unknown kinds are ignored without a word; a file of nothing but them is not an error', async () => {
     const unknown = 'apiVersion: example.com/v1\nkind: Widget\nmetadata: {name: w}\nspec: {deep: {x: 1}}\n---\napiVersion: v1\nkind: Secret\nmetadata: {name: s, namespace: app}\ndata: {token: c2VjcmV0}\n';
     const run = await doctor('-f', DEMO_DIR, '-f', file(unknown));
