@@ -4,16 +4,15 @@
 // warning naming the object for what is skipped; never an internal error.
 
 import assert from 'node:assert/strict';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { after, describe, test } from 'node:test';
+import { describe, test } from 'node:test';
 import { MAX_NESTING_DEPTH } from '../../src/collect/limits.js';
 import { toYaml } from '../support/build.js';
+import { lazyTempDir } from '../support/tmp.js';
 import { DEMO_DIR, demoTexts, jsonOf, runCli, runInProcess, stderrLines, type CliRun } from '../support/cli.js';
 
-const dir = mkdtempSync(join(tmpdir(), 'tunnelmesh-hostile-'));
-after(() => rmSync(dir, { recursive: true, force: true }));
+const dir = lazyTempDir('hostile')();
 let counter = 0;
 
 function file(content: string | Buffer, ext = 'yaml'): string {

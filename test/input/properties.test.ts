@@ -9,10 +9,9 @@
 // failure, shrunk to a small counterexample).
 
 import assert from 'node:assert/strict';
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { after, describe, test } from 'node:test';
+import { describe, test } from 'node:test';
 import fc from 'fast-check';
 import jsyaml from 'js-yaml';
 import {
@@ -28,6 +27,7 @@ import {
   service,
 } from '../support/build.js';
 import { demoTexts, ROOT, runInProcess, type CliRun } from '../support/cli.js';
+import { lazyTempDir } from '../support/tmp.js';
 import { mutatedManifests, randomDocuments, type Json, type Sample } from '../support/mutate.js';
 import { strictObjects } from '../live/scenarios.js';
 
@@ -35,8 +35,7 @@ const FUZZ = process.env.FUZZ_RUNS !== undefined;
 const RUNS = FUZZ ? Number(process.env.FUZZ_RUNS) : 1;
 const SEED = process.env.FUZZ_SEED !== undefined ? Number(process.env.FUZZ_SEED) : FUZZ ? Date.now() % 2 ** 31 : 20261123;
 
-const dir = mkdtempSync(join(tmpdir(), 'tunnelmesh-fuzz-'));
-after(() => rmSync(dir, { recursive: true, force: true }));
+const dir = lazyTempDir('fuzz')();
 let counter = 0;
 
 /** The seed manifests: the demo dump, the STRICT scenario, and rendered-chart style templates. */

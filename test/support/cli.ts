@@ -3,13 +3,13 @@
 // code, stdout, stderr — for tests to assert on. `npm test` builds dist/ before the tests.
 
 import { spawn } from 'node:child_process';
-import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import jsyaml from 'js-yaml';
 import { main } from '../../src/cli/main.js';
 import type { KObject } from '../../src/model/k8s.js';
+import { lazyTempDir } from './tmp.js';
 
 export const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
 export const BIN = join(ROOT, 'bin', 'tunnelmesh');
@@ -33,17 +33,8 @@ export interface CliOptions {
   nodeArgs?: string[];
 }
 
-let home: string | undefined;
-
 /** A HOME without ~/.kube/config, so no test reads the machine's kubeconfig. */
-function cleanHome(): string {
-  if (!home) {
-    const dir = mkdtempSync(join(tmpdir(), 'tunnelmesh-home-'));
-    home = dir;
-    process.once('exit', () => rmSync(dir, { recursive: true, force: true }));
-  }
-  return home;
-}
+const cleanHome = lazyTempDir('home');
 
 export function runCli(args: string[], opts: CliOptions = {}): Promise<CliRun> {
   if (!existsSync(join(ROOT, 'dist', 'cli', 'main.js'))) throw new Error('dist/ is missing: run `npm run build` (npm test does)');
