@@ -31,7 +31,10 @@ export function doctorTable(input: ReportInput, opts: TableOptions): string {
   const c = opts.chalk;
   const out: string[] = [c.bold(opts.title), ''];
   const { findings } = input;
-  if (findings.length === 0) {
+  if (findings.length === 0 && input.incomplete.length > 0) {
+    // Not an all-clear: what could not be collected was not judged.
+    out.push(c.yellow('No findings in what could be collected; some objects could not be (below), and the edges that need them were not judged.'), '');
+  } else if (findings.length === 0) {
     out.push(c.green('No findings: every judged tunnel → Service → pod edge agrees with the mesh.'), '');
   } else {
     const overview = new Table({

@@ -112,11 +112,14 @@ describe('what was not seen is never judged healthy', { concurrency: 4 }, () => 
   test('the table says the same: not collected, and verdicts that need it are unknown', async () => {
     const { startApiServer } = await import('../support/apiserver.js');
     const { writeKubeconfig } = await import('../support/kubeconfig.js');
-    const server = await startApiServer({ objects: strictObjects() as unknown as KObject[], forbidden: [{ kind: 'PeerAuthentication', namespace: 'istio-system' }] });
+    const forbidden = [{ kind: 'PeerAuthentication', namespace: 'istio-system' }, { kind: 'Namespace' }];
+    const server = await startApiServer({ objects: strictObjects() as unknown as KObject[], forbidden });
     try {
       const run = await runInProcess(['doctor', '--kubeconfig', writeKubeconfig(server), ...STRICT_SCOPE]);
       assert.equal(run.code, 0, run.stderr);
-      assert.match(run.stdout, /Not collected \(verdicts that need these are unknown, never ok\):\n {2}• PeerAuthentication in istio-system: forbidden/);
+      assert.match(run.stdout, /No findings in what could be collected; some objects could not be \(below\), and the edges that need them were not judged\./);
+      assert.doesNotMatch(run.stdout, /every judged tunnel → Service → pod edge agrees/);
+      assert.match(run.stdout, /Not collected \(verdicts that need these are unknown, never ok\):\n {2}• Namespace: forbidden.*\n {2}• PeerAuthentication in istio-system: forbidden/);
       assert.match(run.stdout, /edge to app\/web:80 not judged/);
     } finally {
       await server.close();
