@@ -91,22 +91,39 @@ function requestOnce(conn: ApiConnection, path: string): Promise<ApiResult> {
   const base = new URL(conn.server);
   url.pathname = `${base.pathname.replace(/\/$/, '')}${path.split('?')[0]}`;
   const lib = url.protocol === 'http:' ? http : https;
-  const timeout = AbortSignal.timeout(conn.timeoutMs);
+  // One controller per attempt, aborted by the timeout or by the run ending (AbortSignal.any
+  // would do, from Node 20.3; engines says 20). Listeners and timer go when the attempt settles.
+  const abort = new AbortController();
+  let timedOut = false;
+  const timer = setTimeout(() => {
+    timedOut = true;
+    abort.abort();
+  }, conn.timeoutMs);
+  const stop = (): void => abort.abort();
+  conn.signal?.addEventListener('abort', stop, { once: true });
+  const settle = (): void => {
+    clearTimeout(timer);
+    conn.signal?.removeEventListener('abort', stop);
+  };
   /** One error vocabulary for the request and the response stream (a timeout can strike in either). */
   const classify = (e: NodeJS.ErrnoException): NetworkError => {
     if (conn.signal?.aborted) return new NetworkError('aborted', 'EABORTED');
-    if (timeout.aborted) return new NetworkError(`no answer within ${conn.timeoutMs} ms`, 'ETIMEDOUT');
+    if (timedOut) return new NetworkError(`no answer within ${conn.timeoutMs} ms`, 'ETIMEDOUT');
     if (TLS_ERRORS.test(e.code ?? '') || TLS_ERRORS.test(e.message)) return new NetworkError(`TLS: ${e.message}`, 'CERT');
     return new NetworkError(e.message, e.code ?? 'ECONNRESET');
   };
-  return new Promise((resolve, reject) => {
+  return new Promise<ApiResult>((resolve, reject) => {
+    if (conn.signal?.aborted) {
+      reject(new NetworkError('aborted', 'EABORTED'));
+      return;
+    }
     const req = lib.request(
       url,
       {
         method: 'GET',
         agent: conn.agent,
         headers: { ...conn.headers, Accept: 'application/json', 'User-Agent': 'tunnelmesh' },
-        signal: conn.signal ? AbortSignal.any([timeout, conn.signal]) : timeout,
+        signal: abort.signal,
       },
       (res) => {
         const chunks: Buffer[] = [];
@@ -144,7 +161,7 @@ function requestOnce(conn: ApiConnection, path: string): Promise<ApiResult> {
     );
     req.on('error', (e: NodeJS.ErrnoException) => reject(classify(e)));
     req.end();
-  });
+  }).finally(settle);
 }
 
 function failure(status: number, text: string, retryAfter: string | string[] | undefined): ApiResult {

@@ -142,6 +142,19 @@ describe('API faults', { concurrency: 4 }, () => {
     assert.match(lines[0] ?? '', /^tunnelmesh: authentication failed for context "tunnelmesh-test" \(https:\/\/127\.0\.0\.1:\d+\): Unauthorized$/);
   });
 
+  test('a fatal answer stops the other requests and their retries: the process exits at once (bin/tunnelmesh)', async () => {
+    // Pods are throttled for 5 s; every other list gets 401. Without stopping, the retry keeps the process alive.
+    const run = await liveRun({
+      objects: demo(),
+      kubeconfig: { auth: 'wrong-token' },
+      subprocess: true,
+      setup: (s) => void s.addFault({ status: 429, retryAfterSeconds: 5, match: (r) => r.kind?.kind === 'Pod' }),
+    });
+    assert.equal(run.code, 3, run.stderr);
+    assert.equal(stderrLines(run).length, 1, run.stderr);
+    assert.ok(run.ms < 4000, `took ${run.ms} ms: a retry outlived the run`);
+  });
+
   test('a client certificate the server does not trust: exit 3, one line', async () => {
     const run = await liveRun({ objects: demo(), kubeconfig: { auth: 'untrusted-client-cert' } });
     assert.equal(run.code, 3, run.stderr);
