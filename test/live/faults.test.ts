@@ -10,6 +10,7 @@ import { runCli, runInProcess, stderrLines } from '../support/cli.js';
 import { startApiServer } from '../support/apiserver.js';
 import { untrustedClientCert } from '../support/certs.js';
 import { pod } from '../support/build.js';
+import { KINDS } from '../../src/collect/kinds.js';
 import { DEMO_FINDING, demo, findingKeys, key, liveRun, type LiveRun } from './scenarios.js';
 
 const TM101 = key(DEMO_FINDING);
@@ -215,6 +216,19 @@ describe('API faults', { concurrency: 4 }, () => {
         run.json.notes.join('\n'),
       );
     }
+  });
+
+  test('RoleBindings in three namespaces only (no cluster-wide list at all): -n app still finds TM101', async () => {
+    // What deploy/rbac.yaml's ClusterRole bound by RoleBindings in app, the operator's namespace and istio-system allows.
+    const namespaced = KINDS.filter((k) => k.namespaced).map((k) => ({ kind: k.kind, namespace: 'shop' }));
+    const clusterScoped = KINDS.filter((k) => !k.namespaced).map((k) => ({ kind: k.kind }));
+    const run = await liveRun({ objects: demo(), scope: ['-n', 'app'], server: { forbidden: [...namespaced, ...clusterScoped] } });
+    assert.equal(run.code, 1, run.stderr);
+    assert.deepEqual(findingKeys(run), [TM101]);
+    assert.deepEqual(
+      run.json.incomplete.map((e) => `${e.kind}${e.labelSelector ? ` labelled ${e.labelSelector}` : ''} ${e.reason}`).sort(),
+      ['ConfigMap labelled cloudflare-operator.io/type=tunnel-config forbidden', 'IngressClass forbidden', 'Namespace forbidden', 'Pod labelled cloudflare-operator.io/app=cloudflared forbidden'],
+    );
   });
 
   test('403 on everything: nothing could be collected, exit 3', async () => {
