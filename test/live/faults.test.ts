@@ -6,7 +6,7 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import { closedPortUrl, writeKubeconfig } from '../support/kubeconfig.js';
-import { runCli, runInProcess, stderrLines } from '../support/cli.js';
+import { run as runAsUser, runInProcess, stderrLines } from '../support/cli.js';
 import { startApiServer } from '../support/apiserver.js';
 import { untrustedClientCert } from '../support/certs.js';
 import { pod } from '../support/build.js';
@@ -169,11 +169,13 @@ describe('API faults', { concurrency: 4 }, () => {
     const server = await startApiServer({});
     const kubeconfig = writeKubeconfig({ url, caPem: server.caPem, token: server.token });
     await server.close();
-    const run = await runCli(['doctor', '--kubeconfig', kubeconfig, '-A']);
+    // Through KUBECONFIG this time, as most users point at their cluster.
+    const started = Date.now();
+    const run = await runAsUser(['doctor', '-A'], { env: { KUBECONFIG: kubeconfig } });
     assert.equal(run.code, 3, run.stderr);
     assert.equal(run.stdout, '');
-    assert.ok(run.ms < 10_000, `took ${run.ms} ms`);
-    const lines = stderrLines(run);
+    assert.ok(Date.now() - started < 10_000, `took ${Date.now() - started} ms`);
+    const lines = run.stderr.split('\n').filter(Boolean);
     assert.equal(lines.length, 1, run.stderr);
     assert.equal(lines[0], `tunnelmesh: cannot reach the cluster of context "tunnelmesh-test" at ${url}: connect ECONNREFUSED ${url.replace('https://', '')}`);
     const inProcess = await runInProcess(['doctor', '--kubeconfig', kubeconfig, '-A']);

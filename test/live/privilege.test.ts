@@ -13,7 +13,8 @@ import { clusterRoleRules, type PolicyRule } from '../../src/collect/kinds.js';
 import { SECRET_KIND, startApiServer, type ApiServer, type RequestLogEntry } from '../support/apiserver.js';
 import { testPki } from '../support/certs.js';
 import { ROOT, runCli, runInProcess, type CliRun } from '../support/cli.js';
-import { kubeconfigYaml, writeKubeconfig } from '../support/kubeconfig.js';
+import { writeKubeconfig } from '../support/kubeconfig.js';
+import { lazyTempDir } from '../support/tmp.js';
 import { demo, strictObjects } from './scenarios.js';
 import type { KObject } from '../../src/model/k8s.js';
 
@@ -151,9 +152,8 @@ describe('credentials never reach the output', () => {
     try {
       const kubeconfig = writeKubeconfig(server);
       const wrong = `tm-wrong-${randomBytes(24).toString('hex')}`;
-      const wrongConfig = join(ROOT, 'dist', `.kubeconfig-wrong-${process.pid}.yaml`);
-      writeFileSync(wrongConfig, kubeconfigYaml({ url: server.url, caPem: server.caPem, token: wrong }), { mode: 0o600 });
-      try {
+      const wrongConfig = writeKubeconfig({ url: server.url, caPem: server.caPem, token: wrong });
+      {
         for (const args of [['-A', '--verbose'], ['-n', 'app', '--verbose', '-o', 'table'], ['-n', 'app', '-o', 'json']]) {
           const run = await runInProcess(['doctor', '--kubeconfig', kubeconfig, ...args]);
           assert.ok(run.code === 0 || run.code === 1, run.stderr);
@@ -166,8 +166,6 @@ describe('credentials never reach the output', () => {
         const asProcess = await runCli(['doctor', '--kubeconfig', kubeconfig, '-A', '--verbose', '-o', 'json']);
         assert.ok(asProcess.code === 0 || asProcess.code === 1, asProcess.stderr);
         assertClean(asProcess, [token], 'bin/tunnelmesh --verbose');
-      } finally {
-        writeFileSync(wrongConfig, '');
       }
     } finally {
       await server.close();
@@ -194,15 +192,11 @@ describe('credentials never reach the output', () => {
 
   test('a kubeconfig that cannot be parsed: the error names the file, not the token next to the mistake', async () => {
     const token = `tm-${randomBytes(24).toString('hex')}`;
-    const path = join(ROOT, 'dist', `.kubeconfig-broken-${process.pid}.yaml`);
+    const path = join(lazyTempDir('broken-kubeconfig')(), 'config');
     writeFileSync(path, `apiVersion: v1\nkind: Config\nusers:\n- name: u\n  user:\n    token: ${token}\n   bad: indentation\n`, { mode: 0o600 });
-    try {
-      const run = await runInProcess(['doctor', '--kubeconfig', path, '-A', '--verbose']);
-      assert.equal(run.code, 2, run.stderr);
-      assert.match(run.stderr, /^tunnelmesh: cannot read kubeconfig /);
-      assertClean(run, [token], 'broken kubeconfig');
-    } finally {
-      writeFileSync(path, '');
-    }
+    const run = await runInProcess(['doctor', '--kubeconfig', path, '-A', '--verbose']);
+    assert.equal(run.code, 2, run.stderr);
+    assert.match(run.stderr, /^tunnelmesh: cannot read kubeconfig /);
+    assertClean(run, [token], 'broken kubeconfig');
   });
 });

@@ -4,14 +4,15 @@
 
 import { spawn } from 'node:child_process';
 import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
-import { dirname, join } from 'node:path';
+import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import jsyaml from 'js-yaml';
 import { main } from '../../src/cli/main.js';
 import type { KObject } from '../../src/model/k8s.js';
 import { lazyTempDir } from './tmp.js';
 
-export const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
+/** The repository root, with a trailing slash. */
+export const ROOT = fileURLToPath(new URL('../../', import.meta.url));
 export const BIN = join(ROOT, 'bin', 'tunnelmesh');
 export const DEMO_DIR = join(ROOT, 'fixtures', 'demo');
 
@@ -25,7 +26,10 @@ export interface CliRun {
 }
 
 export interface CliOptions {
-  env?: Record<string, string>;
+  /** Variables to set; undefined removes one. */
+  env?: Record<string, string | undefined>;
+  /** Start from this process's environment instead of a clean one (no KUBECONFIG, a throwaway HOME). */
+  inheritEnv?: boolean;
   stdin?: string | Buffer;
   /** Kill the process after this long (default 30 s); `timedOut` tells. */
   timeoutMs?: number;
@@ -38,7 +42,9 @@ const cleanHome = lazyTempDir('home');
 
 export function runCli(args: string[], opts: CliOptions = {}): Promise<CliRun> {
   if (!existsSync(join(ROOT, 'dist', 'cli', 'main.js'))) throw new Error('dist/ is missing: run `npm run build` (npm test does)');
-  const env: Record<string, string> = { PATH: process.env.PATH ?? '', HOME: cleanHome(), NO_COLOR: '1', CI: '1', ...opts.env };
+  const base = opts.inheritEnv ? { ...process.env } : { PATH: process.env.PATH ?? '', HOME: cleanHome(), NO_COLOR: '1', CI: '1' };
+  const env: Record<string, string> = {};
+  for (const [k, v] of Object.entries({ ...base, ...opts.env })) if (v !== undefined) env[k] = v;
   const started = Date.now();
   return new Promise((resolve, reject) => {
     const child = spawn(process.execPath, [...(opts.nodeArgs ?? []), BIN, ...args], { env, cwd: ROOT, stdio: ['pipe', 'pipe', 'pipe'] });
@@ -59,6 +65,18 @@ export function runCli(args: string[], opts: CliOptions = {}): Promise<CliRun> {
     child.stdin.on('error', () => undefined); // the CLI may exit before reading all of it
     child.stdin.end(opts.stdin ?? '');
   });
+}
+
+export interface RunResult {
+  code: number;
+  stdout: string;
+  stderr: string;
+}
+
+/** bin/tunnelmesh with this process's environment (colour off unless asked for). */
+export async function run(args: string[], opts: { env?: Record<string, string | undefined>; stdin?: string; nodeArgs?: string[] } = {}): Promise<RunResult> {
+  const r = await runCli(args, { ...opts, inheritEnv: true, env: { NO_COLOR: '1', FORCE_COLOR: undefined, ...opts.env } });
+  return { code: r.code ?? 1, stdout: r.stdout, stderr: r.stderr };
 }
 
 /**
