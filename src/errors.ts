@@ -13,7 +13,9 @@ export class InputError extends Error {
     readonly line: number | undefined,
     readonly reason: string,
   ) {
-    super(line === undefined ? `${file}: ${reason}` : `${file}:${line}: ${reason}`);
+    // One line on stderr, whatever a parser put in its message (line breaks, U+2028, control characters).
+    const flat = reason.replace(/[\s\u0000-\u001f\u007f\u2028\u2029]+/g, ' ');
+    super(line === undefined ? `${file}: ${flat}` : `${file}:${line}: ${flat}`);
   }
 }
 

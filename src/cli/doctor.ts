@@ -2,10 +2,13 @@
 
 import { readFileSync } from 'node:fs';
 import { UsageError } from '../errors.js';
-import type { Snapshot } from '../collect/snapshot.js';
+import { incompleteScope, type Snapshot } from '../collect/snapshot.js';
 import type { ReportInput } from '../report/json.js';
 import type { FailOn } from '../rules/run.js';
-import { makeChalk, startSpinner, VerboseLog, warn, type ColorMode } from './terminal.js';
+import { makeChalk, processIo, startSpinner, VerboseLog, warn, type ColorMode, type Io } from './terminal.js';
+
+/** A broken dump can skip thousands of objects: a screenful, then a count (--verbose: all). */
+const MAX_WARNINGS = 50;
 
 export type OutputFormat = 'table' | 'json' | 'yaml' | 'sarif' | 'codequality';
 export const OUTPUT_FORMATS: readonly OutputFormat[] = ['table', 'json', 'yaml', 'sarif', 'codequality'];
@@ -31,6 +34,8 @@ export interface DoctorOptions {
   clusterDomain: string;
   tunnelNamespace?: string[];
   requestTimeout: string;
+  /** Largest input file or stream accepted (`256Mi`). */
+  maxInputSize: string;
   color: ColorMode;
   verbose?: boolean;
 }
@@ -50,13 +55,15 @@ export interface Collected {
   title: string;
 }
 
-export type CollectOptions = Pick<DoctorOptions, 'namespace' | 'allNamespaces' | 'filename' | 'context' | 'kubeconfig' | 'requestTimeout' | 'tunnelNamespace' | 'verbose'>;
+export type CollectOptions = Pick<DoctorOptions, 'namespace' | 'allNamespaces' | 'filename' | 'context' | 'kubeconfig' | 'requestTimeout' | 'maxInputSize' | 'tunnelNamespace' | 'verbose'>;
 
-export async function collect(opts: CollectOptions, spinnerEnabled: boolean): Promise<Collected> {
+export async function collect(opts: CollectOptions, spinnerEnabled: boolean, io: Io = processIo): Promise<Collected> {
   if (opts.namespace && opts.allNamespaces) throw new UsageError('-n and -A cannot be used together');
   if (opts.filename?.length) {
-    const { collectFromFiles } = await import('../collect/files.js');
-    const snapshot = await collectFromFiles(opts.filename, opts.namespace ? { namespace: opts.namespace } : {});
+    const [{ collectFromFiles }, { parseSize }] = await Promise.all([import('../collect/files.js'), import('../collect/limits.js')]);
+    const maxInputBytes = parseSize(opts.maxInputSize);
+    if (maxInputBytes === undefined) throw new UsageError(`--max-input-size ${opts.maxInputSize}: expected a size such as 256Mi, 1Gi or 500000000`);
+    const snapshot = await collectFromFiles(opts.filename, { maxInputBytes, ...(opts.namespace ? { namespace: opts.namespace } : {}) });
     const title = `tunnelmesh doctor — ${snapshot.objects.length} objects from ${opts.filename.map((f) => (f === '-' ? '<stdin>' : f)).join(', ')}${opts.namespace ? ` (findings in namespace ${opts.namespace})` : ''}`;
     return opts.namespace ? { snapshot, namespace: opts.namespace, title } : { snapshot, title };
   }
@@ -70,7 +77,7 @@ export async function collect(opts: CollectOptions, spinnerEnabled: boolean): Pr
       allNamespaces: opts.allNamespaces === true,
       requestTimeoutMs: parseDuration(opts.requestTimeout),
       tunnelNamespaces: opts.tunnelNamespace ?? [],
-      ...(opts.verbose ? { log: (m: string) => process.stderr.write(`tunnelmesh: ${m}\n`) } : {}),
+      ...(opts.verbose ? { log: (m: string) => io.err(`tunnelmesh: ${m}\n`) } : {}),
     });
     const live = result.snapshot.live;
     const where = result.namespace ? `namespace ${result.namespace}` : 'all namespaces';
@@ -81,7 +88,7 @@ export async function collect(opts: CollectOptions, spinnerEnabled: boolean): Pr
   }
 }
 
-export async function runDoctor(opts: DoctorOptions): Promise<number> {
+export async function runDoctor(opts: DoctorOptions, io: Io = processIo): Promise<number> {
   const verbose = new VerboseLog(opts.verbose === true);
   // Config and flags first: a broken .tunnelmesh.yaml fails fast (exit 2), before any collection.
   const { resolvePolicy } = await import('./config.js');
@@ -89,10 +96,13 @@ export async function runDoctor(opts: DoctorOptions): Promise<number> {
   if (config) verbose.log(`config: ${config.file} (${config.suppressions.length} suppressions, ${Object.keys(config.severity).length} severity overrides${config.failOn ? `, failOn ${config.failOn}` : ''})`);
   if (opts.fixOut) await (await import('./fix-out.js')).checkFixDir(opts.fixOut);
   const human = opts.output === 'table';
-  const collected = await verbose.phase('collect', () => collect(opts, human && !opts.quiet), (c) => describeCollected(c));
+  const collected = await verbose.phase('collect', () => collect(opts, human && !opts.quiet, io), (c) => describeCollected(c));
   const { snapshot } = collected;
-  const chatter = opts.quiet ? () => undefined : warn;
-  for (const w of snapshot.warnings) chatter(w);
+  const chatter = opts.quiet ? () => undefined : (m: string) => warn(m, io);
+  const shown = opts.verbose ? snapshot.warnings : snapshot.warnings.slice(0, MAX_WARNINGS);
+  for (const w of shown) chatter(w);
+  const hidden = snapshot.warnings.length - shown.length;
+  if (hidden > 0) chatter(`${hidden} more warning${hidden === 1 ? '' : 's'} like these not shown (--verbose shows all)`);
   const [{ MeshModel }, { runRules, failsAt }, { applyPolicy }] = await Promise.all([
     import('../model/model.js'),
     import('../rules/run.js'),
@@ -101,15 +111,15 @@ export async function runDoctor(opts: DoctorOptions): Promise<number> {
   const model = await verbose.phase('model', () => new MeshModel(snapshot, { clusterDomain: opts.clusterDomain }), (m) => `${m.pods.length} pods, ${m.services.length} services, ${m.tunnels.length} tunnel configs`);
   const raw = await verbose.phase('rules', () => runRules(model, collected.namespace ? { namespace: collected.namespace } : {}), (f) => `${f.length} findings`);
   const judged = applyPolicy(raw, policy, { objects: snapshot.objects, ...(collected.namespace ? { namespace: collected.namespace } : {}) });
-  for (const w of judged.warnings) warn(w);
+  for (const w of judged.warnings) warn(w, io);
   if (judged.suppressed.length) verbose.log(`suppressed: ${judged.suppressed.map((s) => `${s.finding.code} ${s.finding.resource.kind} ${s.finding.resource.namespace ?? ''}/${s.finding.resource.name} by ${s.by.origin}`).join('; ')}`);
-  const notes = [...model.notes, ...edgeNotes(model)];
+  const notes = [...model.notes, ...edgeNotes(model, collected.namespace)];
   const incomplete = snapshot.incomplete.filter((e) => e.reason !== 'not-installed');
-  for (const e of incomplete) chatter(`could not list ${e.kind}${e.namespace ? ` in ${e.namespace}` : ''}: ${e.reason}${e.message ? ` (${e.message})` : ''}`);
+  for (const e of incomplete) chatter(`could not ${e.name ? 'read' : 'list'} ${incompleteScope(e)}: ${e.reason}${e.message ? ` (${e.message})` : ''}`);
   const { locatorFor } = await import('../report/locate.js');
   const input: ReportInput = { findings: judged.findings, suppressed: judged.suppressed, incomplete, notes, locator: locatorFor(snapshot) };
   const text = await verbose.phase('report', () => render(opts, input, collected.title), () => opts.output);
-  process.stdout.write(text);
+  io.out(text);
   if (opts.fixOut) await writeFixes(opts.fixOut, input, snapshot, opts.quiet === true);
   const fails = failsAt(judged.findings, failOn);
   verbose.log(`exit ${fails ? 1 : 0}: ${fails ? 'a finding is' : 'no finding is'} at or above --fail-on ${failOn}`);
@@ -153,7 +163,7 @@ async function writeFixes(dir: string, input: ReportInput, snapshot: Snapshot, q
 }
 
 /** What the report should say about edges it could not judge. */
-function edgeNotes(model: import('../model/model.js').MeshModel): string[] {
+function edgeNotes(model: import('../model/model.js').MeshModel, scope: string | undefined): string[] {
   const notes: string[] = [];
   for (const t of model.tunnels) {
     if (t.connectors.length === 0) notes.push(`${t.label}: ${t.connectorEvidence}; what its clients send cannot be judged`);
@@ -168,6 +178,17 @@ function edgeNotes(model: import('../model/model.js').MeshModel): string[] {
     }
   }
   for (const [key, why] of unknown) notes.push(`edge to ${key} not judged: ${why}`);
-  if (model.tunnels.length === 0) notes.push('no tunnel config found (operator tunnel-config-<id> ConfigMaps, or ConfigMaps holding a cloudflared config with ingress:); only tunnel-independent rules ran');
+  // With -n, rules that lead out of the namespace are not judged by design: no word about them.
+  notes.push(...model.edgeGaps.filter((g) => scope === undefined || g.namespace === scope).map((g) => g.text));
+  // ConfigMaps that could not be listed may hold tunnel configs: say so rather than "none found".
+  const configMapGaps = model.snapshot.incomplete.filter((e) => e.kind === 'ConfigMap' && e.name === undefined);
+  for (const e of configMapGaps) {
+    notes.push(`tunnel configs in ConfigMaps ${e.namespace ? `in ${e.namespace}` : e.labelSelector ? `labelled ${e.labelSelector}` : 'cluster-wide'} could not be listed (${e.reason}): tunnels there are not judged`);
+  }
+  if (model.tunnels.length === 0) {
+    notes.push(
+      `no tunnel config ${configMapGaps.length ? 'seen' : 'found'} (operator tunnel-config-<id> ConfigMaps, or ConfigMaps holding a cloudflared config with ingress:); only tunnel-independent rules ran`,
+    );
+  }
   return notes;
 }

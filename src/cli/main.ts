@@ -5,6 +5,7 @@ import { basename } from 'node:path';
 import { Argument, Command, CommanderError, Option } from 'commander';
 import { isExitError } from '../errors.js';
 import { OUTPUT_FORMATS } from './doctor.js';
+import { processIo, type Io } from './terminal.js';
 
 const pkg = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string };
 
@@ -27,10 +28,11 @@ function addCollectOptions(cmd: Command): Command {
     .option('--kubeconfig <file>', 'kubeconfig file (default: KUBECONFIG, ~/.kube/config, in-cluster)')
     .option('--tunnel-namespace <namespace>', 'with -n: another namespace where cloudflared runs (repeatable)', collectList)
     .option('--request-timeout <duration>', 'per-request timeout against the API server', '30s')
+    .option('--max-input-size <size>', 'with -f: refuse a file (or stdin) larger than this (e.g. 512Mi)', '256Mi')
     .option('-v, --verbose', 'say what is requested, with timings');
 }
 
-export function buildProgram(name: string): Command {
+export function buildProgram(name: string, io: Io = processIo, done: (exitCode: number) => void = () => undefined): Command {
   const program = new Command();
   program
     .name(name)
@@ -39,6 +41,8 @@ export function buildProgram(name: string): Command {
     .showSuggestionAfterError(true)
     .exitOverride()
     .configureOutput({
+      writeOut: (text) => io.out(text),
+      writeErr: (text) => io.err(text),
       outputError: (text, write) => write(`tunnelmesh: ${text.replace(/^error: /, '').trimEnd()}\n`),
     });
 
@@ -54,7 +58,7 @@ export function buildProgram(name: string): Command {
     .option('--cluster-domain <domain>', 'cluster DNS domain', 'cluster.local')
     .action(async (opts) => {
       const { runDoctor } = await import('./doctor.js');
-      process.exitCode = await runDoctor(opts);
+      done(await runDoctor(opts, io));
     });
 
   program
@@ -65,13 +69,13 @@ export function buildProgram(name: string): Command {
     .addOption(new Option('--color <when>', 'colour').choices(['auto', 'always', 'never']).default('auto'))
     .action(async (code: string | undefined, opts) => {
       const { runRulesCommand } = await import('./rules.js');
-      process.exitCode = await runRulesCommand(code, opts);
+      done(await runRulesCommand(code, opts));
     });
 
   addCollectOptions(program.command('snapshot').description('the collected objects as one YAML stream for offline replay (doctor -f) or a bug report; never Secrets, tokens redacted'))
     .action(async (opts) => {
       const { runSnapshot } = await import('./snapshot.js');
-      process.exitCode = await runSnapshot(opts);
+      done(await runSnapshot(opts));
     });
 
   program
@@ -80,29 +84,33 @@ export function buildProgram(name: string): Command {
     .addArgument(new Argument('<shell>', 'shell').choices(['bash', 'zsh', 'fish']))
     .action(async (shell: 'bash' | 'zsh' | 'fish') => {
       const { completionScript } = await import('./completion.js');
-      process.stdout.write(completionScript(shell, program));
+      io.out(completionScript(shell, program));
     });
 
   return program;
 }
 
-export async function main(argv: string[]): Promise<number> {
-  const program = buildProgram(programName(argv[1]));
+/** Runs one command line; returns the exit code (the caller sets it on the process). */
+export async function main(argv: string[], io: Io = processIo): Promise<number> {
+  let exitCode = 0;
+  const program = buildProgram(programName(argv[1]), io, (code) => {
+    exitCode = code;
+  });
   try {
     await program.parseAsync(argv);
-    return typeof process.exitCode === 'number' ? process.exitCode : 0;
+    return exitCode;
   } catch (err) {
     if (err instanceof CommanderError) {
       // --help and --version end through here with code 0; usage mistakes are exit 2.
       return err.exitCode === 0 ? 0 : 2;
     }
     if (isExitError(err)) {
-      process.stderr.write(`tunnelmesh: ${err.message}\n`);
+      io.err(`tunnelmesh: ${err.message}\n`);
       return err.exitCode;
     }
     const verbose = argv.includes('-v') || argv.includes('--verbose');
-    process.stderr.write(`tunnelmesh: internal error: ${(err as Error)?.message ?? String(err)}\n`);
-    if (verbose && err instanceof Error && err.stack) process.stderr.write(`${err.stack}\n`);
+    io.err(`tunnelmesh: internal error: ${(err as Error)?.message ?? String(err)}\n`);
+    if (verbose && err instanceof Error && err.stack) io.err(`${err.stack}\n`);
     return 70;
   }
 }

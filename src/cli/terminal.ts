@@ -42,8 +42,19 @@ export async function startSpinner(text: string, enabled: boolean): Promise<Spin
   };
 }
 
-export function warn(message: string): void {
-  process.stderr.write(`tunnelmesh: warning: ${message}\n`);
+/** Where a run writes: the process's streams, or a test's buffers (the CLI runs in-process there). */
+export interface Io {
+  out(text: string): void;
+  err(text: string): void;
+}
+
+export const processIo: Io = {
+  out: (text) => void process.stdout.write(text),
+  err: (text) => void process.stderr.write(text),
+};
+
+export function warn(message: string, io: Io = processIo): void {
+  io.err(`tunnelmesh: warning: ${message}\n`);
 }
 
 /** `--verbose`: what is requested and how long each phase takes, on stderr. */

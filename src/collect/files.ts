@@ -1,11 +1,14 @@
 // Offline collection: files, directories (recursive) and `-` (stdin) → one Snapshot.
 // The cluster is never contacted and the Kubernetes client is never imported here.
 
+import { createReadStream } from 'node:fs';
 import { readdir, readFile, stat } from 'node:fs/promises';
+import type { Readable } from 'node:stream';
 import { extname, join } from 'node:path';
 import { InputError, UsageError } from '../errors.js';
 import type { KObject } from '../model/k8s.js';
 import { kindInfo } from './kinds.js';
+import { DEFAULT_MAX_INPUT_BYTES, formatSize } from './limits.js';
 import { parseText, type ParsedDocument } from './parse.js';
 import { addObjects, emptySnapshot, type Snapshot, type SourcePosition } from './snapshot.js';
 import { readSnapshotHeader } from './snapshot-file.js';
@@ -18,6 +21,8 @@ export interface FileInputOptions {
   namespace?: string;
   /** Reads standard input (tests pass their own). */
   readStdin?: () => Promise<string>;
+  /** Each input (file or stdin) is refused above this many bytes (--max-input-size). */
+  maxInputBytes?: number;
 }
 
 interface RawObject {
@@ -33,9 +38,10 @@ export interface NamedText {
 
 export async function collectFromFiles(paths: string[], opts: FileInputOptions = {}): Promise<Snapshot> {
   const files = await expandPaths(paths);
+  const limit = opts.maxInputBytes ?? DEFAULT_MAX_INPUT_BYTES;
   const texts: NamedText[] = [];
   for (const file of files) {
-    texts.push(file === '-' ? { name: '<stdin>', text: await (opts.readStdin ?? readStdin)() } : { name: file, text: await readText(file) });
+    texts.push(file === '-' ? { name: '<stdin>', text: opts.readStdin ? await opts.readStdin() : await readStdin(limit) } : { name: file, text: await readText(file, limit) });
   }
   return collectFromTexts(texts, opts.namespace, paths.map((p) => (p === '-' ? '<stdin>' : p)).join(', '));
 }
@@ -167,18 +173,68 @@ async function walk(dir: string): Promise<string[]> {
   return out;
 }
 
-async function readText(file: string): Promise<string> {
+async function readText(file: string, limit: number): Promise<string> {
   try {
-    return await readFile(file, 'utf8');
+    const info = await stat(file);
+    // Pipes, devices and process substitution (<(helm template …)) have no size: read them capped.
+    if (!info.isFile()) return decode(await readCapped(createReadStream(file), file, limit), file);
+    if (info.size > limit) throw tooLarge(file, limit, info.size);
+    return decode(await readFile(file), file);
   } catch (err) {
+    if (err instanceof InputError) throw err;
     const code = (err as NodeJS.ErrnoException).code;
     throw new InputError(file, undefined, code === 'EACCES' ? 'permission denied' : `cannot read (${code ?? 'error'})`);
   }
 }
 
-async function readStdin(): Promise<string> {
+async function readStdin(limit: number): Promise<string> {
   if (process.stdin.isTTY) throw new UsageError('-f - reads manifests from standard input, but it is a terminal');
+  return decode(await readCapped(process.stdin, '<stdin>', limit), '<stdin>');
+}
+
+/** Refusal naming the limit and a value that would let this input through. */
+function tooLarge(name: string, limit: number, size?: number): InputError {
+  const suggestion = `${Math.ceil(Math.max(size ?? limit * 4, limit + 1) / 1024 ** 2)}Mi`;
+  const what = size === undefined ? 'longer than' : `${formatSize(size)}, over`;
+  return new InputError(name, undefined, `${what} the input size limit of ${formatSize(limit)} (raise it with --max-input-size ${suggestion})`);
+}
+
+/** Reads a stream to its end, or refuses as soon as it passes `limit` bytes (memory stays bounded). */
+async function readCapped(stream: Readable, name: string, limit: number): Promise<Buffer> {
   const chunks: Buffer[] = [];
-  for await (const chunk of process.stdin) chunks.push(chunk as Buffer);
-  return Buffer.concat(chunks).toString('utf8');
+  let total = 0;
+  for await (const chunk of stream) {
+    total += (chunk as Buffer).length;
+    if (total > limit) {
+      stream.destroy();
+      throw tooLarge(name, limit);
+    }
+    chunks.push(chunk as Buffer);
+  }
+  return Buffer.concat(chunks);
+}
+
+const utf8 = new TextDecoder('utf-8', { fatal: true });
+
+/** Bytes → text, refusing what is not UTF-8 text (Kubernetes manifests are): binaries, UTF-16, broken encodings. */
+export function decode(bytes: Buffer, name: string): string {
+  if ((bytes[0] === 0xff && bytes[1] === 0xfe) || (bytes[0] === 0xfe && bytes[1] === 0xff)) {
+    throw new InputError(name, 1, 'UTF-16 text: save it as UTF-8');
+  }
+  const nul = bytes.indexOf(0);
+  if (nul >= 0) throw new InputError(name, lineOfByte(bytes, nul), 'binary file (a NUL byte), not YAML or JSON');
+  try {
+    return utf8.decode(bytes);
+  } catch {
+    const text = bytes.toString('utf8');
+    const bad = text.indexOf('\uFFFD');
+    const line = bad < 0 ? undefined : text.slice(0, bad).split('\n').length;
+    throw new InputError(name, line, 'not UTF-8 text (a binary file, or another encoding)');
+  }
+}
+
+function lineOfByte(bytes: Buffer, index: number): number {
+  let line = 1;
+  for (let at = bytes.indexOf(10); at >= 0 && at < index; at = bytes.indexOf(10, at + 1)) line++;
+  return line;
 }

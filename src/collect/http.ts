@@ -3,12 +3,15 @@
 
 import https from 'node:https';
 import http from 'node:http';
+import { jsonTooDeepAt, MAX_NESTING_DEPTH } from './limits.js';
 
 export interface ApiConnection {
   server: string;
   agent: http.Agent | https.Agent | undefined;
   headers: Record<string, string>;
   timeoutMs: number;
+  /** Aborts every request in flight and every pending retry (a fatal error elsewhere ends the run). */
+  signal?: AbortSignal;
   /** Called for every request made (for --verbose and the tests' request log). */
   onRequest?: (info: { path: string; status: number | string; ms: number; attempt: number }) => void;
 }
@@ -28,28 +31,33 @@ export class NetworkError extends Error {
 
 const RETRYABLE_STATUS = new Set([429, 500, 502, 503, 504]);
 const MAX_ATTEMPTS = 4;
+/** A request that got no answer in time is tried once more: four would make a hung server cost 4 × the timeout. */
+const MAX_TIMEOUT_ATTEMPTS = 2;
 const MAX_BACKOFF_MS = 8000;
 
-/** One GET; retries 429/5xx (honouring Retry-After), resets and invalid bodies a few times. */
+/**
+ * The cluster cannot be reached at all (refused, no route, unknown host, TLS not trusted):
+ * these do not heal in a second, and no other request will fare better.
+ */
+export const UNREACHABLE_CODES: ReadonlySet<string> = new Set(['ECONNREFUSED', 'ENOTFOUND', 'EHOSTUNREACH', 'ENETUNREACH', 'CERT']);
+
+/** One GET; retries 429/5xx (honouring Retry-After), resets, invalid bodies and timeouts a bounded number of times. */
 export async function getJson(conn: ApiConnection, path: string): Promise<ApiResult> {
-  let lastNetworkError: NetworkError | undefined;
-  for (let attempt = 1; attempt <= MAX_ATTEMPTS; attempt++) {
+  for (let attempt = 1; ; attempt++) {
     const started = Date.now();
     try {
       const res = await requestOnce(conn, path);
       conn.onRequest?.({ path, status: res.status, ms: Date.now() - started, attempt });
-      if (res.ok || !RETRYABLE_STATUS.has(res.status) || attempt === MAX_ATTEMPTS) return res;
-      await sleep(backoff(attempt, res.retryAfterSeconds));
+      if (res.ok || !RETRYABLE_STATUS.has(res.status) || attempt >= MAX_ATTEMPTS) return res;
+      await sleep(backoff(attempt, res.retryAfterSeconds), conn.signal);
     } catch (err) {
       const netErr = err instanceof NetworkError ? err : new NetworkError(String(err), 'EUNKNOWN');
-      conn.onRequest?.({ path, status: netErr.code, ms: Date.now() - started, attempt });
-      lastNetworkError = netErr;
-      // A refused connection or an unknown host will not heal in a second: fail fast.
-      if (netErr.code === 'ECONNREFUSED' || netErr.code === 'ENOTFOUND' || netErr.code === 'CERT' || attempt === MAX_ATTEMPTS) throw netErr;
-      await sleep(backoff(attempt, undefined));
+      if (netErr.code !== 'EABORTED') conn.onRequest?.({ path, status: netErr.code, ms: Date.now() - started, attempt });
+      const limit = netErr.code === 'ETIMEDOUT' ? MAX_TIMEOUT_ATTEMPTS : MAX_ATTEMPTS;
+      if (UNREACHABLE_CODES.has(netErr.code) || netErr.code === 'EABORTED' || attempt >= limit) throw netErr;
+      await sleep(backoff(attempt, undefined), conn.signal);
     }
   }
-  throw lastNetworkError ?? new NetworkError('request failed', 'EUNKNOWN');
 }
 
 function backoff(attempt: number, retryAfterSeconds: number | undefined): number {
@@ -57,8 +65,22 @@ function backoff(attempt: number, retryAfterSeconds: number | undefined): number
   return Math.min(200 * 2 ** (attempt - 1), MAX_BACKOFF_MS);
 }
 
-function sleep(ms: number): Promise<void> {
-  return new Promise((resolve) => setTimeout(resolve, ms));
+function sleep(ms: number, signal: AbortSignal | undefined): Promise<void> {
+  return new Promise((resolve, reject) => {
+    if (signal?.aborted) {
+      reject(new NetworkError('aborted', 'EABORTED'));
+      return;
+    }
+    const onAbort = (): void => {
+      clearTimeout(timer);
+      reject(new NetworkError('aborted', 'EABORTED'));
+    };
+    const timer = setTimeout(() => {
+      signal?.removeEventListener('abort', onAbort);
+      resolve();
+    }, ms);
+    signal?.addEventListener('abort', onAbort, { once: true });
+  });
 }
 
 const TLS_ERRORS = /CERT|SELF_SIGNED|UNABLE_TO_VERIFY|ERR_TLS|DEPTH_ZERO/;
@@ -69,53 +91,77 @@ function requestOnce(conn: ApiConnection, path: string): Promise<ApiResult> {
   const base = new URL(conn.server);
   url.pathname = `${base.pathname.replace(/\/$/, '')}${path.split('?')[0]}`;
   const lib = url.protocol === 'http:' ? http : https;
-  return new Promise((resolve, reject) => {
+  // One controller per attempt, aborted by the timeout or by the run ending (AbortSignal.any
+  // would do, from Node 20.3; engines says 20). Listeners and timer go when the attempt settles.
+  const abort = new AbortController();
+  let timedOut = false;
+  const timer = setTimeout(() => {
+    timedOut = true;
+    abort.abort();
+  }, conn.timeoutMs);
+  const stop = (): void => abort.abort();
+  conn.signal?.addEventListener('abort', stop, { once: true });
+  const settle = (): void => {
+    clearTimeout(timer);
+    conn.signal?.removeEventListener('abort', stop);
+  };
+  /** One error vocabulary for the request and the response stream (a timeout can strike in either). */
+  const classify = (e: NodeJS.ErrnoException): NetworkError => {
+    if (conn.signal?.aborted) return new NetworkError('aborted', 'EABORTED');
+    if (timedOut) return new NetworkError(`no answer within ${conn.timeoutMs} ms`, 'ETIMEDOUT');
+    if (TLS_ERRORS.test(e.code ?? '') || TLS_ERRORS.test(e.message)) return new NetworkError(`TLS: ${e.message}`, 'CERT');
+    return new NetworkError(e.message, e.code ?? 'ECONNRESET');
+  };
+  return new Promise<ApiResult>((resolve, reject) => {
+    if (conn.signal?.aborted) {
+      reject(new NetworkError('aborted', 'EABORTED'));
+      return;
+    }
     const req = lib.request(
       url,
       {
         method: 'GET',
         agent: conn.agent,
         headers: { ...conn.headers, Accept: 'application/json', 'User-Agent': 'tunnelmesh' },
-        signal: AbortSignal.timeout(conn.timeoutMs),
+        signal: abort.signal,
       },
       (res) => {
         const chunks: Buffer[] = [];
+        const incomplete = (): NetworkError =>
+          classify(Object.assign(new Error('the connection closed before the response was complete'), { code: 'ECONNRESET' }));
         res.on('data', (c: Buffer) => chunks.push(c));
         res.on('close', () => {
-          if (!res.complete) reject(new NetworkError('the connection closed before the response was complete', 'ECONNRESET'));
+          if (!res.complete) reject(incomplete());
         });
-        res.on('error', (e) => reject(new NetworkError(e.message, (e as NodeJS.ErrnoException).code ?? 'ECONNRESET')));
+        res.on('error', (e) => reject(classify(e)));
         res.on('end', () => {
           const status = res.statusCode ?? 0;
           const text = Buffer.concat(chunks).toString('utf8');
           if (!res.complete) {
-            reject(new NetworkError('the connection closed before the response was complete', 'ECONNRESET'));
+            reject(incomplete());
             return;
           }
           if (status >= 200 && status < 300) {
+            let body: unknown;
             try {
-              resolve({ ok: true, status, body: JSON.parse(text) });
+              body = JSON.parse(text);
             } catch {
               // A truncated or garbled body is a transport fault: retry like a reset.
               reject(new NetworkError(`invalid JSON in the response to ${path}`, 'EBADBODY'));
+              return;
             }
+            // Well-formed but deeper than anything downstream may walk: asking again will not help.
+            if (jsonTooDeepAt(text) >= 0) resolve({ ok: false, status, message: `the response nests deeper than ${MAX_NESTING_DEPTH} levels` });
+            else resolve({ ok: true, status, body });
             return;
           }
           resolve(failure(status, text, res.headers['retry-after']));
         });
       },
     );
-    req.on('error', (e: NodeJS.ErrnoException) => {
-      if (e.name === 'AbortError' || e.name === 'TimeoutError') {
-        reject(new NetworkError(`no answer within ${conn.timeoutMs} ms`, 'ETIMEDOUT'));
-      } else if (TLS_ERRORS.test(e.code ?? '') || TLS_ERRORS.test(e.message)) {
-        reject(new NetworkError(`TLS: ${e.message}`, 'CERT'));
-      } else {
-        reject(new NetworkError(e.message, e.code ?? 'EUNKNOWN'));
-      }
-    });
+    req.on('error', (e: NodeJS.ErrnoException) => reject(classify(e)));
     req.end();
-  });
+  }).finally(settle);
 }
 
 function failure(status: number, text: string, retryAfter: string | string[] | undefined): ApiResult {

@@ -68,3 +68,29 @@ export function resourcePath(info: KindInfo, version: string, namespace?: string
 export function apiVersionOf(info: KindInfo, version: string): string {
   return info.group === '' ? version : `${info.group}/${version}`;
 }
+
+export interface PolicyRule {
+  apiGroups: string[];
+  resources: string[];
+  verbs: string[];
+}
+
+/** Read verbs the collector uses: list, and get (the istio mesh config). Never watch. */
+export const READ_VERBS = ['get', 'list'] as const;
+
+/**
+ * The ClusterRole rules tunnelmesh needs: get and list on exactly the resources in KINDS, one
+ * rule per API group (core first, then by name). deploy/rbac.yaml holds these; a test keeps
+ * them equal, and checks a live run's requests against them.
+ */
+export function clusterRoleRules(kinds: readonly KindInfo[] = KINDS): PolicyRule[] {
+  const byGroup = new Map<string, Set<string>>();
+  for (const k of kinds) {
+    const set = byGroup.get(k.group) ?? new Set<string>();
+    set.add(k.plural);
+    byGroup.set(k.group, set);
+  }
+  return [...byGroup.entries()]
+    .sort(([a], [b]) => (a === '' ? -1 : b === '' ? 1 : a < b ? -1 : a > b ? 1 : 0))
+    .map(([group, resources]) => ({ apiGroups: [group], resources: [...resources].sort(), verbs: [...READ_VERBS] }));
+}

@@ -3,6 +3,7 @@
 // `-n` limits findings, not evidence: root-namespace policies, the tunnels' cloudflared pods and
 // configs, and DestinationRules in the clients' namespaces are collected wherever they live.
 
+import { setMaxListeners } from 'node:events';
 import { existsSync } from 'node:fs';
 import { homedir } from 'node:os';
 import { join } from 'node:path';
@@ -10,8 +11,8 @@ import type https from 'node:https';
 import { ClusterError, UsageError } from '../errors.js';
 import type { ConfigMap, KObject } from '../model/k8s.js';
 import { DEFAULT_ROOT_NAMESPACE, isMeshConfigMap, meshSettingsFrom } from '../model/mesh.js';
-import { isTunnelConfigMap, OPERATOR_LABEL } from '../model/tunnels.js';
-import { getJson, NetworkError, type ApiConnection } from './http.js';
+import { CONNECTOR_SELECTOR, isTunnelConfigMap, OPERATOR_LABEL } from '../model/tunnels.js';
+import { getJson, NetworkError, UNREACHABLE_CODES, type ApiConnection, type ApiResult } from './http.js';
 import { apiVersionOf, kindInfo, KINDS, resourcePath, type KindInfo } from './kinds.js';
 import { addObjects, emptySnapshot, type IncompleteEntry, type ListedScope, type Snapshot } from './snapshot.js';
 import { normalizeObject } from './validate.js';
@@ -44,6 +45,8 @@ interface ListTarget {
   /** undefined = all namespaces (or a cluster-scoped kind). */
   namespace?: string;
   labelSelector?: string;
+  /** A GET of this one object rather than a list. */
+  name?: string;
 }
 
 /** Loads the kubeconfig the way kubectl does, with the errors kubectl users expect. */
@@ -110,7 +113,20 @@ export async function collectLive(opts: LiveOptions): Promise<LiveResult> {
     timeoutMs: opts.requestTimeoutMs,
     onRequest: ({ path, status, ms, attempt }) => log(`GET ${path} → ${status} (${ms} ms${attempt > 1 ? `, attempt ${attempt}` : ''})`),
   };
+  // A fatal answer (401, unreachable) ends the run: stop the other requests and their retries.
+  const stop = new AbortController();
+  // Every request in flight listens on it; the default cap of 10 would print a leak warning.
+  setMaxListeners(0, stop.signal);
+  conn.signal = stop.signal;
   const collector = new Collector(conn, kc.contextName, kc.server, opts.pageSize ?? PAGE_SIZE);
+  const all = async (work: Array<Promise<void>>): Promise<void> => {
+    try {
+      await Promise.all(work);
+    } catch (err) {
+      stop.abort();
+      throw err;
+    }
+  };
   const snapshot = emptySnapshot('live');
   snapshot.live = { context: kc.contextName, server: kc.server };
 
@@ -128,12 +144,12 @@ export async function collectLive(opts: LiveOptions): Promise<LiveResult> {
     }
     for (const ns of [OPERATOR_NAMESPACE, ...(opts.tunnelNamespaces ?? [])]) if (ns !== namespace) extraNamespaces.add(ns);
     // Connectors and operator configs anywhere, found by their labels.
-    targets.push({ info: kindInfo('Pod') as KindInfo, labelSelector: 'cloudflare-operator.io/app=cloudflared' });
+    targets.push({ info: kindInfo('Pod') as KindInfo, labelSelector: CONNECTOR_SELECTOR });
     targets.push({ info: kindInfo('ConfigMap') as KindInfo, labelSelector: `${OPERATOR_LABEL.type}=tunnel-config` });
   }
   for (const ns of extraNamespaces) targets.push(...tunnelNamespaceTargets(ns));
   const meshConfig = collector.getMeshConfig();
-  await Promise.all([...targets.map((t) => collector.list(t)), meshConfig]);
+  await all([...targets.map((t) => collector.list(t)), meshConfig]);
 
   if (namespace) {
     // Phase 2: what phase 1 pointed at — the real root namespace, the clients' namespaces.
@@ -149,7 +165,7 @@ export async function collectLive(opts: LiveOptions): Promise<LiveResult> {
     for (const ns of extraNamespaces) {
       for (const kind of ['DestinationRule', 'VirtualService', 'PeerAuthentication'] as const) phase2.push({ info: kindInfo(kind) as KindInfo, namespace: ns });
     }
-    await Promise.all(phase2.map((t) => collector.list(t)));
+    await all(phase2.map((t) => collector.list(t)));
   }
 
   if (collector.successes === 0) {
@@ -162,8 +178,8 @@ export async function collectLive(opts: LiveOptions): Promise<LiveResult> {
   }
   addObjects(snapshot, objects, (o) => `${o.kind} ${o.metadata.namespace ? `${o.metadata.namespace}/` : ''}${o.metadata.name}`);
   snapshot.incomplete.push(...collector.incomplete);
-  snapshot.warnings.push(...collector.notes);
   snapshot.listed = collector.listed;
+  snapshot.warnings.push(...collector.notes);
   return namespace ? { snapshot, namespace } : { snapshot };
 }
 
@@ -181,9 +197,8 @@ class Collector {
   successes = 0;
   firstFailure?: string;
   readonly incomplete: IncompleteEntry[] = [];
-  readonly notes: string[] = [];
-  /** Complete lists (label-selected lists are partial by design and not recorded). */
   readonly listed: ListedScope[] = [];
+  readonly notes: string[] = [];
   private readonly byKey = new Map<string, RawObject>();
   /** Group → the version that answered (so later lists skip the versions that 404). */
   private readonly groupVersion = new Map<string, Promise<string | undefined>>();
@@ -211,40 +226,39 @@ class Collector {
   /** The istiod mesh config (a GET; a missing one means Istio's defaults). */
   async getMeshConfig(): Promise<void> {
     const info = kindInfo('ConfigMap') as KindInfo;
-    let res;
-    try {
-      res = await this.get(resourcePath(info, 'v1', DEFAULT_ROOT_NAMESPACE, 'istio'));
-    } catch (err) {
-      if (!(err instanceof NetworkError)) throw err;
-      this.incomplete.push({ kind: 'ConfigMap', namespace: DEFAULT_ROOT_NAMESPACE, reason: 'error', message: `the istio mesh config could not be read: ${err.message}` });
-      return;
-    }
-    if (!res.ok && res.status === 401) throw this.unauthorized(res.message);
+    const target: ListTarget = { info, namespace: DEFAULT_ROOT_NAMESPACE, name: 'istio' };
+    const res = await this.fetch(resourcePath(info, 'v1', DEFAULT_ROOT_NAMESPACE, 'istio'), target);
+    if (!res) return;
+    if (res.ok || res.status === 404) this.markListed(target);
     if (res.ok) {
-      this.successes++;
       this.keep(info, 'v1', res.body as RawObject);
-    } else if (res.status === 403) {
-      this.incomplete.push({ kind: 'ConfigMap', namespace: DEFAULT_ROOT_NAMESPACE, reason: 'forbidden', message: 'the istio mesh config could not be read; Istio defaults assumed' });
     } else if (res.status === 404) {
       this.notes.push(`no ConfigMap istio in ${DEFAULT_ROOT_NAMESPACE}: Istio's mesh defaults assumed (rootNamespace istio-system, enableAutoMtls true)`);
+    } else {
+      this.fail(target, res.status === 403 ? 'forbidden' : 'error', `the istio mesh config could not be read (${res.message ?? `HTTP ${res.status}`})`);
     }
   }
 
   async list(target: ListTarget): Promise<void> {
     const { info } = target;
-    if (this.notInstalled.has(info.group)) return this.recordListed(target);
+    if (this.notInstalled.has(info.group)) {
+      this.markListed(target);
+      return;
+    }
     const versions = await this.versionsFor(info);
     for (const version of versions) {
       const outcome = await this.listVersion(target, version);
       if (outcome === 'ok') {
         this.successes++;
-        return this.recordListed(target);
+        this.markListed(target);
+        return;
       }
       if (outcome === 'not-found') continue;
       return; // forbidden or failed: recorded
     }
     if (info.crd) {
-      this.recordListed(target); // not installed: none exist
+      // Not installed: none of those exist, which is as good as a list that came back empty.
+      this.markListed(target);
       if (!this.notInstalled.has(info.group)) {
         this.notInstalled.add(info.group);
         this.notes.push(`API group ${info.group} is not installed (${info.kind} and its kin): none of those exist`);
@@ -254,9 +268,12 @@ class Collector {
     this.fail(target, 'error', `the API server does not serve ${info.plural}`);
   }
 
-  private recordListed(target: ListTarget): void {
-    if (target.labelSelector) return;
-    this.listed.push(target.namespace === undefined || !target.info.namespaced ? { kind: target.info.kind } : { kind: target.info.kind, namespace: target.namespace });
+  private markListed(target: ListTarget): void {
+    const scope: ListedScope = { kind: target.info.kind };
+    if (target.namespace) scope.namespace = target.namespace;
+    if (target.labelSelector) scope.labelSelector = target.labelSelector;
+    if (target.name) scope.name = target.name;
+    this.listed.push(scope);
   }
 
   /** Versions worth trying: the one a sibling list already found, else all, preferred first. */
@@ -275,16 +292,9 @@ class Collector {
       const query = new URLSearchParams({ limit: String(this.pageSize) });
       if (labelSelector) query.set('labelSelector', labelSelector);
       if (continueToken) query.set('continue', continueToken);
-      let res;
-      try {
-        res = await this.get(`${basePath}?${query.toString()}`);
-      } catch (err) {
-        if (!(err instanceof NetworkError)) throw err;
-        this.fail(target, 'error', err.message);
-        return 'failed';
-      }
+      const res = await this.fetch(`${basePath}?${query.toString()}`, target);
+      if (!res) return 'failed';
       if (!res.ok) {
-        if (res.status === 401) throw this.unauthorized(res.message);
         if (res.status === 404 && !continueToken) return 'not-found';
         if (res.status === 410 && continueToken && !relisted) {
           // The continue token expired mid-list: start the list again, once.
@@ -320,26 +330,34 @@ class Collector {
     const scope = target.labelSelector ? `cluster-wide list with labelSelector ${target.labelSelector}: ` : '';
     const entry: IncompleteEntry = { kind: target.info.kind, reason, message: `${scope}${message}`.slice(0, 300) };
     if (target.namespace) entry.namespace = target.namespace;
-    if (!this.incomplete.some((e) => e.kind === entry.kind && e.namespace === entry.namespace && e.reason === entry.reason)) {
-      this.incomplete.push(entry);
-    }
+    if (target.labelSelector) entry.labelSelector = target.labelSelector;
+    if (target.name) entry.name = target.name;
+    const same = (e: IncompleteEntry): boolean =>
+      e.kind === entry.kind && e.namespace === entry.namespace && e.labelSelector === entry.labelSelector && e.name === entry.name && e.reason === entry.reason;
+    if (!this.incomplete.some(same)) this.incomplete.push(entry);
     this.firstFailure ??= `${target.info.kind}: ${message}`;
   }
 
-  private unauthorized(message: string | undefined): ClusterError {
-    return new ClusterError(`authentication failed for context "${this.context}" (${this.server}): ${message ?? 'Unauthorized'}`);
-  }
-
-  /** A cluster that refuses connections, does not resolve, or fails TLS ends the run (exit 3). */
-  private async get(path: string) {
+  /**
+   * One GET with the run-ending answers turned into a ClusterError (exit 3): 401, and a
+   * cluster that cannot be reached at all. Any other network failure (after retries) is
+   * recorded against the target and gives undefined.
+   */
+  private async fetch(path: string, target: ListTarget): Promise<ApiResult | undefined> {
+    let res: ApiResult;
     try {
-      return await getJson(this.conn, path);
+      res = await getJson(this.conn, path);
     } catch (err) {
-      if (err instanceof NetworkError && (err.code === 'ECONNREFUSED' || err.code === 'ENOTFOUND' || err.code === 'CERT')) {
+      if (err instanceof NetworkError && UNREACHABLE_CODES.has(err.code)) {
         throw new ClusterError(`cannot reach the cluster of context "${this.context}" at ${this.server}: ${err.message}`);
       }
-      throw err;
+      this.fail(target, 'error', (err as Error).message);
+      return undefined;
     }
+    if (!res.ok && res.status === 401) {
+      throw new ClusterError(`authentication failed for context "${this.context}" (${this.server}): ${res.message ?? 'Unauthorized'}`);
+    }
+    return res;
   }
 }
 

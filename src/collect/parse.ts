@@ -4,6 +4,7 @@
 
 import jsyaml from 'js-yaml';
 import { InputError } from '../errors.js';
+import { jsonTooDeepAt, LimitError, loadYaml, MAX_NESTING_DEPTH, YAML_SCHEMA } from './limits.js';
 
 export interface ParsedDocument {
   value: unknown;
@@ -14,10 +15,6 @@ export interface ParsedDocument {
   /** The chart template `helm template` rendered this document from (its `# Source:` comment). */
   template?: string;
 }
-
-/** Kubernetes YAML is YAML 1.1-ish via go-yaml: keep timestamps as strings, allow `<<` merges. */
-const { types } = jsyaml as unknown as { types: { merge: jsyaml.Type } }; // present at run time, missing from @types
-const SCHEMA = jsyaml.CORE_SCHEMA.extend({ implicit: [types.merge] });
 
 const DOC_START = /^---(?:[ \t]|$)/;
 const DOC_END = /^\.\.\.(?:[ \t]|$)/;
@@ -35,18 +32,29 @@ export function parseText(text: string, file: string): ParsedDocument[] {
 
 /** JSON fast path; returns undefined when the text is not JSON after all (YAML flow style). */
 function tryParseJson(text: string, file: string): ParsedDocument[] | undefined {
+  let value: unknown;
   try {
-    const value: unknown = JSON.parse(text);
-    return [{ value, line: lineOfFirstContent(text) }];
-  } catch (err) {
-    // A YAML flow mapping such as `{a: 1}` is not JSON: let the YAML parser decide.
+    value = JSON.parse(text);
+  } catch (jsonErr) {
+    // A YAML flow mapping such as `{a: 1}` is not JSON: let the YAML parser decide. When it
+    // fails too, its mark gives the line (V8's JSON messages no longer carry a position).
     try {
-      jsyaml.load(text, { schema: SCHEMA });
-    } catch {
-      throw new InputError(file, jsonErrorLine(text, err), `invalid JSON: ${jsonErrorReason(err)}`);
+      loadYaml(text);
+    } catch (yamlErr) {
+      const line = yamlErr instanceof jsyaml.YAMLException && yamlErr.mark ? yamlErr.mark.line + 1 : jsonErrorLine(text, jsonErr);
+      throw new InputError(file, line, `invalid JSON: ${jsonErrorReason(jsonErr)}`);
     }
     return undefined;
   }
+  const tooDeep = jsonTooDeepAt(text);
+  if (tooDeep >= 0) throw new InputError(file, lineAt(text, tooDeep), `nested deeper than ${MAX_NESTING_DEPTH} levels (refused: no Kubernetes object needs that)`);
+  return [{ value, line: lineOfFirstContent(text) }];
+}
+
+function lineAt(text: string, index: number): number {
+  let line = 1;
+  for (let at = text.indexOf('\n'); at >= 0 && at < index; at = text.indexOf('\n', at + 1)) line++;
+  return line;
 }
 
 /** 1-based line of the first non-blank character, without splitting a large text. */
@@ -65,13 +73,17 @@ function jsonErrorLine(text: string, err: unknown): number {
   const lineCol = /line (\d+) column/.exec(message);
   if (lineCol) return Number(lineCol[1]);
   const position = /position (\d+)/.exec(message);
-  if (!position) return 1;
-  return text.slice(0, Number(position[1])).split('\n').length;
+  return position ? lineAt(text, Number(position[1])) : 1;
 }
 
+/** "Unexpected token '#'" out of V8's message (which quotes a snippet of the text, newlines and all). */
 function jsonErrorReason(err: unknown): string {
-  const message = err instanceof Error ? err.message : String(err);
-  return message.replace(/ in JSON at position \d+.*$/, '').replace(/\s*\(line \d+ column \d+\)$/, '');
+  const message = (err instanceof Error ? err.message : String(err)).split('\n')[0] ?? '';
+  return message
+    .replace(/, (\.\.\.)?"[^]*$/, '')
+    .replace(/ in JSON at position \d+.*$/, '')
+    .replace(/\s*\(line \d+ column \d+\)$/, '')
+    .replace(/ is not valid JSON$/, '');
 }
 
 function parseYamlStream(text: string, file: string): ParsedDocument[] {
@@ -106,12 +118,14 @@ function parseYamlChunk(lines: string[], start: number, end: number, file: strin
   const chunk = lines.slice(start, end).join('\n');
   let value: unknown;
   try {
-    value = jsyaml.load(chunk, { schema: SCHEMA, filename: file });
+    value = loadYaml(chunk, file);
   } catch (err) {
     if (err instanceof jsyaml.YAMLException) {
       const line = start + (err.mark?.line ?? 0) + 1;
+      if (/maxDepth/.test(err.reason)) throw new InputError(file, line, `nested deeper than ${MAX_NESTING_DEPTH} levels (refused: no Kubernetes object needs that)`);
       throw new InputError(file, line, `invalid YAML: ${err.reason}`);
     }
+    if (err instanceof LimitError) throw new InputError(file, contentLine + 1, `document refused: ${err.message}`);
     throw err;
   }
   if (value === null || value === undefined) return undefined;

@@ -16,15 +16,32 @@ export type IncompleteReason = 'forbidden' | 'not-installed' | 'error';
 export interface IncompleteEntry {
   kind: string;
   namespace?: string;
+  /** Set when the failed list was a label-selected one (cloudflared pods, tunnel configs anywhere). */
+  labelSelector?: string;
+  /** Set when the failure was a GET of one object (the istio mesh config). */
+  name?: string;
   reason: IncompleteReason;
   message?: string;
 }
 
-/** One list that answered (or a CRD group that is not installed, so none exist). */
+/**
+ * A list (or a GET of one named object) that the API server answered in full. Only what is
+ * covered by one of these was seen; anything else may exist unseen.
+ */
 export interface ListedScope {
   kind: string;
   /** undefined = every namespace (or a cluster-scoped kind). */
   namespace?: string;
+  labelSelector?: string;
+  /** A GET of one object (found or 404). */
+  name?: string;
+}
+
+/** "Pod in app", "ConfigMap istio-system/istio", "Pod labelled x=y, cluster-wide", "Namespace". */
+export function incompleteScope(e: IncompleteEntry): string {
+  if (e.name !== undefined) return `${e.kind} ${e.namespace ? `${e.namespace}/` : ''}${e.name}`;
+  if (e.labelSelector !== undefined) return `${e.kind} labelled ${e.labelSelector}${e.namespace ? ` in ${e.namespace}` : ', cluster-wide'}`;
+  return `${e.kind}${e.namespace ? ` in ${e.namespace}` : ''}`;
 }
 
 export interface LiveOrigin {
@@ -39,15 +56,14 @@ export interface Snapshot {
   positions: Map<KObject, SourcePosition>;
   /** Kinds or namespaces that could not be listed: the verdicts that need them are not `ok`. */
   incomplete: IncompleteEntry[];
+  /**
+   * Live: what was listed in full. Undefined for files, where the input is all there is (an
+   * object not in it does not exist for the run).
+   */
+  listed?: ListedScope[];
   /** Things worth a word on stderr: skipped objects, assumptions made. */
   warnings: string[];
   live?: LiveOrigin;
-  /**
-   * Live mode: the (kind, namespace) lists that were complete. `-n` collects some kinds only in
-   * some namespaces; an object absent from an unlisted namespace is unknown, not missing.
-   * Files mode leaves it undefined: the input is all there is.
-   */
-  listed?: ListedScope[];
 }
 
 export function emptySnapshot(mode: Snapshot['mode']): Snapshot {

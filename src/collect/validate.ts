@@ -67,6 +67,7 @@ const workload: Shape = {
       },
     },
   },
+  required: ['spec'],
 };
 const tls: Shape = { obj: { mode: 'string' } };
 const trafficPolicy: Shape = {
@@ -82,7 +83,13 @@ const destination: Shape = {
 const routes: Shape = { arr: { obj: { route: { arr: { obj: { destination } } } } } };
 
 const KIND_SHAPES: Record<string, Shape> = {
-  Pod: { obj: { spec: podSpec, status: { obj: { phase: 'string', podIP: 'string' } } }, required: ['spec'] },
+  Pod: {
+    obj: {
+      spec: podSpec,
+      status: { obj: { phase: 'string', podIP: 'string', conditions: { arr: { obj: { type: 'string', status: 'string' } } } } },
+    },
+    required: ['spec'],
+  },
   Deployment: workload,
   StatefulSet: workload,
   DaemonSet: workload,
@@ -202,7 +209,8 @@ function describe(v: unknown): string {
 
 /** First problem found in `value` against `shape`, as "path: expected …", or undefined. */
 function check(value: unknown, shape: Shape, path: string): string | undefined {
-  if (value === undefined || value === null) return undefined; // absent optional fields are fine
+  if (value === undefined) return undefined; // absent optional fields are fine
+  if (value === null) return `${path}: expected ${expected(shape)}, found null`;
   switch (shape) {
     case 'any':
       return undefined;
@@ -234,19 +242,34 @@ function check(value: unknown, shape: Shape, path: string): string | undefined {
   if (!isPlainObject(value)) return `${path}: expected a mapping, found ${describe(value)}`;
   if ('map' in shape) {
     for (const [key, item] of Object.entries(value)) {
+      if (item === null) {
+        delete value[key]; // `key: null` is `key` absent, as Kubernetes decodes it
+        continue;
+      }
       const problem = check(item, shape.map, `${path}.${key}`);
       if (problem) return problem;
     }
     return undefined;
   }
   for (const field of shape.required ?? []) {
-    if (value[field] === undefined || value[field] === null) return `${path}.${field}: missing`;
+    if (value[field] === undefined || value[field] === null) return `${path === '' ? field : `${path}.${field}`}: missing`;
   }
   for (const [field, fieldShape] of Object.entries(shape.obj)) {
+    if (value[field] === null) {
+      delete value[field];
+      continue;
+    }
     const problem = check(value[field], fieldShape, path === '' ? field : `${path}.${field}`);
     if (problem) return problem;
   }
   return undefined;
+}
+
+function expected(shape: Shape): string {
+  if (typeof shape === 'string') {
+    return { string: 'a string', int: 'an integer', port: 'a port number', bool: 'true or false', intOrString: 'a number or a name', stringMap: 'a mapping', any: 'a value' }[shape];
+  }
+  return 'arr' in shape ? 'a list' : 'a mapping';
 }
 
 export type Warn = (message: string) => void;

@@ -42,6 +42,8 @@ export type RuleTarget =
   | { kind: 'no-service'; url: OriginUrl; address: ServiceAddress }
   | { kind: 'no-port'; url: OriginUrl; address: ServiceAddress; service: ServiceView }
   | { kind: 'external'; url: OriginUrl }
+  /** The Service was not found, but Services there were not all seen (live, partial RBAC). */
+  | { kind: 'unseen'; url: OriginUrl; address: ServiceAddress; why: string }
   | { kind: 'special' }
   | { kind: 'unparsable' };
 
@@ -58,6 +60,10 @@ export function resolveRuleTarget(model: MeshModel, tunnel: TunnelConfig, rule: 
   if (!address) return { kind: 'external', url };
   const service = model.service(address.namespace, address.name);
   if (!service) {
+    const unseen = model.unseen('Service', address.namespace);
+    if (unseen && (address.form !== 'name.namespace' || model.namespaces.has(address.namespace) || model.unseen('Namespace'))) {
+      return { kind: 'unseen', url, address, why: `Services ${unseen}` };
+    }
     // `name.namespace` is also how an external domain looks: only a known namespace makes it ours.
     const looksInternal = address.form !== 'name.namespace' || model.namespaces.has(address.namespace);
     return looksInternal ? { kind: 'no-service', url, address } : { kind: 'external', url };
@@ -83,13 +89,36 @@ export function groupClients(pods: PodView[]): ClientGroup[] {
   return [...groups.values()];
 }
 
-export function buildTunnelEdges(model: MeshModel): TunnelEdge[] {
+/** A tunnel rule or edge whose evidence was not seen (the report says it was not judged, and why). */
+export interface EdgeGap {
+  /** Namespace of the Service the rule targets (for -n). */
+  namespace: string;
+  text: string;
+}
+
+export interface TunnelEdges {
+  edges: TunnelEdge[];
+  gaps: EdgeGap[];
+}
+
+export function buildTunnelEdges(model: MeshModel): TunnelEdges {
   const edges: TunnelEdge[] = [];
+  const gaps: EdgeGap[] = [];
   for (const tunnel of model.tunnels) {
     const clients = groupClients(tunnel.connectors);
     for (const rule of tunnel.rules) {
       const target = resolveRuleTarget(model, tunnel, rule);
+      if (target.kind === 'unseen') {
+        gaps.push({ namespace: target.address.namespace, text: `${tunnel.label} rule #${rule.index} (${rule.hostname ?? '*'} → ${rule.service}) not judged: ${target.why}` });
+        continue;
+      }
       if (target.kind !== 'service') continue;
+      const podsUnseen = model.incompleteFor('Pod', [target.service.namespace]);
+      if (podsUnseen) {
+        const key = `${target.service.namespace}/${target.service.name}:${target.servicePort.port}`;
+        gaps.push({ namespace: target.service.namespace, text: `edge to ${key} not judged: Pods ${podsUnseen}, so its endpoints are not known` });
+        continue;
+      }
       const backends = model.backendsOf(target.service);
       edges.push({
         tunnel,
@@ -105,5 +134,5 @@ export function buildTunnelEdges(model: MeshModel): TunnelEdge[] {
       });
     }
   }
-  return edges;
+  return { edges, gaps };
 }

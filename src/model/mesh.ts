@@ -1,6 +1,7 @@
 // Mesh-wide settings that change verdicts: meshConfig from the `istio` ConfigMap.
 
 import jsyaml from 'js-yaml';
+import { loadYaml } from '../collect/limits.js';
 import type { ConfigMap } from './k8s.js';
 
 export interface MeshSettings {
@@ -43,9 +44,10 @@ export function meshSettingsFrom(configMaps: ConfigMap[], warn: (m: string) => v
   if (!cm) return defaultMeshSettings();
   let mesh: unknown;
   try {
-    mesh = jsyaml.load(cm.data?.mesh ?? '');
-  } catch {
-    warn(`ConfigMap istio-system/${cm.metadata.name}: key mesh is not valid YAML; Istio's defaults assumed`);
+    mesh = loadYaml(cm.data?.mesh ?? '');
+  } catch (err) {
+    const why = err instanceof jsyaml.YAMLException ? err.reason : (err as Error).message;
+    warn(`ConfigMap istio-system/${cm.metadata.name}: key mesh cannot be read (${why}); Istio's defaults assumed`);
     return defaultMeshSettings();
   }
   const m = (typeof mesh === 'object' && mesh !== null ? mesh : {}) as Record<string, unknown>;

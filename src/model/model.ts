@@ -1,16 +1,16 @@
 // The indexes every rule reads, built once from a Snapshot.
 
-import { objectsOfKind, type IncompleteEntry, type Snapshot } from '../collect/snapshot.js';
+import { objectsOfKind, type Snapshot } from '../collect/snapshot.js';
 import { DestinationRuleIndex, isWildcardHost, serviceOfHost } from './destinationrule.js';
-import { buildTunnelEdges, type TunnelEdge } from './edges.js';
+import { buildTunnelEdges, type EdgeGap, type TunnelEdges, type TunnelEdge } from './edges.js';
 import type { DestinationRule, KObject, Namespace, Workload } from './k8s.js';
 import { matchesLabels } from './labels.js';
-import { meshSettingsFrom, type MeshSettings } from './mesh.js';
+import { DEFAULT_ROOT_NAMESPACE, meshSettingsFrom, type MeshSettings } from './mesh.js';
 import { PeerAuthIndex } from './peerauth.js';
 import { buildPodViews, workloadOf, type PodView } from './pods.js';
 import { predictInjection } from './sidecar.js';
 import { DEFAULT_CLUSTER_DOMAIN, selectedPods, serviceView, type ServiceView } from './services.js';
-import { discoverTunnels, type TunnelConfig } from './tunnels.js';
+import { CONNECTOR_SELECTOR, discoverTunnels, type TunnelConfig } from './tunnels.js';
 import { workloadKey } from './workloads.js';
 
 export interface RuleTarget {
@@ -40,12 +40,17 @@ export class MeshModel {
   readonly tunnels: TunnelConfig[];
   /** Model-level notes (assumptions) for the report. */
   readonly notes: string[] = [];
+  /**
+   * Live: why the mesh config (ConfigMap istio-system/istio) was not seen, when it was not:
+   * then the root namespace and enableAutoMtls are not known, and verdicts needing them are unknown.
+   */
+  readonly meshUnseen: string | undefined;
   private readonly podsByNamespace = new Map<string, PodView[]>();
   private readonly serviceByName = new Map<string, ServiceView>();
   private readonly serviceByIP = new Map<string, ServiceView>();
   private readonly servicesByNamespace = new Map<string, ServiceView[]>();
   private readonly backends = new Map<ServiceView, PodView[]>();
-  private edgeCache?: TunnelEdge[];
+  private edgeCache?: TunnelEdges;
 
   constructor(
     readonly snapshot: Snapshot,
@@ -54,6 +59,7 @@ export class MeshModel {
     this.clusterDomain = opts.clusterDomain ?? DEFAULT_CLUSTER_DOMAIN;
     const configMaps = objectsOfKind(snapshot, 'ConfigMap');
     this.mesh = meshSettingsFrom(configMaps, (m) => this.notes.push(m));
+    this.meshUnseen = this.meshConfigUnseen();
     this.namespaces = new Map(objectsOfKind(snapshot, 'Namespace').map((n) => [n.metadata.name, n]));
     const workloads = (['Deployment', 'StatefulSet', 'DaemonSet', 'ReplicaSet', 'Job', 'CronJob'] as const).flatMap(
       (k) => objectsOfKind(snapshot, k) as Workload[],
@@ -64,6 +70,7 @@ export class MeshModel {
       namespaces: this.namespaces,
       // A replayed live snapshot judges running pods only, as the live run did.
       includeTemplates: snapshot.mode === 'files' && snapshot.live === undefined,
+      namespaceUnseen: (ns) => (this.namespaces.has(ns) ? undefined : this.unseen('Namespace')),
     });
     this.pods = views.pods;
     this.templates = views.templates;
@@ -81,6 +88,14 @@ export class MeshModel {
       this.clusterDomain,
     );
     this.tunnels = discoverTunnels(configMaps, this.pods);
+    for (const t of this.tunnels) {
+      if (t.connectors.length > 0) continue;
+      const why = this.connectorsUnseen(t);
+      if (why) {
+        t.connectorsUnseen = why;
+        t.connectorEvidence = `${t.connectorEvidence}, but Pods ${why}`;
+      }
+    }
   }
 
   podsIn(namespace: string): PodView[] {
@@ -140,20 +155,74 @@ export class MeshModel {
   /** Every tunnel rule that reaches a Service in the cluster, judged per client and endpoint. */
   get tunnelEdges(): TunnelEdge[] {
     this.edgeCache ??= buildTunnelEdges(this);
-    return this.edgeCache;
+    return this.edgeCache.edges;
+  }
+
+  /** Tunnel rules and edges that could not be judged because their evidence was not seen. */
+  get edgeGaps(): EdgeGap[] {
+    this.edgeCache ??= buildTunnelEdges(this);
+    return this.edgeCache.gaps;
   }
 
   /**
-   * When a kind could not be listed (everywhere or in one of `namespaces`), a short reason
-   * ("could not be listed in app: forbidden"); else undefined.
+   * Why objects of `kind` in `namespace` (undefined: in every namespace, or a cluster-scoped
+   * kind) may exist without having been seen — "could not be listed in app (forbidden)" — or
+   * undefined when a complete list covered them. Files: the input is all there is, always seen.
    */
-  incompleteFor(kind: string, namespaces: Array<string | undefined>): string | undefined {
-    const hit = this.snapshot.incomplete.find(
-      (e: IncompleteEntry) =>
-        e.kind === kind && e.reason !== 'not-installed' && (e.namespace === undefined || namespaces.includes(e.namespace)),
+  unseen(kind: string, namespace?: string): string | undefined {
+    const listed = this.snapshot.listed;
+    if (!listed) return undefined;
+    const covered = listed.some(
+      (l) => l.kind === kind && l.labelSelector === undefined && l.name === undefined && (l.namespace === undefined || l.namespace === namespace),
     );
-    if (!hit) return undefined;
-    return `could not be listed${hit.namespace ? ` in ${hit.namespace}` : ''} (${hit.reason})`;
+    if (covered) return undefined;
+    const where = namespace ? ` in ${namespace}` : '';
+    const failure = this.snapshot.incomplete.find(
+      (e) => e.kind === kind && e.labelSelector === undefined && e.name === undefined && (e.namespace === undefined || e.namespace === namespace),
+    );
+    return failure ? `could not be listed${where} (${failure.reason})` : `were not collected${where}`;
+  }
+
+  /** The first of `namespaces` whose objects of `kind` were not all seen, as a reason; else undefined. */
+  incompleteFor(kind: string, namespaces: Array<string | undefined>): string | undefined {
+    for (const ns of namespaces) {
+      if (ns === undefined) continue;
+      const why = this.unseen(kind, ns);
+      if (why) return why;
+    }
+    return undefined;
+  }
+
+  /** Policies of `kind` in the root namespace not seen, or the root namespace itself not known. */
+  rootUnseen(kind: string): string | undefined {
+    if (this.meshUnseen) return `in the root namespace are not known: ${this.meshUnseen}`;
+    return this.incompleteFor(kind, [this.mesh.rootNamespace]);
+  }
+
+  private meshConfigUnseen(): string | undefined {
+    const listed = this.snapshot.listed;
+    if (!listed) return undefined;
+    const ns = DEFAULT_ROOT_NAMESPACE;
+    const seen = listed.some(
+      (l) => l.kind === 'ConfigMap' && l.labelSelector === undefined && (l.namespace === undefined || l.namespace === ns) && (l.name === undefined || l.name === 'istio'),
+    );
+    if (seen) return undefined;
+    const failure = this.snapshot.incomplete.find(
+      (e) => e.kind === 'ConfigMap' && (e.namespace === undefined || e.namespace === ns) && e.labelSelector === undefined && (e.name === undefined || e.name === 'istio'),
+    );
+    return `the mesh config (ConfigMap ${ns}/istio) ${failure ? `could not be read (${failure.reason})` : 'was not read'}`;
+  }
+
+  /** Why a tunnel's cloudflared pods may exist unseen (none were found). */
+  private connectorsUnseen(t: TunnelConfig): string | undefined {
+    const ns = t.configMap.metadata.namespace as string;
+    if (t.layout === 'cloudflared-yaml') return this.unseen('Pod', ns);
+    // The operator's connectors may run anywhere; the label-selected list finds them all.
+    const labelled = this.snapshot.listed?.some((l) => l.kind === 'Pod' && l.labelSelector === CONNECTOR_SELECTOR && l.namespace === undefined);
+    if (labelled) return undefined;
+    const failure = this.snapshot.incomplete.find((e) => e.kind === 'Pod' && e.labelSelector === CONNECTOR_SELECTOR);
+    if (failure) return `with label ${CONNECTOR_SELECTOR} could not be listed cluster-wide (${failure.reason})`;
+    return this.unseen('Pod');
   }
 
   /**
@@ -162,8 +231,7 @@ export class MeshModel {
    * partly), so "no Service selects this pod" is a fact, not a gap in the collection.
    */
   covers(kind: string, namespace: string | undefined): boolean {
-    if (this.snapshot.mode !== 'live' || !this.snapshot.listed) return true;
-    return this.snapshot.listed.some((l) => l.kind === kind && (l.namespace === undefined || l.namespace === namespace));
+    return this.unseen(kind, namespace) === undefined;
   }
 
   /**

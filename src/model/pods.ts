@@ -4,7 +4,7 @@
 import { isWorkloadKind } from '../collect/kinds.js';
 import { inboundCapture, outboundCapture, readInitArgs, type InboundCapture, type OutboundCapture } from './capture.js';
 import type { KObject, Namespace, ObjectRef, Pod, PodSpec, StringMap, Workload } from './k8s.js';
-import { PROXY_CONTAINER, sidecarInfo, type SidecarInfo } from './sidecar.js';
+import { DATAPLANE_MODE_LABEL, PROXY_CONTAINER, sidecarInfo, type SidecarInfo } from './sidecar.js';
 
 export interface PodView {
   namespace: string;
@@ -69,6 +69,8 @@ interface BuildInput {
   namespaces: Map<string, Namespace>;
   /** Live mode judges running Pods only; offline, templates stand in for pods not in the input. */
   includeTemplates: boolean;
+  /** Why a namespace's labels are not known though the Namespace may exist (live: it could not be listed). */
+  namespaceUnseen?: (ns: string) => string | undefined;
 }
 
 export interface PodViews {
@@ -95,7 +97,8 @@ export function buildPodViews(input: BuildInput): PodViews {
     const owner = resolveOwner(pod, byKey);
     if (owner) coveredWorkloads.add(refKey(owner));
     if (pod.status?.phase === 'Succeeded' || pod.status?.phase === 'Failed') continue;
-    pods.push(makeView(pod, ns, pod.metadata.name, pod.metadata.labels ?? {}, pod.metadata.annotations ?? {}, pod.spec, false, owner, nsLabels(ns), isReady(pod), pod.status?.podIP));
+    const view = makeView(pod, ns, pod.metadata.name, pod.metadata.labels ?? {}, pod.metadata.annotations ?? {}, pod.spec, false, owner, nsLabels(ns), isReady(pod), pod.status?.podIP);
+    pods.push(withNamespaceUnseen(view, input.namespaceUnseen?.(ns)));
   }
   const templates: PodView[] = [];
   for (const w of input.workloads) {
@@ -114,6 +117,17 @@ export function buildPodViews(input: BuildInput): PodViews {
 
 function refKey(r: ObjectRef): string {
   return `${r.kind}/${r.namespace}/${r.name}`;
+}
+
+/**
+ * A running pod without a sidecar is captured by ztunnel when its namespace is ambient: when
+ * the Namespace was not seen and the pod's own label does not decide, that is not known.
+ */
+function withNamespaceUnseen(view: PodView, unseen: string | undefined): PodView {
+  const sc = view.sidecar;
+  if (!unseen || sc.state !== 'absent' || sc.ambient || view.labels[DATAPLANE_MODE_LABEL] !== undefined) return view;
+  const reason = `${sc.reason}; whether namespace ${view.namespace} is ambient (ztunnel) is not known: Namespaces ${unseen}`;
+  return { ...view, sidecar: { ...sc, state: 'unknown', reason } };
 }
 
 function makeView(

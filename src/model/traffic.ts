@@ -143,10 +143,16 @@ function decideMeshedSends(
   targetPort: number,
   steps: string[],
 ): SendDecision {
-  const drUnknown = model.incompleteFor('DestinationRule', [client?.namespace, svc.namespace, model.mesh.rootNamespace]);
   const match = client
     ? model.destinationRules.lookup(client, svc.fqdn, svc.namespace)
     : model.destinationRules.lookupForAnyClient(svc.fqdn, svc.namespace);
+  // A rule in a namespace looked up before the one that matched would have won: those must all have been seen.
+  const drUnknown = destinationRulesUnseen(model, match?.step, client?.namespace, svc.namespace);
+  if (drUnknown) {
+    const matched = match ? `${match.rules.map((r) => drName(r.rule)).join(' + ')} matches (${stepLabel(match.step)}), but ` : '';
+    steps.push(`${matched}DestinationRules ${drUnknown}: a rule${match ? ' looked up before it' : ''} setting tls cannot be ruled out`);
+    return { sends: 'UNKNOWN', cause: 'unknown', steps };
+  }
   // 1. A DestinationRule that sets tls for this port wins.
   if (match) {
     const tls = tlsForPort(match, sp.port);
@@ -158,9 +164,6 @@ function decideMeshedSends(
       return { sends, cause: 'destination-rule', steps, match, tls };
     }
     steps.push(tls.where);
-  } else if (drUnknown) {
-    steps.push(`DestinationRules ${drUnknown}: a rule setting tls cannot be ruled out`);
-    return { sends: 'UNKNOWN', cause: 'unknown', steps };
   } else {
     steps.push(
       client
@@ -170,12 +173,16 @@ function decideMeshedSends(
   }
   const withMatch = (d: Omit<SendDecision, 'match'>): SendDecision => (match ? { ...d, match } : d);
   // 2. Auto mTLS switched off mesh-wide.
+  if (model.meshUnseen) {
+    steps.push(`${model.meshUnseen}: whether enableAutoMtls is on cannot be decided`);
+    return withMatch({ sends: 'UNKNOWN', cause: 'unknown', steps });
+  }
   if (!model.mesh.enableAutoMtls) {
     steps.push(`meshConfig enableAutoMtls=false (${model.mesh.source}): plaintext`);
     return withMatch({ sends: 'PLAINTEXT', cause: 'auto-mtls-disabled', steps });
   }
   steps.push(`enableAutoMtls=true (${model.mesh.defaulted ? "Istio's default" : model.mesh.source})`);
-  const paUnknown = model.incompleteFor('PeerAuthentication', [svc.namespace, model.mesh.rootNamespace]);
+  const paUnknown = peerAuthUnseen(model, svc.namespace);
   if (paUnknown) {
     steps.push(`PeerAuthentications ${paUnknown}: auto mTLS cannot be decided`);
     return withMatch({ sends: 'UNKNOWN', cause: 'unknown', steps });
@@ -207,6 +214,29 @@ function decideMeshedSends(
   // 6. Auto mTLS.
   steps.push('auto mTLS: Istio mTLS');
   return withMatch({ sends: 'ISTIO_MUTUAL', cause: 'auto-mtls', steps });
+}
+
+/**
+ * DestinationRule lookup goes client namespace → Service namespace → root namespace, first hit
+ * wins (§6): every namespace before the step that matched (all three when none did) must have
+ * been seen, and the root namespace must be known when it is reached.
+ */
+function destinationRulesUnseen(model: MeshModel, step: RuleMatch['step'] | undefined, clientNs: string | undefined, svcNs: string): string | undefined {
+  const order: Array<[RuleMatch['step'], string | undefined]> = [
+    ['client-namespace', clientNs],
+    ['service-namespace', svcNs],
+  ];
+  for (const [at, ns] of order) {
+    if (at === step) return undefined;
+    const why = model.incompleteFor('DestinationRule', [ns]);
+    if (why) return why;
+  }
+  return model.rootUnseen('DestinationRule');
+}
+
+/** What a target accepts needs its namespace's and the root namespace's PeerAuthentications. */
+function peerAuthUnseen(model: MeshModel, namespace: string): string | undefined {
+  return model.incompleteFor('PeerAuthentication', [namespace]) ?? model.rootUnseen('PeerAuthentication');
 }
 
 function stepLabel(step: RuleMatch['step']): string {
@@ -264,11 +294,11 @@ export function judgeEndpoint(
   const base: EndpointVerdict = { pod: target, targetPort: port, sends, outcome: 'unknown', why: '' };
   if (tp.via) base.targetPortNote = tp.via;
   const sc = target.sidecar;
-  const paUnknown = model.incompleteFor('PeerAuthentication', [target.namespace, model.mesh.rootNamespace]);
+  const paUnknown = peerAuthUnseen(model, target.namespace);
   const server = model.peerAuth.effectiveMode(target.namespace, target.labels, port);
   const done = (outcome: Outcome, why: string, extra: Partial<EndpointVerdict> = {}): EndpointVerdict => ({ ...base, ...extra, outcome, why });
 
-  if (sends.sends === 'UNKNOWN') return done('unknown', `what the client sends cannot be decided: ${sends.steps.at(-1) ?? 'no evidence'}`);
+  if (sends.sends === 'UNKNOWN') return done('unknown', `what the client sends cannot be decided${sends.steps.length ? `: ${sends.steps.at(-1)}` : ''}`);
   if (sc.state === 'unknown') return done('unknown', `sidecar of ${describePod(target)} unknown: ${sc.reason}`);
   const mtls = sends.sends === 'ISTIO_MUTUAL';
 

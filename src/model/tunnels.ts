@@ -2,6 +2,7 @@
 // and the cloudflared pods (connectors) that serve each one.
 
 import jsyaml from 'js-yaml';
+import { LimitError, loadYaml, parseJson } from '../collect/limits.js';
 import type { ConfigMap } from './k8s.js';
 import type { PodView } from './pods.js';
 
@@ -11,6 +12,9 @@ export const OPERATOR_LABEL = {
   podId: 'cloudflare-operator.io/id',
   podTunnel: 'cloudflare-operator.io/tunnel',
 } as const;
+
+/** Every cloudflared pod the operator runs carries this label: one cluster-wide list finds them all. */
+export const CONNECTOR_SELECTOR = 'cloudflare-operator.io/app=cloudflared';
 
 export type TunnelLayout = 'operator-json' | 'cloudflared-yaml';
 
@@ -43,6 +47,8 @@ export interface TunnelConfig {
   connectors: PodView[];
   /** Why the connectors are what they are (or why none were found). */
   connectorEvidence: string;
+  /** Live: none were found and the Pods where they would run were not all seen (why). */
+  connectorsUnseen?: string;
   /** Problems parsing the config itself. */
   problems: string[];
 }
@@ -61,17 +67,26 @@ function toRule(raw: unknown, index: number): TunnelRule | undefined {
   return rule;
 }
 
-/** Is this ConfigMap key's text a cloudflared config (a mapping with an `ingress:` list)? */
-function parseCloudflaredYaml(text: string): { ingress: unknown[]; originRequest?: Record<string, unknown>; tunnel?: string } | undefined {
+interface CloudflaredYaml {
+  ingress: unknown[];
+  originRequest?: Record<string, unknown>;
+  tunnel?: string;
+}
+
+/**
+ * Is this ConfigMap key's text a cloudflared config (a mapping with an `ingress:` list)? Text
+ * that looks like one (an `ingress:` line) but cannot be read gives the reason instead.
+ */
+function parseCloudflaredYaml(text: string): CloudflaredYaml | { error: string } | undefined {
   if (!/^ingress\s*:/m.test(text)) return undefined;
   let doc: unknown;
   try {
-    doc = jsyaml.load(text);
-  } catch {
-    return undefined;
+    doc = loadYaml(text);
+  } catch (err) {
+    return { error: `looks like a cloudflared config (ingress:) but cannot be read: ${err instanceof jsyaml.YAMLException ? err.reason : (err as Error).message}` };
   }
   if (!isObject(doc) || !Array.isArray(doc.ingress)) return undefined;
-  const out: { ingress: unknown[]; originRequest?: Record<string, unknown>; tunnel?: string } = { ingress: doc.ingress };
+  const out: CloudflaredYaml = { ingress: doc.ingress };
   if (isObject(doc.originRequest)) out.originRequest = doc.originRequest;
   if (typeof doc.tunnel === 'string') out.tunnel = doc.tunnel;
   return out;
@@ -139,7 +154,8 @@ export function discoverTunnels(configMaps: ConfigMap[], pods: PodView[]): Tunne
     for (const [key, text] of Object.entries(cm.data ?? {})) {
       const parsed = parseCloudflaredYaml(text);
       if (!parsed) continue;
-      const rules = parsed.ingress.map((r, i) => toRule(r, i)).filter((r): r is TunnelRule => r !== undefined);
+      const problems = 'error' in parsed ? [`key ${key} ${parsed.error}`] : [];
+      const rules = 'error' in parsed ? [] : parsed.ingress.map((r, i) => toRule(r, i)).filter((r): r is TunnelRule => r !== undefined);
       const connectors = pods.filter((p) => p.namespace === ns && p.isCloudflared && mountsConfigMap(p, cm.metadata.name));
       const tunnel: TunnelConfig = {
         label: `ConfigMap ${ns}/${cm.metadata.name}`,
@@ -151,8 +167,12 @@ export function discoverTunnels(configMaps: ConfigMap[], pods: PodView[]): Tunne
         connectorEvidence: connectors.length
           ? `${connectorNames(connectors)} mount${connectors.length === 1 ? 's' : ''} ConfigMap ${ns}/${cm.metadata.name}`
           : `no cloudflared pod in ${ns} mounts ConfigMap ${cm.metadata.name}`,
-        problems: [],
+        problems,
       };
+      if ('error' in parsed) {
+        out.push(tunnel);
+        continue;
+      }
       if (parsed.tunnel) tunnel.tunnelName = parsed.tunnel;
       if (parsed.originRequest) tunnel.originRequest = parsed.originRequest;
       out.push(tunnel);
@@ -165,11 +185,11 @@ function operatorTunnel(cm: ConfigMap, ns: string, pods: PodView[]): TunnelConfi
   const problems: string[] = [];
   let json: Record<string, unknown> = {};
   try {
-    const parsed: unknown = JSON.parse(cm.data?.['config.json'] ?? '');
+    const parsed: unknown = parseJson(cm.data?.['config.json'] ?? '');
     if (isObject(parsed)) json = parsed;
     else problems.push('config.json is not a JSON object');
   } catch (err) {
-    problems.push(`config.json is not valid JSON: ${(err as Error).message}`);
+    problems.push(`config.json ${err instanceof LimitError ? 'is refused' : 'is not valid JSON'}: ${(err as Error).message}`);
   }
   const tunnelId =
     (typeof json.tunnelId === 'string' && json.tunnelId) ||

@@ -39,6 +39,8 @@ export function findingJson(f: Finding, locator?: Locator): Record<string, unkno
 export function incompleteJson(e: IncompleteEntry): Record<string, string> {
   const out: Record<string, string> = { kind: e.kind };
   if (e.namespace !== undefined) out.namespace = e.namespace;
+  if (e.name !== undefined) out.name = e.name;
+  if (e.labelSelector !== undefined) out.labelSelector = e.labelSelector;
   out.reason = e.reason;
   if (e.message) out.message = e.message;
   return out;

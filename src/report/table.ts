@@ -7,6 +7,7 @@ import { formatRef } from '../model/k8s.js';
 import { summarize } from '../rules/run.js';
 import { suppressedByCode } from '../rules/suppress.js';
 import type { Finding, Severity } from '../rules/types.js';
+import { incompleteScope } from '../collect/snapshot.js';
 import type { ReportInput } from './json.js';
 
 export interface TableOptions {
@@ -31,7 +32,10 @@ export function doctorTable(input: ReportInput, opts: TableOptions): string {
   const c = opts.chalk;
   const out: string[] = [c.bold(opts.title), ''];
   const { findings } = input;
-  if (findings.length === 0) {
+  if (findings.length === 0 && input.incomplete.length > 0) {
+    // Not an all-clear: what could not be collected was not judged.
+    out.push(c.yellow('No findings in what could be collected; some objects could not be (below), and the edges that need them were not judged.'), '');
+  } else if (findings.length === 0) {
     out.push(c.green('No findings: every judged tunnel → Service → pod edge agrees with the mesh.'), '');
   } else {
     const overview = new Table({
@@ -48,7 +52,7 @@ export function doctorTable(input: ReportInput, opts: TableOptions): string {
   if (input.incomplete.length) {
     out.push(c.yellow.bold('Not collected (verdicts that need these are unknown, never ok):'));
     for (const e of input.incomplete) {
-      out.push(`  • ${e.kind}${e.namespace ? ` in ${e.namespace}` : ''}: ${e.reason}${e.message ? ` — ${e.message}` : ''}`);
+      out.push(`  • ${incompleteScope(e)}: ${e.reason}${e.message ? ` — ${e.message}` : ''}`);
     }
     out.push('');
   }

@@ -10,6 +10,7 @@
 // non-GET request gets 405 and stays in the request log for tests to assert on.
 
 import { createHash, randomUUID } from 'node:crypto';
+import { setMaxListeners } from 'node:events';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import https from 'node:https';
 import { Socket, type AddressInfo } from 'node:net';
@@ -952,6 +953,8 @@ class LoopbackApiServer implements ApiServer {
   private readonly closing = new AbortController();
 
   constructor(options: ApiServerOptions) {
+    // Every delayed request waits on it: many at once is normal here, not a leak.
+    setMaxListeners(0, this.closing.signal);
     const pki = testPki();
     this.caPem = pki.caPem;
     this.token = options.token ?? DEFAULT_TOKEN;

@@ -4,9 +4,9 @@
 
 import { execFileSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { lazyTempDir } from './tmp.js';
 
 export interface CertKeyPair {
   certPem: string;
@@ -29,7 +29,6 @@ const VALID_DAYS = '2';
 
 let pki: TestPki | undefined;
 let stranger: CertKeyPair | undefined;
-let workDir: string | undefined;
 
 /** The shared CA, server and client material (generated on first use, then reused). */
 export function testPki(): TestPki {
@@ -46,15 +45,8 @@ export function untrustedClientCert(): CertKeyPair {
   return stranger;
 }
 
-function pkiDir(): string {
-  if (!workDir) {
-    const dir = mkdtempSync(join(tmpdir(), 'tunnelmesh-pki-'));
-    workDir = dir;
-    // Private keys must not outlive the test process.
-    process.once('exit', () => rmSync(dir, { recursive: true, force: true }));
-  }
-  return workDir;
-}
+/** Private keys must not outlive the test process. */
+const pkiDir = lazyTempDir('pki');
 
 function generatePki(dir: string): TestPki {
   const ca = createCa(dir, 'ca', 'tunnelmesh-test-ca');

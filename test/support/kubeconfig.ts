@@ -1,13 +1,13 @@
 // Kubeconfig files for the loopback API server, written to a temp dir that is removed when
 // the test process exits (they may hold a client key).
 
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import type { AddressInfo } from 'node:net';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import jsyaml from 'js-yaml';
 import { testPki, untrustedClientCert } from './certs.js';
+import { lazyTempDir } from './tmp.js';
 
 /** How a kubeconfig user authenticates. */
 export type KubeconfigAuth =
@@ -130,14 +130,5 @@ function base64(text: string): string {
   return Buffer.from(text).toString('base64');
 }
 
-let dir: string | undefined;
 let written = 0;
-
-function kubeconfigDir(): string {
-  if (!dir) {
-    const created = mkdtempSync(join(tmpdir(), 'tunnelmesh-kubeconfig-'));
-    dir = created;
-    process.once('exit', () => rmSync(created, { recursive: true, force: true }));
-  }
-  return dir;
-}
+const kubeconfigDir = lazyTempDir('kubeconfig');

@@ -1,0 +1,288 @@
+// API faults, each against the loopback API server through the real CLI: what the user sees
+// (exit code, the one stderr line, `incomplete` in -o json) when the API server errs, throttles,
+// stalls, resets, garbles, refuses the credentials, forbids some kinds, lacks CRD groups, or
+// expires a continue token. Each case fails when its handling in src/collect is taken out.
+
+import assert from 'node:assert/strict';
+import { describe, test } from 'node:test';
+import { closedPortUrl, writeKubeconfig } from '../support/kubeconfig.js';
+import { run as runAsUser, runInProcess, stderrLines } from '../support/cli.js';
+import { startApiServer } from '../support/apiserver.js';
+import { untrustedClientCert } from '../support/certs.js';
+import { pod } from '../support/build.js';
+import { KINDS } from '../../src/collect/kinds.js';
+import { DEMO_FINDING, demo, findingKeys, key, liveRun, type LiveRun } from './scenarios.js';
+
+const TM101 = key(DEMO_FINDING);
+const isPodList = (path: string): boolean => /\/pods$/.test(path);
+
+function podListStatuses(run: LiveRun, namespace?: string): Array<number> {
+  const path = namespace ? `/api/v1/namespaces/${namespace}/pods` : '/api/v1/pods';
+  return run.server.requests.filter((r) => r.path === path && !r.query.labelSelector).map((r) => r.status);
+}
+
+function assertCleanStderr(run: LiveRun): void {
+  assert.doesNotMatch(run.stderr, /internal error|\n\s+at /, run.stderr);
+}
+
+// main() runs in this process (see runInProcess); the cases that are about exit codes and the
+// one stderr line also run bin/tunnelmesh as its own process.
+describe('API faults', { concurrency: 4 }, () => {
+  test('baseline: the demo cluster, -A and -n app, reports TM101 and exits 1 (bin/tunnelmesh)', async () => {
+    for (const scope of [['-A'], ['-n', 'app']]) {
+      const run = await liveRun({ objects: demo(), scope, subprocess: true });
+      assert.equal(run.code, 1, run.stderr);
+      assert.deepEqual(findingKeys(run), [TM101]);
+      assert.deepEqual(run.json.incomplete, []);
+      assert.equal(run.stderr, '', 'a healthy API server gives nothing to say on stderr');
+    }
+  });
+
+  test('500 twice, then success: the list is retried and the run is whole', async () => {
+    const run = await liveRun({
+      objects: demo(),
+      setup: (s) => void s.addFault({ status: 500, times: 2, match: (r) => r.kind?.kind === 'Pod' && !r.query.get('labelSelector') }),
+    });
+    assert.deepEqual(podListStatuses(run), [500, 500, 200]);
+    assert.equal(run.code, 1, run.stderr);
+    assert.deepEqual(findingKeys(run), [TM101]);
+    assert.deepEqual(run.json.incomplete, []);
+  });
+
+  test('503 that never ends: four attempts, then the kind is incomplete and its verdicts unknown (no finding, no "ok")', async () => {
+    const run = await liveRun({ objects: demo(), setup: (s) => void s.addFault({ status: 503, match: (r) => r.kind?.kind === 'Pod' }) });
+    assert.deepEqual(podListStatuses(run), [503, 503, 503, 503], 'bounded retries');
+    assert.equal(run.code, 0, run.stderr);
+    assert.deepEqual(findingKeys(run), []);
+    assert.ok(run.json.incomplete.some((e) => e.kind === 'Pod' && e.reason === 'error' && e.namespace === undefined), JSON.stringify(run.json.incomplete));
+    assert.ok(run.json.notes.some((n) => n.includes('not judged') || n.includes('cannot be judged')), run.json.notes.join('\n'));
+    assert.match(run.stderr, /^tunnelmesh: warning: could not list Pod: error/m);
+    assertCleanStderr(run);
+  });
+
+  test('429 with Retry-After: 1 waits the second it was told to wait', async () => {
+    const run = await liveRun({
+      objects: demo(),
+      setup: (s) => void s.addFault({ status: 429, retryAfterSeconds: 1, times: 1, match: (r) => r.kind?.kind === 'Pod' && !r.query.get('labelSelector') }),
+    });
+    const attempts = run.server.requests.filter((r) => r.path === '/api/v1/pods' && !r.query.labelSelector);
+    assert.deepEqual(attempts.map((r) => r.status), [429, 200]);
+    const waited = (attempts[1]?.time ?? 0) - (attempts[0]?.time ?? 0);
+    assert.ok(waited >= 950, `retried after ${waited} ms, not after Retry-After`);
+    assert.equal(run.code, 1, run.stderr);
+    assert.deepEqual(findingKeys(run), [TM101]);
+  });
+
+  test('a slow answer past --request-timeout is abandoned and tried once more', async () => {
+    const run = await liveRun({
+      objects: demo(),
+      extraArgs: ['--request-timeout', '800ms'],
+      setup: (s) => void s.addFault({ delayMs: 20_000, times: 1, match: (r) => r.kind?.kind === 'Service' }),
+    });
+    assert.equal(run.code, 1, run.stderr);
+    assert.deepEqual(findingKeys(run), [TM101]);
+    assert.equal(run.server.requests.filter((r) => r.path === '/api/v1/services').length, 2);
+    assert.ok(run.ms < 8000, `took ${run.ms} ms: the 20 s answer was waited for`);
+  });
+
+  test('an API server that stalls on one kind: two attempts, then incomplete with the timeout named', async () => {
+    const run = await liveRun({
+      objects: demo(),
+      extraArgs: ['--request-timeout', '800ms'],
+      setup: (s) => void s.addFault({ delayMs: 20_000, match: (r) => r.kind?.kind === 'PeerAuthentication' }),
+    });
+    assert.equal(run.code, 0, run.stderr);
+    const entry = run.json.incomplete.find((e) => e.kind === 'PeerAuthentication');
+    assert.equal(entry?.reason, 'error');
+    assert.match(entry?.message ?? '', /no answer within 800 ms/);
+    assert.equal(run.server.requests.filter((r) => r.path.endsWith('/peerauthentications')).length, 2);
+    assert.deepEqual(findingKeys(run), [], 'what the client sends depends on PeerAuthentications: unknown, not TM101');
+    assert.ok(run.ms < 10_000, `took ${run.ms} ms`);
+  });
+
+  test('an API server that answers nothing in time: exit 3, one line, bounded time', async () => {
+    const run = await liveRun({ objects: demo(), extraArgs: ['--request-timeout', '800ms'], server: { latencyMs: 20_000 } });
+    assert.equal(run.code, 3, run.stderr);
+    const lines = stderrLines(run);
+    assert.equal(lines.length, 1, run.stderr);
+    assert.match(lines[0] ?? '', /^tunnelmesh: nothing could be collected from context "tunnelmesh-test" \(https:\/\/127\.0\.0\.1:\d+\): .*no answer within 800 ms/);
+    assert.equal(run.stdout, '');
+    // Two attempts and one backoff: 1.8 s; four attempts would take 4.6 s at least.
+    assert.ok(run.ms < 4500, `took ${run.ms} ms`);
+  });
+
+  for (const [name, fault] of [
+    ['a connection reset mid-body', { resetConnection: true }],
+    ['a truncated body', { truncateBody: true }],
+    ['a body that is not JSON', { invalidJson: true }],
+  ] as const) {
+    test(`${name} is retried like a transport fault`, async () => {
+      const run = await liveRun({ objects: demo(), setup: (s) => void s.addFault({ ...fault, times: 1, match: (r) => r.kind?.kind === 'Pod' && !r.query.get('labelSelector') }) });
+      assert.equal(podListStatuses(run).length, 2, 'one retry');
+      assert.equal(run.code, 1, run.stderr);
+      assert.deepEqual(findingKeys(run), [TM101]);
+      assert.deepEqual(run.json.incomplete, []);
+    });
+  }
+
+  test('a body that is never JSON: incomplete, named, and the edge is not judged', async () => {
+    const run = await liveRun({ objects: demo(), setup: (s) => void s.addFault({ invalidJson: true, match: (r) => r.kind?.kind === 'PeerAuthentication' }) });
+    assert.equal(run.code, 0, run.stderr);
+    const entry = run.json.incomplete.find((e) => e.kind === 'PeerAuthentication');
+    assert.match(entry?.message ?? '', /invalid JSON/);
+    assert.deepEqual(findingKeys(run), []);
+    assertCleanStderr(run);
+  });
+
+  test('expired credentials (401): exit 3, one line naming the context and the server (bin/tunnelmesh)', async () => {
+    const run = await liveRun({ objects: demo(), kubeconfig: { auth: 'wrong-token' }, subprocess: true });
+    assert.equal(run.code, 3);
+    assert.equal(run.stdout, '');
+    const lines = stderrLines(run);
+    assert.equal(lines.length, 1, run.stderr);
+    assert.match(lines[0] ?? '', /^tunnelmesh: authentication failed for context "tunnelmesh-test" \(https:\/\/127\.0\.0\.1:\d+\): Unauthorized$/);
+  });
+
+  test('a fatal answer stops the other requests and their retries: the process exits at once (bin/tunnelmesh)', async () => {
+    // Pods are throttled for 5 s; every other list gets 401. Without stopping, the retry keeps the process alive.
+    const run = await liveRun({
+      objects: demo(),
+      kubeconfig: { auth: 'wrong-token' },
+      subprocess: true,
+      setup: (s) => void s.addFault({ status: 429, retryAfterSeconds: 5, match: (r) => r.kind?.kind === 'Pod' }),
+    });
+    assert.equal(run.code, 3, run.stderr);
+    assert.equal(stderrLines(run).length, 1, run.stderr);
+    assert.ok(run.ms < 4000, `took ${run.ms} ms: a retry outlived the run`);
+  });
+
+  test('a client certificate the server does not trust: exit 3, one line', async () => {
+    const run = await liveRun({ objects: demo(), kubeconfig: { auth: 'untrusted-client-cert' } });
+    assert.equal(run.code, 3, run.stderr);
+    assert.equal(stderrLines(run).length, 1, run.stderr);
+    assert.match(run.stderr, /^tunnelmesh: authentication failed for context "tunnelmesh-test" \(https:\/\/127\.0\.0\.1:\d+\)/);
+    assert.ok(untrustedClientCert().certPem.length > 0);
+  });
+
+  test('a server nobody listens on: exit 3, one line naming the context and the server, fast (bin/tunnelmesh)', async () => {
+    const url = await closedPortUrl();
+    const server = await startApiServer({});
+    const kubeconfig = writeKubeconfig({ url, caPem: server.caPem, token: server.token });
+    await server.close();
+    // Through KUBECONFIG this time, as most users point at their cluster.
+    const started = Date.now();
+    const run = await runAsUser(['doctor', '-A'], { env: { KUBECONFIG: kubeconfig } });
+    assert.equal(run.code, 3, run.stderr);
+    assert.equal(run.stdout, '');
+    assert.ok(Date.now() - started < 10_000, `took ${Date.now() - started} ms`);
+    const lines = run.stderr.split('\n').filter(Boolean);
+    assert.equal(lines.length, 1, run.stderr);
+    assert.equal(lines[0], `tunnelmesh: cannot reach the cluster of context "tunnelmesh-test" at ${url}: connect ECONNREFUSED ${url.replace('https://', '')}`);
+    const inProcess = await runInProcess(['doctor', '--kubeconfig', kubeconfig, '-A']);
+    assert.ok(inProcess.ms < 2000, `took ${inProcess.ms} ms: refused connections are not retried`);
+  });
+
+  test('a server certificate from an unknown CA: exit 3, one TLS line', async () => {
+    const server = await startApiServer({});
+    const kubeconfig = writeKubeconfig({ url: server.url, caPem: untrustedClientCert().certPem, token: server.token });
+    try {
+      const run = await runInProcess(['doctor', '--kubeconfig', kubeconfig, '-A']);
+      assert.equal(run.code, 3, run.stderr);
+      assert.equal(stderrLines(run).length, 1, run.stderr);
+      assert.match(run.stderr, /^tunnelmesh: cannot reach the cluster of context "tunnelmesh-test" at https:\/\/127\.0\.0\.1:\d+: TLS: /);
+    } finally {
+      await server.close();
+    }
+  });
+
+  test('403 on kinds no verdict needs: a partial report with the finding, and incomplete naming them', async () => {
+    const run = await liveRun({ objects: demo(), server: { forbidden: [{ kind: 'Deployment' }, { kind: 'ReplicaSet' }, { kind: 'Ingress' }] } });
+    assert.equal(run.code, 1, run.stderr);
+    assert.deepEqual(findingKeys(run), [TM101]);
+    assert.deepEqual(
+      run.json.incomplete.map((e) => `${e.kind} ${e.reason}`).sort(),
+      ['Deployment forbidden', 'Ingress forbidden', 'ReplicaSet forbidden'],
+    );
+    assert.match(run.json.incomplete[0]?.message ?? '', /is forbidden: User "system:serviceaccount:ci:tunnelmesh" cannot list/);
+    assert.equal(stderrLines(run).filter((l) => l.startsWith('tunnelmesh: warning: could not list')).length, 3);
+  });
+
+  test('403 on the kinds a verdict needs: that verdict is unknown, never reported healthy', async () => {
+    for (const forbidden of [[{ kind: 'PeerAuthentication' }], [{ kind: 'DestinationRule', namespace: 'cloudflare-operator-system' }]]) {
+      const run = await liveRun({ objects: demo(), scope: ['-n', 'app'], server: { forbidden } });
+      assert.equal(run.code, 0, run.stderr);
+      assert.deepEqual(findingKeys(run), [], `${forbidden[0]?.kind}: TM101 cannot be decided`);
+      assert.ok(run.json.incomplete.some((e) => e.kind === forbidden[0]?.kind && e.reason === 'forbidden'));
+      assert.ok(
+        run.json.notes.some((n) => n.startsWith('edge to app/sg-cloud-gateway:9091 not judged') && n.includes('could not be listed')),
+        run.json.notes.join('\n'),
+      );
+    }
+  });
+
+  test('RoleBindings in three namespaces only (no cluster-wide list at all): -n app still finds TM101', async () => {
+    // What deploy/rbac.yaml's ClusterRole bound by RoleBindings in app, the operator's namespace and istio-system allows.
+    const namespaced = KINDS.filter((k) => k.namespaced).map((k) => ({ kind: k.kind, namespace: 'shop' }));
+    const clusterScoped = KINDS.filter((k) => !k.namespaced).map((k) => ({ kind: k.kind }));
+    const run = await liveRun({ objects: demo(), scope: ['-n', 'app'], server: { forbidden: [...namespaced, ...clusterScoped] } });
+    assert.equal(run.code, 1, run.stderr);
+    assert.deepEqual(findingKeys(run), [TM101]);
+    assert.deepEqual(
+      run.json.incomplete.map((e) => `${e.kind}${e.labelSelector ? ` labelled ${e.labelSelector}` : ''} ${e.reason}`).sort(),
+      ['ConfigMap labelled cloudflare-operator.io/type=tunnel-config forbidden', 'IngressClass forbidden', 'Namespace forbidden', 'Pod labelled cloudflare-operator.io/app=cloudflared forbidden'],
+    );
+  });
+
+  test('403 on everything: nothing could be collected, exit 3', async () => {
+    const run = await liveRun({ objects: demo(), server: { forbidden: ['Namespace', 'Pod', 'Service', 'ConfigMap', 'Deployment', 'StatefulSet', 'DaemonSet', 'ReplicaSet', 'Job', 'CronJob', 'Ingress', 'IngressClass', 'PeerAuthentication', 'DestinationRule', 'VirtualService', 'ServiceEntry', 'Gateway', 'TunnelIngressClassConfig'].map((kind) => ({ kind })) } });
+    assert.equal(run.code, 3, run.stderr);
+    assert.equal(stderrLines(run).length, 1, run.stderr);
+    assert.match(run.stderr, /^tunnelmesh: nothing could be collected from context "tunnelmesh-test" \(https:\/\/127\.0\.0\.1:\d+\): \w+: .*forbidden/);
+  });
+
+  test('absent CRD groups (Istio, the operator): said so, and what can be judged is judged', async () => {
+    const run = await liveRun({
+      objects: demo().filter((o) => !o.apiVersion.includes('istio.io') && !o.apiVersion.includes('cloudflare-operator.io')),
+      server: { absentGroups: ['security.istio.io', 'networking.istio.io', 'networking.cloudflare-operator.io'] },
+    });
+    assert.equal(run.code, 1, run.stderr);
+    assert.deepEqual(findingKeys(run), [TM101], 'no PeerAuthentication or DestinationRule exists: auto mTLS still decides');
+    assert.deepEqual(run.json.incomplete, []);
+    for (const group of ['security.istio.io', 'networking.istio.io', 'networking.cloudflare-operator.io']) {
+      assert.match(run.stderr, new RegExp(`warning: API group ${group.replace(/\./g, '\\.')} is not installed`));
+    }
+  });
+
+  test('CRDs served only at an older version are found there', async () => {
+    const run = await liveRun({ objects: demo(), server: { groupVersions: { 'networking.istio.io': ['v1alpha3'], 'security.istio.io': ['v1beta1'] } } });
+    assert.equal(run.code, 1, run.stderr);
+    assert.deepEqual(run.json.incomplete, []);
+    assert.ok(run.server.requests.some((r) => r.path === '/apis/networking.istio.io/v1alpha3/destinationrules' && r.status === 200));
+  });
+
+  /** The demo plus 520 unrelated pods in app that sort before the gateway's: those end up on page 2. */
+  const manyPods = (prefix: string): ReturnType<typeof demo> => [
+    ...demo(),
+    ...Array.from({ length: 520 }, (_, i) => pod('app', `${prefix}-filler-${String(i).padStart(3, '0')}`, { sidecar: 'none', labels: { app: 'filler' } })) as never[],
+  ];
+
+  test('an expired continue token (410) mid-list: the list starts again, once, and is whole', async () => {
+    const run = await liveRun({ objects: manyPods('aaa'), setup: (s) => void s.addFault({ expireContinue: true, times: 1, match: (r) => isPodList(r.path) }) });
+    const pages = run.server.requests.filter((r) => r.path === '/api/v1/pods' && !r.query.labelSelector);
+    assert.deepEqual(pages.map((r) => [r.status, Boolean(r.query.continue)]), [[200, false], [410, true], [200, false], [200, true]]);
+    assert.equal(run.code, 1, run.stderr);
+    assert.deepEqual(findingKeys(run), [TM101], 'the gateway pods sort after the fillers: on page 2');
+    assert.deepEqual(run.json.incomplete, []);
+  });
+
+  test('a continue token that expires again after the relist: incomplete, not a half list', async () => {
+    const run = await liveRun({ objects: manyPods('aaa'), setup: (s) => void s.addFault({ expireContinue: true, times: 2, match: (r) => isPodList(r.path) }) });
+    assert.equal(run.code, 0, run.stderr);
+    const entry = run.json.incomplete.find((e) => e.kind === 'Pod');
+    assert.equal(entry?.reason, 'error');
+    assert.match(entry?.message ?? '', /continue parameter is too old/);
+    assert.deepEqual(findingKeys(run), []);
+    // Page 1 held only fillers: kept as if whole, it would say the tunnel has no cloudflared pod at all.
+    assert.ok(run.json.notes.some((n) => n.includes('but Pods could not be listed (error)')), run.json.notes.join('\n'));
+  });
+});
