@@ -10,13 +10,14 @@ import type https from 'node:https';
 import { ClusterError, UsageError } from '../errors.js';
 import type { ConfigMap, KObject } from '../model/k8s.js';
 import { DEFAULT_ROOT_NAMESPACE, isMeshConfigMap, meshSettingsFrom } from '../model/mesh.js';
+import { OPERATOR_NAMESPACE } from '../model/operator.js';
 import { isTunnelConfigMap, OPERATOR_LABEL } from '../model/tunnels.js';
 import { getJson, NetworkError, type ApiConnection } from './http.js';
 import { apiVersionOf, kindInfo, KINDS, resourcePath, type KindInfo } from './kinds.js';
 import { addObjects, emptySnapshot, type IncompleteEntry, type Snapshot } from './snapshot.js';
 import { normalizeObject } from './validate.js';
 
-export const OPERATOR_NAMESPACE = 'cloudflare-operator-system';
+export { OPERATOR_NAMESPACE };
 const PAGE_SIZE = 500;
 
 export interface LiveOptions {
@@ -147,6 +148,10 @@ export async function collectLive(opts: LiveOptions): Promise<LiveResult> {
     for (const ns of extraNamespaces) {
       for (const kind of ['DestinationRule', 'VirtualService', 'PeerAuthentication'] as const) phase2.push({ info: kindInfo(kind) as KindInfo, namespace: ns });
     }
+    // TunnelIngressClassConfigs the IngressClasses point at, where they live.
+    for (const ns of collector.classConfigNamespaces()) {
+      if (ns !== namespace && !extraNamespaces.has(ns) && !clientNamespaces.has(ns)) phase2.push({ info: kindInfo('TunnelIngressClassConfig') as KindInfo, namespace: ns });
+    }
     await Promise.all(phase2.map((t) => collector.list(t)));
   }
 
@@ -161,12 +166,13 @@ export async function collectLive(opts: LiveOptions): Promise<LiveResult> {
   addObjects(snapshot, objects, (o) => `${o.kind} ${o.metadata.namespace ? `${o.metadata.namespace}/` : ''}${o.metadata.name}`);
   snapshot.incomplete.push(...collector.incomplete);
   snapshot.warnings.push(...collector.notes);
+  if (namespace) snapshot.scope = [namespace];
   return namespace ? { snapshot, namespace } : { snapshot };
 }
 
 /** In a namespace where tunnels live: their pods, workloads, configs and the clients' DestinationRules. */
 function tunnelNamespaceTargets(ns: string): ListTarget[] {
-  return (['Pod', 'ConfigMap', 'Deployment', 'ReplicaSet', 'DestinationRule', 'VirtualService', 'PeerAuthentication'] as const).map((kind) => ({
+  return (['Pod', 'ConfigMap', 'Deployment', 'ReplicaSet', 'DestinationRule', 'VirtualService', 'PeerAuthentication', 'TunnelIngressClassConfig'] as const).map((kind) => ({
     info: kindInfo(kind) as KindInfo,
     namespace: ns,
   }));
@@ -196,6 +202,12 @@ class Collector {
 
   configMaps(): ConfigMap[] {
     return this.objects().filter((o) => o.kind === 'ConfigMap') as unknown as ConfigMap[];
+  }
+
+  /** Namespaces IngressClass parameters name (default: the operator namespace). */
+  classConfigNamespaces(): string[] {
+    const classes = this.objects().filter((o) => o.kind === 'IngressClass') as Array<RawObject & { spec?: { parameters?: { kind?: string; namespace?: string } } }>;
+    return [...new Set(classes.filter((c) => c.spec?.parameters?.kind === 'TunnelIngressClassConfig').map((c) => c.spec?.parameters?.namespace || OPERATOR_NAMESPACE))];
   }
 
   podNamespaces(): string[] {

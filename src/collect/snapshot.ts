@@ -33,6 +33,8 @@ export interface Snapshot {
   /** Things worth a word on stderr: skipped objects, assumptions made. */
   warnings: string[];
   live?: LiveOrigin;
+  /** Live, namespace-scoped runs: the namespaces whose Services and workloads were listed (undefined: all). */
+  scope?: string[];
 }
 
 export function emptySnapshot(mode: Snapshot['mode']): Snapshot {

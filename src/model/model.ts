@@ -5,6 +5,8 @@ import { DestinationRuleIndex } from './destinationrule.js';
 import { buildTunnelEdges, type TunnelEdge } from './edges.js';
 import type { KObject, Namespace, Workload } from './k8s.js';
 import { meshSettingsFrom, type MeshSettings } from './mesh.js';
+import { OPERATOR_NAMESPACE } from './operator.js';
+import { buildOperatorView, type OperatorView } from './operator-view.js';
 import { PeerAuthIndex } from './peerauth.js';
 import { buildPodViews, type PodView } from './pods.js';
 import { DEFAULT_CLUSTER_DOMAIN, selectedPods, serviceView, type ServiceView } from './services.js';
@@ -22,7 +24,10 @@ export class MeshModel {
   readonly services: ServiceView[];
   readonly peerAuth: PeerAuthIndex;
   readonly destinationRules: DestinationRuleIndex;
+  /** Tunnel configs in the input, then the configs the operator would write where none is (predicted). */
   readonly tunnels: TunnelConfig[];
+  /** The Cloudflare operator's reading of the Ingresses: backends, their protocol chains and rules. */
+  readonly operator: OperatorView;
   /** Model-level notes (assumptions) for the report. */
   readonly notes: string[] = [];
   private readonly podsByNamespace = new Map<string, PodView[]>();
@@ -56,7 +61,31 @@ export class MeshModel {
       this.mesh.rootNamespace,
       this.clusterDomain,
     );
-    this.tunnels = discoverTunnels(configMaps, this.pods);
+    const discovered = discoverTunnels(configMaps, this.pods);
+    const live = snapshot.mode === 'live';
+    this.operator = buildOperatorView({
+      ingresses: objectsOfKind(snapshot, 'Ingress'),
+      classes: objectsOfKind(snapshot, 'IngressClass'),
+      classConfigs: objectsOfKind(snapshot, 'TunnelIngressClassConfig'),
+      live,
+      classesComplete: live && this.incompleteFor('IngressClass', []) === undefined,
+      classConfigsComplete: live && this.incompleteFor('TunnelIngressClassConfig', [OPERATOR_NAMESPACE]) === undefined,
+      service: (ns, name) => this.service(ns, name),
+      pods: this.pods,
+      tunnels: discovered,
+      clusterDomain: this.clusterDomain,
+    });
+    this.tunnels = [...discovered, ...this.operator.predicted];
+  }
+
+  /**
+   * Were a namespace's Services and workloads collected? Live: the namespaces listed (all, or the
+   * scope); files: namespaces the input holds objects of. A tunnel rule to a Service of a namespace
+   * not collected is unknown, not missing.
+   */
+  namespaceCollected(namespace: string): boolean {
+    if (this.snapshot.mode === 'live') return this.snapshot.scope === undefined || this.snapshot.scope.includes(namespace);
+    return this.namespaces.has(namespace) || this.snapshot.objects.some((o) => o.metadata.namespace === namespace);
   }
 
   podsIn(namespace: string): PodView[] {

@@ -16,7 +16,7 @@ const SYSTEM_METADATA = ['uid', 'resourceVersion', 'generation', 'creationTimest
 const LAST_APPLIED = 'kubectl.kubernetes.io/last-applied-configuration';
 
 /** A copy of an object fit to edit and apply: no status, no server-set metadata. */
-function editable<T extends KObject>(o: T): T {
+export function editable<T extends KObject>(o: T): T {
   const copy = structuredClone(o) as T & { status?: unknown };
   delete copy.status;
   const meta = copy.metadata as unknown as Record<string, unknown>;
@@ -29,7 +29,7 @@ function editable<T extends KObject>(o: T): T {
   return copy;
 }
 
-function where(model: MeshModel, o: KObject): string {
+export function where(model: MeshModel, o: KObject): string {
   const pos = model.positionOf(o);
   return pos ? ` (${pos.file}:${pos.line})` : '';
 }

@@ -4,7 +4,7 @@ import { formatRef } from '../../model/k8s.js';
 import { workloadOf } from '../../model/pods.js';
 import { describeSends } from '../../model/traffic.js';
 import { dropDrTlsFix, injectSidecarFix, peerAuthPortFix } from '../fixes.js';
-import { clientNames, distinctBy, groupEvidence, groupHits, hitNamespaces, listing, serviceRef, unique, workloadNames } from '../edge-hits.js';
+import { clientNames, distinctBy, groupEvidence, groupHits, hitEdges, hitNamespaces, listing, serviceRef, unique, workloadNames } from '../edge-hits.js';
 import type { Fix, Rule } from '../types.js';
 
 export const SYMPTOM_RESET =
@@ -57,6 +57,7 @@ export const tm102: Rule = {
         evidence: groupEvidence(hits),
         fixes,
         namespaces: hitNamespaces(hits),
+        edges: hitEdges(hits),
         objects: [svc.object, ...pods.map((p) => p.object)],
       };
     });

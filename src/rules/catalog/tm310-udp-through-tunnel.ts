@@ -1,0 +1,82 @@
+// TM310: a tunnel rule aimed at UDP: cloudflared ingress rules carry TCP, Istio never proxies UDP.
+
+import jsyaml from 'js-yaml';
+import { serviceKind } from '../../model/cloudflared.js';
+import { resolveRuleTarget, ruleKey } from '../../model/edges.js';
+import type { MeshModel } from '../../model/model.js';
+import { isUdp } from '../../model/services.js';
+import type { TunnelConfig, TunnelRule } from '../../model/tunnels.js';
+import { ruleEvidence, ruleName } from '../edge-hits.js';
+import { configMapEditFix } from '../tunnel-fixes.js';
+import type { Fix, FindingDraft, Rule } from '../types.js';
+import { withComments } from '../yaml.js';
+
+/** Private-network routing (WARP) carries UDP to the cluster; a hostname rule does not. */
+function warpFix(model: MeshModel, tunnel: TunnelConfig): Fix | undefined {
+  const why = ['WARP routing lets WARP clients reach private IPs (the Service ClusterIP) over TCP and UDP; add the cluster CIDR as a private network route of the tunnel in Cloudflare Zero Trust'];
+  if (tunnel.layout === 'cloudflared-yaml') {
+    const config = jsyaml.load(tunnel.configMap?.data?.[tunnel.key] ?? '') as { 'warp-routing'?: { enabled?: boolean } } | undefined;
+    if (config?.['warp-routing']?.enabled === true) return undefined;
+    return configMapEditFix(model, tunnel, (_ingress, doc) => void (doc['warp-routing'] = { enabled: true }), 'Enable warp-routing', why);
+  }
+  const ref = tunnel.object.kind === 'TunnelIngressClassConfig' ? (tunnel.object as { spec?: { tunnelRef?: { kind?: string; name?: string; namespace?: string } } }).spec?.tunnelRef : undefined;
+  const kind = ref?.kind ?? 'ClusterTunnel';
+  const name = ref?.name ?? tunnel.tunnelName;
+  if (!name) return undefined;
+  const metadata = kind === 'ClusterTunnel' ? { name } : { name, namespace: ref?.namespace ?? tunnel.namespace };
+  return {
+    title: `Enable WARP routing on ${kind} ${name}`,
+    yaml: withComments([...why, `apply with: kubectl patch ${kind.toLowerCase()} ${name}${kind === 'ClusterTunnel' ? '' : ` -n ${metadata.namespace}`} --type merge --patch-file <this file>`], {
+      apiVersion: 'networking.cloudflare-operator.io/v1alpha2',
+      kind,
+      metadata,
+      spec: { enableWarpRouting: true },
+    }),
+    target: { kind, name, ...(kind === 'ClusterTunnel' ? {} : { namespace: metadata.namespace as string }) },
+  };
+}
+
+function udpReason(model: MeshModel, tunnel: TunnelConfig, rule: TunnelRule): string | undefined {
+  const kind = serviceKind(rule.service, rule.originRequest);
+  if (kind.kind === 'stream' && kind.scheme === 'udp') return 'the scheme udp:// is proxied by cloudflared as a TCP stream';
+  const target = resolveRuleTarget(model, tunnel, rule);
+  if (target.kind === 'service' && isUdp(target.servicePort)) return `Service ${target.service.namespace}/${target.service.name} port ${target.servicePort.port} is UDP`;
+  return undefined;
+}
+
+export const tm310: Rule = {
+  meta: {
+    code: 'TM310',
+    name: 'udp-through-tunnel',
+    severity: 'info',
+    summary: 'A tunnel rule targets a UDP port (Istio never proxies UDP; cloudflared ingress rules carry HTTP or TCP streams).',
+    description:
+      'cloudflared proxies an ingress rule as HTTP or as a TCP stream; a udp:// scheme becomes a TCP stream to a port that answers UDP. Istio sidecars do not capture or ' +
+      'secure UDP either. UDP to a cluster reaches it through WARP private-network routing, not through a hostname rule.',
+    howToFix: 'Remove the hostname rule and reach the UDP service through WARP routing (Tunnel spec.enableWarpRouting, or warp-routing.enabled in config.yaml) with a private network route.',
+    inputs: ['ConfigMap', 'Ingress', 'TunnelIngressClassConfig', 'Service'],
+  },
+  check({ model }) {
+    const findings: FindingDraft[] = [];
+    for (const tunnel of model.tunnels) {
+      for (const rule of tunnel.rules) {
+        const why = udpReason(model, tunnel, rule);
+        if (!why) continue;
+        const b = rule.backend;
+        const fix = warpFix(model, tunnel);
+        findings.push({
+          resource: b ? { kind: 'Ingress', namespace: b.namespace, name: b.ingress.metadata.name } : { kind: tunnel.object.kind, namespace: tunnel.namespace, name: tunnel.object.metadata.name },
+          ...(b ? { port: b.port.port } : {}),
+          message: `Tunnel ${ruleName({ tunnel, rule })} sends ${rule.service}: ${why}, which neither the hostname rule nor Istio carries as UDP.`,
+          symptom: 'UDP clients get no answer through the hostname; a TCP stream reaches a port that only answers UDP',
+          evidence: [...ruleEvidence(tunnel, rule), why, 'Istio sidecars never proxy UDP (§8)'],
+          fixes: fix ? [fix] : [],
+          namespaces: [tunnel.namespace, ...(b ? [b.namespace] : [])],
+          objects: [b?.ingress ?? tunnel.object],
+          edges: [ruleKey(tunnel, rule)],
+        });
+      }
+    }
+    return findings;
+  },
+};
