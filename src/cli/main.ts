@@ -4,6 +4,7 @@ import { readFileSync } from 'node:fs';
 import { basename } from 'node:path';
 import { Command, CommanderError, Option } from 'commander';
 import { isExitError } from '../errors.js';
+import { configureExplainProtocol } from './explain-protocol.js';
 
 const pkg = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string };
 
@@ -47,6 +48,8 @@ export function buildProgram(name: string): Command {
       const { runDoctor } = await import('./doctor.js');
       process.exitCode = await runDoctor(opts);
     });
+
+  configureExplainProtocol(program.command('explain-protocol'));
 
   return program;
 }

@@ -209,3 +209,25 @@ export function operatorConfigFix(
     target: { kind: 'ConfigMap', namespace: tunnel.namespace, name: cm.metadata.name },
   };
 }
+
+/** Remove a rule where it comes from: the Ingress path (a merge patch of spec.rules), or the rule in a cloudflared YAML config. */
+export function removeRuleFix(model: MeshModel, tunnel: TunnelConfig, rule: TunnelRule, why: string[]): Fix | undefined {
+  if (rule.backend) {
+    const b = rule.backend;
+    const ingress = editable(b.ingress);
+    const rules = structuredClone(ingress.spec.rules ?? []);
+    const http = rules[b.ruleIndex]?.http;
+    if (http?.paths) http.paths.splice(b.pathIndex, 1);
+    const kept = rules.filter((r) => (r.http?.paths?.length ?? 0) > 0 || !r.http);
+    return {
+      title: `Remove ${b.host}${b.path ? ` ${b.path}` : ''} from Ingress ${b.namespace}/${b.ingress.metadata.name}${where(model, b.ingress)}`,
+      yaml: withComments(
+        [...why, 'a merge patch replaces spec.rules whole', `apply with: kubectl patch ingress ${b.ingress.metadata.name} -n ${b.namespace} --type merge --patch-file <this file>`],
+        { apiVersion: ingress.apiVersion, kind: 'Ingress', metadata: { name: ingress.metadata.name, namespace: b.namespace }, spec: { rules: kept } },
+      ),
+      target: { kind: 'Ingress', namespace: b.namespace, name: b.ingress.metadata.name },
+    };
+  }
+  if (tunnel.layout !== 'cloudflared-yaml') return undefined;
+  return configMapEditFix(model, tunnel, (ingress) => void ingress.splice(rule.index, 1), `Remove rule #${rule.index} (${rule.hostname ?? '*'})`, why);
+}

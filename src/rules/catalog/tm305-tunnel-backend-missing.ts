@@ -9,25 +9,25 @@ import { formatServicePort, resolveTargetPort, type ServiceView } from '../../mo
 import type { TunnelConfig, TunnelRule } from '../../model/tunnels.js';
 import { editable, where } from '../fixes.js';
 import { listing, ruleEvidence, ruleName } from '../edge-hits.js';
-import { configMapEditFix, ruleChangeFix } from '../tunnel-fixes.js';
+import { configMapEditFix, removeRuleFix, ruleChangeFix } from '../tunnel-fixes.js';
 import type { Fix, FindingDraft, Rule } from '../types.js';
 import { withComments } from '../yaml.js';
 
 const SYMPTOM = 'the hostname answers 502 Bad Gateway (cloudflared: "no such host" / connection refused) or 503 (no healthy upstream, UH/UC in a sidecar)';
 
-/** Edit distance, for did-you-mean on Service names. */
+/** Edit distance with transpositions (optimal string alignment), for did-you-mean on Service names. */
 function distance(a: string, b: string): number {
-  const row = Array.from({ length: b.length + 1 }, (_, i) => i);
+  const d: number[][] = Array.from({ length: a.length + 1 }, (_, i) => Array.from({ length: b.length + 1 }, (_, j) => (i === 0 ? j : j === 0 ? i : 0)));
   for (let i = 1; i <= a.length; i++) {
-    let prev = row[0] as number;
-    row[0] = i;
     for (let j = 1; j <= b.length; j++) {
-      const cur = row[j] as number;
-      row[j] = Math.min((row[j] as number) + 1, (row[j - 1] as number) + 1, prev + (a[i - 1] === b[j - 1] ? 0 : 1));
-      prev = cur;
+      const cost = a[i - 1] === b[j - 1] ? 0 : 1;
+      const row = d[i] as number[];
+      const prev = d[i - 1] as number[];
+      row[j] = Math.min((prev[j] as number) + 1, (row[j - 1] as number) + 1, (prev[j - 1] as number) + cost);
+      if (i > 1 && j > 1 && a[i - 1] === b[j - 2] && a[i - 2] === b[j - 1]) row[j] = Math.min(row[j] as number, ((d[i - 2] as number[])[j - 2] as number) + 1);
     }
   }
-  return row[b.length] as number;
+  return (d[a.length] as number[])[b.length] as number;
 }
 
 function similarService(model: MeshModel, name: string, namespace: string): ServiceView | undefined {
@@ -86,27 +86,6 @@ function retarget(model: MeshModel, tunnel: TunnelConfig, rule: TunnelRule, svc:
   return ruleChangeFix(model, tunnel, { ...rule, service }, {}, why);
 }
 
-function removeRuleFix(model: MeshModel, tunnel: TunnelConfig, rule: TunnelRule, why: string[]): Fix | undefined {
-  if (rule.backend) {
-    const b = rule.backend;
-    const ingress = editable(b.ingress);
-    const rules = structuredClone(ingress.spec.rules ?? []);
-    const http = rules[b.ruleIndex]?.http;
-    if (http?.paths) http.paths.splice(b.pathIndex, 1);
-    const kept = rules.filter((r) => (r.http?.paths?.length ?? 0) > 0 || !r.http);
-    return {
-      title: `Remove ${b.host}${b.path ? ` ${b.path}` : ''} from Ingress ${b.namespace}/${b.ingress.metadata.name}${where(model, b.ingress)}`,
-      yaml: withComments(
-        [...why, 'a merge patch replaces spec.rules whole', `apply with: kubectl patch ingress ${b.ingress.metadata.name} -n ${b.namespace} --type merge --patch-file <this file>`],
-        { apiVersion: ingress.apiVersion, kind: 'Ingress', metadata: { name: ingress.metadata.name, namespace: b.namespace }, spec: { rules: kept } },
-      ),
-      target: { kind: 'Ingress', namespace: b.namespace, name: b.ingress.metadata.name },
-    };
-  }
-  if (tunnel.layout !== 'cloudflared-yaml') return undefined;
-  return configMapEditFix(model, tunnel, (ingress) => void ingress.splice(rule.index, 1), `Remove rule #${rule.index} (${rule.hostname ?? '*'})`, why);
-}
-
 interface Problem {
   tunnel: TunnelConfig;
   rule: TunnelRule;
@@ -156,6 +135,7 @@ function missingPort(model: MeshModel, tunnel: TunnelConfig, rule: TunnelRule, t
   if (candidate) {
     const hint = candidate === byTarget || candidate === byName ? `${candidate.targetPort} is the target port of Service port ${candidate.port}: tunnel rules use the Service port` : `the Service's only port is ${candidate.port}`;
     fixes.push(retarget(model, tunnel, rule, svc, candidate.port, b?.port.missingName && candidate.name ? candidate.name : undefined, [...lines, hint]));
+    lines.push(hint);
   }
   return {
     tunnel,

@@ -1,28 +1,23 @@
 // TM310: a tunnel rule aimed at UDP: cloudflared ingress rules carry TCP, Istio never proxies UDP.
 
-import jsyaml from 'js-yaml';
 import { serviceKind } from '../../model/cloudflared.js';
 import { resolveRuleTarget, ruleKey } from '../../model/edges.js';
 import type { MeshModel } from '../../model/model.js';
 import { isUdp } from '../../model/services.js';
 import type { TunnelConfig, TunnelRule } from '../../model/tunnels.js';
 import { ruleEvidence, ruleName } from '../edge-hits.js';
-import { configMapEditFix } from '../tunnel-fixes.js';
+import { configMapEditFix, removeRuleFix } from '../tunnel-fixes.js';
 import type { Fix, FindingDraft, Rule } from '../types.js';
 import { withComments } from '../yaml.js';
 
-/** Private-network routing (WARP) carries UDP to the cluster; a hostname rule does not. */
+/** Operator tunnels: private-network routing (WARP) on the Tunnel/ClusterTunnel carries UDP to the cluster; a hostname rule does not. */
 function warpFix(model: MeshModel, tunnel: TunnelConfig): Fix | undefined {
   const why = ['WARP routing lets WARP clients reach private IPs (the Service ClusterIP) over TCP and UDP; add the cluster CIDR as a private network route of the tunnel in Cloudflare Zero Trust'];
-  if (tunnel.layout === 'cloudflared-yaml') {
-    const config = jsyaml.load(tunnel.configMap?.data?.[tunnel.key] ?? '') as { 'warp-routing'?: { enabled?: boolean } } | undefined;
-    if (config?.['warp-routing']?.enabled === true) return undefined;
-    return configMapEditFix(model, tunnel, (_ingress, doc) => void (doc['warp-routing'] = { enabled: true }), 'Enable warp-routing', why);
-  }
   const ref = tunnel.object.kind === 'TunnelIngressClassConfig' ? (tunnel.object as { spec?: { tunnelRef?: { kind?: string; name?: string; namespace?: string } } }).spec?.tunnelRef : undefined;
   const kind = ref?.kind ?? 'ClusterTunnel';
-  const name = ref?.name ?? tunnel.tunnelName;
+  const name = ref?.name ?? tunnel.connectors[0]?.labels['cloudflare-operator.io/tunnel'] ?? tunnel.tunnelName;
   if (!name) return undefined;
+  if (!ref) why.push('the tunnel kind is not in the input: for a namespaced Tunnel, use kind Tunnel and its namespace');
   const metadata = kind === 'ClusterTunnel' ? { name } : { name, namespace: ref?.namespace ?? tunnel.namespace };
   return {
     title: `Enable WARP routing on ${kind} ${name}`,
@@ -63,14 +58,33 @@ export const tm310: Rule = {
         const why = udpReason(model, tunnel, rule);
         if (!why) continue;
         const b = rule.backend;
-        const fix = warpFix(model, tunnel);
+        const fixes: Fix[] = [];
+        const drop = ['a hostname rule cannot carry UDP', 'reach the UDP service through WARP routing and a private network route instead'];
+        if (tunnel.layout === 'cloudflared-yaml') {
+          const fix = configMapEditFix(
+            model,
+            tunnel,
+            (ingress, doc) => {
+              ingress.splice(rule.index, 1);
+              doc['warp-routing'] = { ...((doc['warp-routing'] as Record<string, unknown> | undefined) ?? {}), enabled: true };
+            },
+            `Remove rule #${rule.index} (${rule.hostname ?? '*'}) and enable warp-routing`,
+            drop,
+          );
+          if (fix) fixes.push(fix);
+        } else {
+          const remove = removeRuleFix(model, tunnel, rule, drop);
+          if (remove) fixes.push(remove);
+          const warp = warpFix(model, tunnel);
+          if (warp) fixes.push(warp);
+        }
         findings.push({
           resource: b ? { kind: 'Ingress', namespace: b.namespace, name: b.ingress.metadata.name } : { kind: tunnel.object.kind, namespace: tunnel.namespace, name: tunnel.object.metadata.name },
           ...(b ? { port: b.port.port } : {}),
           message: `Tunnel ${ruleName({ tunnel, rule })} sends ${rule.service}: ${why}, which neither the hostname rule nor Istio carries as UDP.`,
           symptom: 'UDP clients get no answer through the hostname; a TCP stream reaches a port that only answers UDP',
           evidence: [...ruleEvidence(tunnel, rule), why, 'Istio sidecars never proxy UDP (§8)'],
-          fixes: fix ? [fix] : [],
+          fixes,
           namespaces: [tunnel.namespace, ...(b ? [b.namespace] : [])],
           objects: [b?.ingress ?? tunnel.object],
           edges: [ruleKey(tunnel, rule)],
