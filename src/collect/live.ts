@@ -217,7 +217,14 @@ class Collector {
   /** The istiod mesh config (a GET; a missing one means Istio's defaults). */
   async getMeshConfig(): Promise<void> {
     const info = kindInfo('ConfigMap') as KindInfo;
-    const res = await this.get(resourcePath(info, 'v1', DEFAULT_ROOT_NAMESPACE, 'istio'));
+    let res;
+    try {
+      res = await this.get(resourcePath(info, 'v1', DEFAULT_ROOT_NAMESPACE, 'istio'));
+    } catch (err) {
+      if (err instanceof ClusterError) throw err;
+      this.incomplete.push({ kind: 'ConfigMap', namespace: DEFAULT_ROOT_NAMESPACE, reason: 'error', message: `the istio mesh config could not be read (${(err as Error).message}); Istio defaults assumed` });
+      return;
+    }
     if (res.ok) {
       this.successes++;
       this.keep(info, 'v1', res.body as RawObject);
@@ -271,9 +278,7 @@ class Collector {
       try {
         res = await this.get(`${basePath}?${query.toString()}`);
       } catch (err) {
-        if (err instanceof NetworkError && (err.code === 'ECONNREFUSED' || err.code === 'ENOTFOUND' || err.code === 'CERT')) {
-          throw new ClusterError(`cannot reach the cluster of context "${this.context}" at ${this.server}: ${err.message}`);
-        }
+        if (err instanceof ClusterError) throw err;
         this.fail(target, 'error', (err as Error).message);
         return 'failed';
       }
@@ -322,8 +327,16 @@ class Collector {
     this.firstFailure ??= `${target.info.kind}: ${message}`;
   }
 
-  private get(path: string) {
-    return getJson(this.conn, path);
+  /** A GET; a cluster that cannot be reached at all ends the run (exit 3), whichever request finds out first. */
+  private async get(path: string) {
+    try {
+      return await getJson(this.conn, path);
+    } catch (err) {
+      if (err instanceof NetworkError && (err.code === 'ECONNREFUSED' || err.code === 'ENOTFOUND' || err.code === 'CERT')) {
+        throw new ClusterError(`cannot reach the cluster of context "${this.context}" at ${this.server}: ${err.message}`);
+      }
+      throw err;
+    }
   }
 }
 
