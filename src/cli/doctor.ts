@@ -100,6 +100,9 @@ function edgeNotes(model: import('../model/model.js').MeshModel): string[] {
     }
   }
   for (const [key, why] of unknown) notes.push(`edge to ${key} not judged: ${why}`);
+  for (const b of model.operator.backends) {
+    if (b.cls.ours !== false && b.unserved) notes.push(`${b.label} ${b.host || '(no host)'}: no tunnel rule — ${b.unserved}`);
+  }
   if (model.tunnels.length === 0) notes.push('no tunnel config found (operator tunnel-config-<id> ConfigMaps, or ConfigMaps holding a cloudflared config with ingress:); only tunnel-independent rules ran');
   return notes;
 }

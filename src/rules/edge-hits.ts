@@ -211,3 +211,9 @@ export function ruleName(edge: { tunnel: TunnelConfig; rule: TunnelRule }): stri
 export function edgeNamespaces(edges: TunnelEdge[]): string[] {
   return unique(edges.flatMap((e) => [e.service.namespace, e.tunnel.namespace, ...(e.rule.backend ? [e.rule.backend.namespace] : []), ...e.tunnel.connectors.map((c) => c.namespace)]));
 }
+
+/** Edges whose rules come from one place (an Ingress backend's port, or one rule) need one fix. */
+export function ruleSourceKey(e: { tunnel: TunnelConfig; rule: TunnelRule }): string {
+  const b = e.rule.backend;
+  return b ? `${b.label}:${b.port.port}` : ruleKey(e.tunnel, e.rule);
+}

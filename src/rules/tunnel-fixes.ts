@@ -3,7 +3,7 @@
 // which Istio reads too), or the cloudflared config that holds a hand-written rule.
 
 import jsyaml from 'js-yaml';
-import type { ConfigMap, ServicePort, StringMap } from '../model/k8s.js';
+import type { ConfigMap, ServicePort } from '../model/k8s.js';
 import type { MeshModel } from '../model/model.js';
 import { CF_ANNOTATION } from '../model/operator.js';
 import type { IngressBackendView } from '../model/operator-view.js';
@@ -25,12 +25,37 @@ const ORIGIN_REQUEST_ANNOTATIONS: Record<string, string> = {
   noTLSVerify: CF_ANNOTATION.noTlsVerify,
 };
 
-function mergePatchFix(kind: string, namespace: string, name: string, doc: unknown, title: string, comments: string[]): Fix {
+/** A JSON merge patch of one object (null deletes a key; a list is replaced whole). `namespace` undefined: cluster-scoped. */
+export function mergePatchFix(kind: string, namespace: string | undefined, name: string, doc: unknown, title: string, comments: string[]): Fix {
   return {
     title,
-    yaml: withComments([...comments, `apply with: kubectl patch ${kind.toLowerCase()} ${name} -n ${namespace} --type merge --patch-file <this file>`], doc),
-    target: { kind, namespace, name },
+    yaml: withComments([...comments, `apply with: kubectl patch ${kind.toLowerCase()} ${name}${namespace ? ` -n ${namespace}` : ''} --type merge --patch-file <this file>`], doc),
+    target: { kind, ...(namespace ? { namespace } : {}), name },
   };
+}
+
+type IngressRules = NonNullable<IngressBackendView['ingress']['spec']['rules']>;
+type IngressPath = NonNullable<NonNullable<IngressRules[number]['http']>['paths']>[number];
+
+/**
+ * An Ingress's spec.rules edited and sent as a merge patch (which replaces the list whole, so
+ * every rule is repeated). `edit` gets a copy; rules left without paths are dropped.
+ */
+export function ingressRulesFix(model: MeshModel, b: IngressBackendView, edit: (rules: IngressRules) => void, title: string, why: string[]): Fix {
+  const ingress = editable(b.ingress);
+  const rules = structuredClone(ingress.spec.rules ?? []);
+  edit(rules);
+  const kept = rules.filter((r) => (r.http?.paths?.length ?? 0) > 0 || !r.http);
+  const doc = { apiVersion: ingress.apiVersion, kind: 'Ingress', metadata: { name: ingress.metadata.name, namespace: b.namespace }, spec: { rules: kept } };
+  return mergePatchFix('Ingress', b.namespace, ingress.metadata.name, doc, `${title} in Ingress ${b.namespace}/${ingress.metadata.name}${where(model, b.ingress)}`, [
+    ...why,
+    'a merge patch replaces spec.rules whole: every rule is repeated as it is',
+  ]);
+}
+
+/** The path entry of a backend in a copy of its Ingress's rules. */
+export function backendPath(rules: IngressRules, b: IngressBackendView): IngressPath | undefined {
+  return rules[b.ruleIndex]?.http?.paths?.[b.pathIndex];
 }
 
 /** Ingress annotations as a JSON merge patch (null deletes an annotation). */
@@ -171,11 +196,6 @@ export function ruleChangeFix(model: MeshModel, tunnel: TunnelConfig, rule: Tunn
   return sourceRuleFix(tunnel, rule, change, why);
 }
 
-/** The value of an annotation, or the rest: for evidence. */
-export function annotationsOf(b: IngressBackendView): StringMap {
-  return b.ingress.metadata.annotations ?? {};
-}
-
 /**
  * The operator's config.json with the rules of one source edited, as the full ConfigMap. Applying it
  * makes the operator's tunnel-config controller push it; the operator writes the same on its next
@@ -212,22 +232,8 @@ export function operatorConfigFix(
 
 /** Remove a rule where it comes from: the Ingress path (a merge patch of spec.rules), or the rule in a cloudflared YAML config. */
 export function removeRuleFix(model: MeshModel, tunnel: TunnelConfig, rule: TunnelRule, why: string[]): Fix | undefined {
-  if (rule.backend) {
-    const b = rule.backend;
-    const ingress = editable(b.ingress);
-    const rules = structuredClone(ingress.spec.rules ?? []);
-    const http = rules[b.ruleIndex]?.http;
-    if (http?.paths) http.paths.splice(b.pathIndex, 1);
-    const kept = rules.filter((r) => (r.http?.paths?.length ?? 0) > 0 || !r.http);
-    return {
-      title: `Remove ${b.host}${b.path ? ` ${b.path}` : ''} from Ingress ${b.namespace}/${b.ingress.metadata.name}${where(model, b.ingress)}`,
-      yaml: withComments(
-        [...why, 'a merge patch replaces spec.rules whole', `apply with: kubectl patch ingress ${b.ingress.metadata.name} -n ${b.namespace} --type merge --patch-file <this file>`],
-        { apiVersion: ingress.apiVersion, kind: 'Ingress', metadata: { name: ingress.metadata.name, namespace: b.namespace }, spec: { rules: kept } },
-      ),
-      target: { kind: 'Ingress', namespace: b.namespace, name: b.ingress.metadata.name },
-    };
-  }
+  const b = rule.backend;
+  if (b) return ingressRulesFix(model, b, (rules) => void rules[b.ruleIndex]?.http?.paths?.splice(b.pathIndex, 1), `Remove ${b.host}${b.path ? ` ${b.path}` : ''}`, why);
   if (tunnel.layout !== 'cloudflared-yaml') return undefined;
   return configMapEditFix(model, tunnel, (ingress) => void ingress.splice(rule.index, 1), `Remove rule #${rule.index} (${rule.hostname ?? '*'})`, why);
 }

@@ -23,7 +23,7 @@ testRule(tm310, {
           resource: 'Ingress app/web',
           port: 53,
           message: 'port 53 is UDP',
-          fixes: [{ title: 'Remove dns.example.com / from Ingress app/web' }, { title: 'Enable WARP routing on ClusterTunnel main-tunnel', yaml: ['enableWarpRouting: true'] }],
+          fixes: [{ title: 'Remove dns.example.com / in Ingress app/web' }, { title: 'Enable WARP routing on ClusterTunnel main-tunnel', yaml: ['enableWarpRouting: true'] }],
         },
       ],
     },

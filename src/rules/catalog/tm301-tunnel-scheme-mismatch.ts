@@ -4,7 +4,7 @@ import { isTlsScheme, serviceKind } from '../../model/cloudflared.js';
 import type { TunnelEdge } from '../../model/edges.js';
 import type { MeshModel } from '../../model/model.js';
 import { declaredSpeech, type Speech } from '../../model/protocol.js';
-import { distinctBy, edgeNamespaces, edgesByServicePort, hitEdges, listing, portEvidence, ruleEvidence, ruleName, unique } from '../edge-hits.js';
+import { distinctBy, edgeNamespaces, edgesByServicePort, hitEdges, listing, portEvidence, ruleEvidence, ruleName, ruleSourceKey, unique } from '../edge-hits.js';
 import { appProtocolFix, ruleChangeFix } from '../tunnel-fixes.js';
 import type { Fix, FindingDraft, Rule } from '../types.js';
 
@@ -37,7 +37,7 @@ function fixesFor(model: MeshModel, edges: TunnelEdge[]): Fix[] {
   const speech = declaredSpeech(sp);
   const fixes: Fix[] = [];
   const alternatives: Fix[] = [];
-  for (const edge of distinctBy(edges, (e) => (e.rule.backend ? `${e.rule.backend.label}:${e.rule.backend.port.port}` : `${e.tunnel.label}#${e.rule.index}`))) {
+  for (const edge of distinctBy(edges, ruleSourceKey)) {
     const scheme = edge.url.scheme;
     const target = wanted(scheme);
     const why = [`the port speaks ${speech.source}: cloudflared must use ${target}://`];

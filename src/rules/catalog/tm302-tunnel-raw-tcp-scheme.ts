@@ -3,7 +3,7 @@
 import { isCatchAll, serviceKind } from '../../model/cloudflared.js';
 import type { TunnelEdge } from '../../model/edges.js';
 import { declaredSpeech, isHttpFamily } from '../../model/protocol.js';
-import { distinctBy, edgeNamespaces, edgesByServicePort, hitEdges, listing, portEvidence, ruleEvidence, ruleName, unique } from '../edge-hits.js';
+import { distinctBy, edgeNamespaces, edgesByServicePort, hitEdges, listing, portEvidence, ruleEvidence, ruleName, ruleSourceKey, unique } from '../edge-hits.js';
 import { ruleChangeFix } from '../tunnel-fixes.js';
 import type { FindingDraft, Rule } from '../types.js';
 
@@ -49,7 +49,7 @@ export const tm302: Rule = {
       const needsH2 = speech.speech === 'grpc' || speech.speech === 'http2';
       const why = [`cloudflared proxies ${target}:// as HTTP; ${listing(schemes)} is a raw TCP stream`];
       if (needsH2) why.push(`the backend speaks ${speech.speech === 'grpc' ? 'gRPC' : 'HTTP/2'}: see TM304 for https:// with http2Origin`);
-      const fixes = distinctBy(edges, (e) => (e.rule.backend ? `${e.rule.backend.label}:${e.rule.backend.port.port}` : `${e.tunnel.label}#${e.rule.index}`)).map((e) =>
+      const fixes = distinctBy(edges, ruleSourceKey).map((e) =>
         ruleChangeFix(model, e.tunnel, e.rule, { scheme: target }, why),
       );
       findings.push({

@@ -3,7 +3,7 @@
 import { effectiveOriginRequest, serviceKind } from '../../model/cloudflared.js';
 import type { TunnelEdge } from '../../model/edges.js';
 import { declaredSpeech } from '../../model/protocol.js';
-import { distinctBy, edgeNamespaces, edgesByServicePort, hitEdges, listing, portEvidence, ruleEvidence, ruleName, unique } from '../edge-hits.js';
+import { distinctBy, edgeNamespaces, edgesByServicePort, hitEdges, listing, portEvidence, ruleEvidence, ruleName, ruleSourceKey, unique } from '../edge-hits.js';
 import { appProtocolFix, ruleChangeFix } from '../tunnel-fixes.js';
 import type { Fix, FindingDraft, Rule } from '../types.js';
 
@@ -56,7 +56,7 @@ export const tm304: Rule = {
         `${what} needs HTTP/2 end to end; cloudflared uses HTTP/2 to an origin only over https:// with http2Origin: true`,
         `the backend must serve TLS on port ${sp.port} for https:// (today it is declared ${speech.istio.protocol}, plaintext); cloudflared verifies its certificate unless noTLSVerify is set`,
       ];
-      const fixes: Fix[] = distinctBy(edges, (e) => (e.rule.backend ? `${e.rule.backend.label}:${e.rule.backend.port.port}` : `${e.tunnel.label}#${e.rule.index}`)).map((e) =>
+      const fixes: Fix[] = distinctBy(edges, ruleSourceKey).map((e) =>
         ruleChangeFix(model, e.tunnel, e.rule, { ...(e.url.scheme === 'https' ? {} : { scheme: 'https' }), originRequest: { http2Origin: true } }, why),
       );
       fixes.push(

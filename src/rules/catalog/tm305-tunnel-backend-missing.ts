@@ -3,15 +3,13 @@
 import type { ObjectRef } from '../../model/k8s.js';
 import { resolveRuleTarget, ruleKey, type RuleTarget } from '../../model/edges.js';
 import type { MeshModel } from '../../model/model.js';
-import type { IngressBackendView } from '../../model/operator-view.js';
 import { describePod } from '../../model/pods.js';
 import { formatServicePort, resolveTargetPort, type ServiceView } from '../../model/services.js';
 import type { TunnelConfig, TunnelRule } from '../../model/tunnels.js';
-import { editable, where } from '../fixes.js';
+import { where } from '../fixes.js';
 import { listing, ruleEvidence, ruleName } from '../edge-hits.js';
-import { configMapEditFix, removeRuleFix, ruleChangeFix } from '../tunnel-fixes.js';
+import { backendPath, configMapEditFix, ingressRulesFix, mergePatchFix, removeRuleFix, ruleChangeFix } from '../tunnel-fixes.js';
 import type { Fix, FindingDraft, Rule } from '../types.js';
-import { withComments } from '../yaml.js';
 
 const SYMPTOM = 'the hostname answers 502 Bad Gateway (cloudflared: "no such host" / connection refused) or 503 (no healthy upstream, UH/UC in a sidecar)';
 
@@ -39,30 +37,16 @@ function similarService(model: MeshModel, name: string, namespace: string): Serv
   return elsewhere.length === 1 ? elsewhere[0] : undefined;
 }
 
-/** An Ingress patch that replaces spec.rules (a merge patch replaces lists whole) with one backend edited. */
-function ingressBackendFix(model: MeshModel, b: IngressBackendView, edit: (backend: Record<string, unknown>) => void, title: string, why: string[]): Fix {
-  const ingress = editable(b.ingress);
-  const rules = structuredClone(ingress.spec.rules ?? []);
-  const path = rules[b.ruleIndex]?.http?.paths?.[b.pathIndex];
-  if (path) edit(path.backend as unknown as Record<string, unknown>);
-  const ns = b.namespace;
-  const doc = { apiVersion: ingress.apiVersion, kind: 'Ingress', metadata: { name: ingress.metadata.name, namespace: ns }, spec: { rules } };
-  return {
-    title: `${title} in Ingress ${ns}/${ingress.metadata.name}${where(model, b.ingress)}`,
-    yaml: withComments([...why, 'a merge patch replaces spec.rules whole: every rule is repeated as it is, only this backend changes', `apply with: kubectl patch ingress ${ingress.metadata.name} -n ${ns} --type merge --patch-file <this file>`], doc),
-    target: { kind: 'Ingress', namespace: ns, name: ingress.metadata.name },
-  };
-}
-
 /** A fix pointing the rule at another Service/port. */
 function retarget(model: MeshModel, tunnel: TunnelConfig, rule: TunnelRule, svc: ServiceView, port: number, portName: string | undefined, why: string[]): Fix {
   const b = rule.backend;
   if (b) {
-    return ingressBackendFix(
+    return ingressRulesFix(
       model,
       b,
-      (backend) => {
-        backend.service = { name: svc.name, port: portName ? { name: portName } : { number: port } };
+      (rules) => {
+        const path = backendPath(rules, b);
+        if (path) path.backend = { service: { name: svc.name, port: portName ? { name: portName } : { number: port } } };
       },
       `Point ${b.host}${b.path ? ` ${b.path}` : ''} at Service ${svc.name} port ${portName ?? port}`,
       why,
@@ -183,14 +167,9 @@ function selectorFix(model: MeshModel, svc: ServiceView): Fix | undefined {
   const patch: Record<string, string | null> = { ...Object.fromEntries(Object.keys(selector).map((k) => [k, null])), ...next };
   const doc = { apiVersion: svc.object.apiVersion, kind: 'Service', metadata: { name: svc.name, namespace: svc.namespace }, spec: { selector: patch } };
   const owner = pod.owner ? `${pod.owner.kind} ${pod.owner.namespace}/${pod.owner.name}` : describePod(pod);
-  return {
-    title: `Select ${owner} from Service ${svc.namespace}/${svc.name}${where(model, svc.object)}`,
-    yaml: withComments(
-      [`the selector matches no pod; ${owner} carries ${Object.entries(next).map(([k, v]) => `${k}=${v}`).join(', ')}`, `apply with: kubectl patch service ${svc.name} -n ${svc.namespace} --type merge --patch-file <this file>`],
-      doc,
-    ),
-    target: { kind: 'Service', namespace: svc.namespace, name: svc.name },
-  };
+  return mergePatchFix('Service', svc.namespace, svc.name, doc, `Select ${owner} from Service ${svc.namespace}/${svc.name}${where(model, svc.object)}`, [
+    `the selector matches no pod; ${owner} carries ${Object.entries(next).map(([k, v]) => `${k}=${v}`).join(', ')}`,
+  ]);
 }
 
 function noEndpoints(model: MeshModel, tunnel: TunnelConfig, rule: TunnelRule, target: Extract<RuleTarget, { kind: 'service' }>): Problem | undefined {

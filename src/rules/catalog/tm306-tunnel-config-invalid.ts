@@ -3,14 +3,13 @@
 import { isCatchAll, serviceKind, validateRules, type ConfigProblem } from '../../model/cloudflared.js';
 import { ruleKey } from '../../model/edges.js';
 import type { MeshModel } from '../../model/model.js';
+import { operatorPath } from '../../model/operator.js';
 import type { IngressBackendView } from '../../model/operator-view.js';
 import { declaredSpeech } from '../../model/protocol.js';
 import type { TunnelConfig } from '../../model/tunnels.js';
-import { editable, where } from '../fixes.js';
 import { ruleEvidence, unique } from '../edge-hits.js';
-import { configMapEditFix, ingressRuleFix } from '../tunnel-fixes.js';
+import { backendPath, configMapEditFix, ingressRuleFix, ingressRulesFix } from '../tunnel-fixes.js';
 import type { Fix, FindingDraft, Rule } from '../types.js';
-import { withComments } from '../yaml.js';
 
 const SYMPTOM_LOCAL = 'cloudflared refuses the config and does not start ("Couldn\'t start tunnel"; the pod restarts): every hostname of this tunnel is down';
 const SYMPTOM_REMOTE =
@@ -60,20 +59,18 @@ function repairYaml(ingress: Array<Record<string, unknown>>): string[] {
 function ingressPathFix(model: MeshModel, b: IngressBackendView, why: string[]): Fix | undefined {
   const literal = (b.path ?? '').split(/[\\^$.|?*+()[\]{}]/)[0] ?? '';
   if (!literal.startsWith('/')) return undefined;
-  const ingress = editable(b.ingress);
-  const rules = structuredClone(ingress.spec.rules ?? []);
-  const path = rules[b.ruleIndex]?.http?.paths?.[b.pathIndex];
-  if (!path) return undefined;
-  path.path = literal;
-  path.pathType = 'Prefix';
-  return {
-    title: `Use the Prefix path ${literal} for ${b.host} in Ingress ${b.namespace}/${b.ingress.metadata.name}${where(model, b.ingress)}`,
-    yaml: withComments(
-      [...why, `the operator copies ${b.pathType ?? 'ImplementationSpecific'} paths into a Go regexp; a Prefix path ${literal} becomes ${literal}(/.*)?$`, 'a merge patch replaces spec.rules whole', `apply with: kubectl patch ingress ${b.ingress.metadata.name} -n ${b.namespace} --type merge --patch-file <this file>`],
-      { apiVersion: ingress.apiVersion, kind: 'Ingress', metadata: { name: ingress.metadata.name, namespace: b.namespace }, spec: { rules } },
-    ),
-    target: { kind: 'Ingress', namespace: b.namespace, name: b.ingress.metadata.name },
-  };
+  return ingressRulesFix(
+    model,
+    b,
+    (rules) => {
+      const path = backendPath(rules, b);
+      if (!path) return;
+      path.path = literal;
+      path.pathType = 'Prefix';
+    },
+    `Use the Prefix path ${literal} for ${b.host}`,
+    [...why, `the operator copies ${b.pathType ?? 'ImplementationSpecific'} paths into a Go regexp; a Prefix path ${literal} becomes ${operatorPath(literal, 'Prefix')}`],
+  );
 }
 
 function backendFix(model: MeshModel, b: IngressBackendView, problem: ConfigProblem, rulePath: string | undefined): Fix | undefined {

@@ -9,9 +9,8 @@ import type { IngressBackendView } from '../../model/operator-view.js';
 import { declaredSpeech } from '../../model/protocol.js';
 import { listing, unique } from '../edge-hits.js';
 import { where } from '../fixes.js';
-import { ingressAnnotationFix } from '../tunnel-fixes.js';
+import { ingressAnnotationFix, mergePatchFix } from '../tunnel-fixes.js';
 import type { Fix, FindingDraft, Rule } from '../types.js';
-import { withComments } from '../yaml.js';
 
 /** Schemes cloudflared and the operator know (udp is TM310's). */
 const KNOWN: ReadonlySet<string> = new Set([...HTTP_SCHEMES, ...Object.keys(STREAM_DEFAULT_PORTS), 'udp']);
@@ -112,14 +111,16 @@ function checkIngress(model: MeshModel, ingress: Ingress, backends: IngressBacke
     const fixes: Fix[] = [];
     if (chain.level === 3 && b.service) {
       const svc = b.service;
-      fixes.push({
-        title: `Set ${CF_ANNOTATION.protocol}: ${scheme} on Service ${svc.namespace}/${svc.name}${where(model, svc.object)}`,
-        yaml: withComments(
-          [`the operator uses ${chain.protocol} verbatim as the scheme, which cloudflared does not proxy as HTTP`, `apply with: kubectl patch service ${svc.name} -n ${svc.namespace} --type merge --patch-file <this file>`],
+      fixes.push(
+        mergePatchFix(
+          'Service',
+          svc.namespace,
+          svc.name,
           { apiVersion: svc.object.apiVersion, kind: 'Service', metadata: { name: svc.name, namespace: svc.namespace, annotations: { [CF_ANNOTATION.protocol]: scheme } } },
+          `Set ${CF_ANNOTATION.protocol}: ${scheme} on Service ${svc.namespace}/${svc.name}${where(model, svc.object)}`,
+          [`the operator uses ${chain.protocol} verbatim as the scheme, which cloudflared does not proxy as HTTP`],
         ),
-        target: { kind: 'Service', namespace: svc.namespace, name: svc.name },
-      });
+      );
     } else {
       const key = chain.level === 1 ? CF_ANNOTATION.protocol : `${CF_ANNOTATION.protocolPrefix}${b.port.port}`;
       fixes.push(ingressAnnotationFix(model, b, { [key]: scheme }, `Set ${key}: ${scheme}`, [`the operator uses ${chain.protocol} verbatim as the scheme, which cloudflared does not proxy as HTTP`]));

@@ -4,11 +4,9 @@ import { isCatchAll } from '../../model/cloudflared.js';
 import { ruleKey } from '../../model/edges.js';
 import type { MeshModel } from '../../model/model.js';
 import type { TunnelConfig, TunnelRule } from '../../model/tunnels.js';
-import { editable, where } from '../fixes.js';
 import { ruleEvidence } from '../edge-hits.js';
-import { configMapEditFix } from '../tunnel-fixes.js';
+import { backendPath, configMapEditFix, ingressRulesFix } from '../tunnel-fixes.js';
 import type { Fix, FindingDraft, Rule } from '../types.js';
-import { withComments } from '../yaml.js';
 
 /** A path regexp read as the shapes the operator and people write; `regex` when it is none of them. */
 type PathShape =
@@ -109,27 +107,21 @@ function splitHostFix(model: MeshModel, later: TunnelRule): Fix | undefined {
   const first = (b.serviceName ?? 'backend').replace(/[^a-z0-9-]/g, '-');
   const host = b.host.startsWith('*.') ? undefined : `${first}-${b.host}`;
   if (!host) return undefined;
-  const ingress = editable(b.ingress);
-  const rules = structuredClone(ingress.spec.rules ?? []);
-  const rule = rules[b.ruleIndex];
-  const path = rule?.http?.paths?.[b.pathIndex];
-  if (!rule?.http?.paths || !path) return undefined;
-  rule.http.paths.splice(b.pathIndex, 1);
-  const kept = rules.filter((r) => (r.http?.paths?.length ?? 0) > 0 || !r.http);
-  kept.push({ host, http: { paths: [path] } });
-  return {
-    title: `Serve ${b.host}${b.path ? ` ${b.path}` : ''} under its own hostname ${host} in Ingress ${b.namespace}/${b.ingress.metadata.name}${where(model, b.ingress)}`,
-    yaml: withComments(
-      [
-        `the operator sorts the rules of ${b.host} by path string, so the broader rule always comes first and takes these requests`,
-        `${host} is a suggestion: pick the hostname clients should use (the operator creates its DNS record)`,
-        'a merge patch replaces spec.rules whole',
-        `apply with: kubectl patch ingress ${b.ingress.metadata.name} -n ${b.namespace} --type merge --patch-file <this file>`,
-      ],
-      { apiVersion: ingress.apiVersion, kind: 'Ingress', metadata: { name: ingress.metadata.name, namespace: b.namespace }, spec: { rules: kept } },
-    ),
-    target: { kind: 'Ingress', namespace: b.namespace, name: b.ingress.metadata.name },
-  };
+  return ingressRulesFix(
+    model,
+    b,
+    (rules) => {
+      const path = backendPath(rules, b);
+      if (!path) return;
+      rules[b.ruleIndex]?.http?.paths?.splice(b.pathIndex, 1);
+      rules.push({ host, http: { paths: [path] } });
+    },
+    `Serve ${b.host}${b.path ? ` ${b.path}` : ''} under its own hostname ${host}`,
+    [
+      `the operator sorts the rules of ${b.host} by path string, so the broader rule always comes first and takes these requests`,
+      `${host} is a suggestion: pick the hostname clients should use (the operator creates its DNS record)`,
+    ],
+  );
 }
 
 export const tm309: Rule = {

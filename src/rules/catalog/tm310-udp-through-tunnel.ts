@@ -6,9 +6,8 @@ import type { MeshModel } from '../../model/model.js';
 import { isUdp } from '../../model/services.js';
 import type { TunnelConfig, TunnelRule } from '../../model/tunnels.js';
 import { ruleEvidence, ruleName } from '../edge-hits.js';
-import { configMapEditFix, removeRuleFix } from '../tunnel-fixes.js';
+import { configMapEditFix, mergePatchFix, removeRuleFix } from '../tunnel-fixes.js';
 import type { Fix, FindingDraft, Rule } from '../types.js';
-import { withComments } from '../yaml.js';
 
 /** Operator tunnels: private-network routing (WARP) on the Tunnel/ClusterTunnel carries UDP to the cluster; a hostname rule does not. */
 function warpFix(model: MeshModel, tunnel: TunnelConfig): Fix | undefined {
@@ -19,16 +18,8 @@ function warpFix(model: MeshModel, tunnel: TunnelConfig): Fix | undefined {
   if (!name) return undefined;
   if (!ref) why.push('the tunnel kind is not in the input: for a namespaced Tunnel, use kind Tunnel and its namespace');
   const metadata = kind === 'ClusterTunnel' ? { name } : { name, namespace: ref?.namespace ?? tunnel.namespace };
-  return {
-    title: `Enable WARP routing on ${kind} ${name}`,
-    yaml: withComments([...why, `apply with: kubectl patch ${kind.toLowerCase()} ${name}${kind === 'ClusterTunnel' ? '' : ` -n ${metadata.namespace}`} --type merge --patch-file <this file>`], {
-      apiVersion: 'networking.cloudflare-operator.io/v1alpha2',
-      kind,
-      metadata,
-      spec: { enableWarpRouting: true },
-    }),
-    target: { kind, name, ...(kind === 'ClusterTunnel' ? {} : { namespace: metadata.namespace as string }) },
-  };
+  const doc = { apiVersion: 'networking.cloudflare-operator.io/v1alpha2', kind, metadata, spec: { enableWarpRouting: true } };
+  return mergePatchFix(kind, kind === 'ClusterTunnel' ? undefined : (metadata.namespace as string), name, doc, `Enable WARP routing on ${kind} ${name}`, why);
 }
 
 function udpReason(model: MeshModel, tunnel: TunnelConfig, rule: TunnelRule): string | undefined {
