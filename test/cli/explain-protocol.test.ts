@@ -211,6 +211,12 @@ describe('explain-protocol live (loopback API server)', () => {
     );
   });
 
+  it('doctor -n app: a rule to a namespace outside the scope is unknown, not a missing backend', async () => {
+    const live = await json(['doctor', '--kubeconfig', kubeconfig]);
+    assert.deepEqual(live.doc.findings.map((f: { code: string }) => f.code).filter((c: string) => c.startsWith('TM3')), []);
+    assert.deepEqual(live.doc.findings.map((f: { code: string }) => f.code), ['TM101']);
+  });
+
   it('a hostname target looks in every namespace', async () => {
     const live = await json(['explain-protocol', 'shop.example.com', '--kubeconfig', kubeconfig]);
     assert.equal(live.code, 0, live.stderr);
