@@ -79,13 +79,14 @@ export class MeshModel {
   }
 
   /**
-   * Were a namespace's Services and workloads collected? Live: the namespaces listed (all, or the
-   * scope); files: namespaces the input holds objects of. A tunnel rule to a Service of a namespace
-   * not collected is unknown, not missing.
+   * Were a namespace's Services collected? Live: the namespaces listed (all, or the scope). Files:
+   * the input holds a Service of that namespace — manifests of one app often reference Services
+   * another chart renders, so a namespace the input has no Service of says nothing. A tunnel rule
+   * to a Service of a namespace not collected is unknown, not missing.
    */
-  namespaceCollected(namespace: string): boolean {
+  servicesCollected(namespace: string): boolean {
     if (this.snapshot.mode === 'live') return this.snapshot.scope === undefined || this.snapshot.scope.includes(namespace);
-    return this.namespaces.has(namespace) || this.snapshot.objects.some((o) => o.metadata.namespace === namespace);
+    return this.services.some((s) => s.namespace === namespace);
   }
 
   podsIn(namespace: string): PodView[] {

@@ -293,7 +293,7 @@ export function protocolChain(input: ChainInput): ProtocolChain {
   levels.push(
     input.serviceLabel
       ? { level: 3, source: `${input.serviceLabel} annotation ${CF_ANNOTATION.protocol}${svcValue ? `=${svcValue}` : ''}`, value: svcValue ? svcValue : null }
-      : { level: 3, source: `Service annotation ${CF_ANNOTATION.protocol}`, value: null, note: 'the Service does not exist' },
+      : { level: 3, source: `Service annotation ${CF_ANNOTATION.protocol}`, value: null, note: 'the Service was not found' },
   );
   const sp = input.servicePort;
   const portLabel = input.serviceLabel ? `${input.serviceLabel} port ${input.port}` : `Service port ${input.port}`;

@@ -67,7 +67,7 @@ function missingEvidence(model: MeshModel, v: BackendView): string[] {
   const t = v.target;
   if (t?.kind === 'external') out.push(`the rule's service ${v.rule.service} is outside the cluster: not judged`);
   else if (t?.kind === 'special') out.push(`the rule's service ${v.rule.service} is answered by cloudflared itself`);
-  else if (t?.kind === 'no-service') out.push(`Service ${t.address.namespace}/${t.address.name} was not collected (namespace ${t.address.namespace} not in the input or the scope)`);
+  else if (t?.kind === 'no-service') out.push(`Service ${t.address.namespace}/${t.address.name} is not in the input (no Service of namespace ${t.address.namespace} was collected)`);
   if (v.tunnel && v.tunnel.connectors.length === 0) out.push(`${v.tunnel.connectorEvidence}: what its cloudflared sends is unknown`);
   const e = v.edge;
   if (e) {

@@ -51,7 +51,7 @@ describe('operator protocol chain', () => {
   it('level 3 is empty when the Service does not exist', () => {
     const c = protocolChain({ ingressLabel: 'Ingress app/web', ingressAnnotations: {}, port: 443, classConfig: TICC });
     assert.equal(c.levels[2]?.value, null);
-    assert.match(c.levels[2]?.note ?? '', /does not exist/);
+    assert.match(c.levels[2]?.note ?? '', /not found/);
   });
   for (const [app, scheme] of [
     ['kubernetes.io/h2c', 'h2mux'],

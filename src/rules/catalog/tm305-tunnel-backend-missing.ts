@@ -83,7 +83,7 @@ interface Problem {
 
 function missingService(model: MeshModel, tunnel: TunnelConfig, rule: TunnelRule, target: Extract<RuleTarget, { kind: 'no-service' }>): Problem | undefined {
   const { address, url } = target;
-  if (!model.namespaceCollected(address.namespace) || model.incompleteFor('Service', [address.namespace])) return undefined;
+  if (!model.servicesCollected(address.namespace) || model.incompleteFor('Service', [address.namespace])) return undefined;
   const fixes: Fix[] = [];
   const similar = similarService(model, address.name, address.namespace);
   const why = [`no Service ${address.namespace}/${address.name} exists`];
@@ -176,7 +176,7 @@ function noEndpoints(model: MeshModel, tunnel: TunnelConfig, rule: TunnelRule, t
   const { service: svc, servicePort: sp } = target;
   // Without a selector the Endpoints are managed by hand (not collected): unknown, not missing.
   if (!svc.selector || svc.object.spec?.type === 'ExternalName' || model.incompleteFor('Pod', [svc.namespace])) return undefined;
-  if (!model.namespaceCollected(svc.namespace)) return undefined;
+  if (!model.servicesCollected(svc.namespace)) return undefined;
   const backends = model.backendsOf(svc);
   const ready = backends.filter((p) => p.ready);
   const withPort = ready.filter((p) => resolveTargetPort(sp, p).port !== undefined);
