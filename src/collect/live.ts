@@ -14,7 +14,7 @@ import { OPERATOR_NAMESPACE } from '../model/operator.js';
 import { isTunnelConfigMap, OPERATOR_LABEL } from '../model/tunnels.js';
 import { getJson, NetworkError, type ApiConnection } from './http.js';
 import { apiVersionOf, kindInfo, KINDS, resourcePath, type KindInfo } from './kinds.js';
-import { addObjects, emptySnapshot, type IncompleteEntry, type Snapshot } from './snapshot.js';
+import { addObjects, emptySnapshot, type IncompleteEntry, type ListedScope, type Snapshot } from './snapshot.js';
 import { normalizeObject } from './validate.js';
 
 export { OPERATOR_NAMESPACE };
@@ -166,7 +166,7 @@ export async function collectLive(opts: LiveOptions): Promise<LiveResult> {
   addObjects(snapshot, objects, (o) => `${o.kind} ${o.metadata.namespace ? `${o.metadata.namespace}/` : ''}${o.metadata.name}`);
   snapshot.incomplete.push(...collector.incomplete);
   snapshot.warnings.push(...collector.notes);
-  if (namespace) snapshot.scope = [namespace];
+  snapshot.listed = collector.listed;
   return namespace ? { snapshot, namespace } : { snapshot };
 }
 
@@ -185,6 +185,8 @@ class Collector {
   firstFailure?: string;
   readonly incomplete: IncompleteEntry[] = [];
   readonly notes: string[] = [];
+  /** Complete lists (label-selected lists are partial by design and not recorded). */
+  readonly listed: ListedScope[] = [];
   private readonly byKey = new Map<string, RawObject>();
   /** Group → the version that answered (so later lists skip the versions that 404). */
   private readonly groupVersion = new Map<string, Promise<string | undefined>>();
@@ -243,12 +245,13 @@ class Collector {
       const outcome = await this.listVersion(target, version);
       if (outcome === 'ok') {
         this.successes++;
-        return;
+        return this.recordListed(target);
       }
       if (outcome === 'not-found') continue;
       return; // forbidden or failed: recorded
     }
     if (info.crd) {
+      this.recordListed(target); // not installed: none exist
       if (!this.notInstalled.has(info.group)) {
         this.notInstalled.add(info.group);
         this.notes.push(`API group ${info.group} is not installed (${info.kind} and its kin): none of those exist`);
@@ -256,6 +259,11 @@ class Collector {
       return;
     }
     this.fail(target, 'error', `the API server does not serve ${info.plural}`);
+  }
+
+  private recordListed(target: ListTarget): void {
+    if (target.labelSelector) return;
+    this.listed.push(target.namespace === undefined || !target.info.namespaced ? { kind: target.info.kind } : { kind: target.info.kind, namespace: target.namespace });
   }
 
   /** Versions worth trying: the one a sibling list already found, else all, preferred first. */

@@ -18,6 +18,13 @@ export interface IncompleteEntry {
   message?: string;
 }
 
+/** One list that answered (or a CRD group that is not installed, so none exist). */
+export interface ListedScope {
+  kind: string;
+  /** undefined = every namespace (or a cluster-scoped kind). */
+  namespace?: string;
+}
+
 export interface LiveOrigin {
   context: string;
   server: string;
@@ -33,8 +40,12 @@ export interface Snapshot {
   /** Things worth a word on stderr: skipped objects, assumptions made. */
   warnings: string[];
   live?: LiveOrigin;
-  /** Live, namespace-scoped runs: the namespaces whose Services and workloads were listed (undefined: all). */
-  scope?: string[];
+  /**
+   * Live mode: the (kind, namespace) lists that were complete. `-n` collects some kinds only in
+   * some namespaces; an object absent from an unlisted namespace is unknown, not missing.
+   * Files mode leaves it undefined: the input is all there is.
+   */
+  listed?: ListedScope[];
 }
 
 export function emptySnapshot(mode: Snapshot['mode']): Snapshot {

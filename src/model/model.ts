@@ -79,14 +79,13 @@ export class MeshModel {
   }
 
   /**
-   * Were a namespace's Services collected? Live: the namespaces listed (all, or the scope). Files:
-   * the input holds a Service of that namespace — manifests of one app often reference Services
-   * another chart renders, so a namespace the input has no Service of says nothing. A tunnel rule
-   * to a Service of a namespace not collected is unknown, not missing.
+   * Were a namespace's Services collected? Live: a complete Service list covered it. Files: the
+   * input holds a Service of that namespace — manifests of one app often reference Services
+   * another chart renders. A tunnel rule to a Service of a namespace not collected is unknown,
+   * not missing.
    */
   servicesCollected(namespace: string): boolean {
-    if (this.snapshot.mode === 'live') return this.snapshot.scope === undefined || this.snapshot.scope.includes(namespace);
-    return this.services.some((s) => s.namespace === namespace);
+    return this.snapshot.mode === 'live' ? this.covers('Service', namespace) : this.services.some((s) => s.namespace === namespace);
   }
 
   podsIn(namespace: string): PodView[] {
@@ -124,6 +123,16 @@ export class MeshModel {
     );
     if (!hit) return undefined;
     return `could not be listed${hit.namespace ? ` in ${hit.namespace}` : ''} (${hit.reason})`;
+  }
+
+  /**
+   * Were all objects of `kind` in `namespace` collected? Files: yes (the input is all there is).
+   * Live: only when a complete list covered that namespace (`-n` lists some kinds elsewhere only
+   * partly), so "no Service selects this pod" is a fact, not a gap in the collection.
+   */
+  covers(kind: string, namespace: string | undefined): boolean {
+    if (this.snapshot.mode !== 'live' || !this.snapshot.listed) return true;
+    return this.snapshot.listed.some((l) => l.kind === kind && (l.namespace === undefined || l.namespace === namespace));
   }
 
   /** Source line of an object, for SARIF and messages (files mode). */

@@ -67,15 +67,6 @@ export function istioProtocol(sp: ServicePort): ProtocolDecision {
   return { protocol: 'UNKNOWN', source: 'no protocol declared (Istio sniffs)' };
 }
 
-/** Protocols the application itself speaks in the clear. */
-export function isPlainProtocol(p: IstioProtocol): boolean {
-  return p === 'HTTP' || p === 'HTTP2' || p === 'GRPC' || p === 'GRPC-Web' || p === 'TCP' || p === 'Mongo' || p === 'Redis' || p === 'MySQL';
-}
-
-export function isTlsProtocol(p: IstioProtocol): boolean {
-  return p === 'HTTPS' || p === 'TLS';
-}
-
 /** What a Service port says its application speaks, read the way a tunnel rule has to match it. */
 export type Speech = 'http' | 'http2' | 'grpc' | 'grpc-web' | 'https' | 'tls' | 'tcp' | 'udp' | 'unknown';
 
@@ -131,4 +122,13 @@ export function declaredSpeech(sp: ServicePort): SpeechDecision {
 /** HTTP and HTTP over TLS, in any version: what a browser hostname needs. */
 export function isHttpFamily(s: Speech): boolean {
   return s === 'http' || s === 'http2' || s === 'grpc' || s === 'grpc-web' || s === 'https';
+}
+
+/** Protocols the application itself speaks in the clear. */
+export function isPlainProtocol(p: IstioProtocol): boolean {
+  return p === 'HTTP' || p === 'HTTP2' || p === 'GRPC' || p === 'GRPC-Web' || p === 'TCP' || p === 'Mongo' || p === 'Redis' || p === 'MySQL';
+}
+
+export function isTlsProtocol(p: IstioProtocol): boolean {
+  return p === 'HTTPS' || p === 'TLS';
 }

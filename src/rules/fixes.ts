@@ -29,6 +29,7 @@ export function editable<T extends KObject>(o: T): T {
   return copy;
 }
 
+/** ` (file.yaml:12)` when the object came from a file, else ''. */
 export function where(model: MeshModel, o: KObject): string {
   const pos = model.positionOf(o);
   return pos ? ` (${pos.file}:${pos.line})` : '';
