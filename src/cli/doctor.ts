@@ -178,6 +178,9 @@ function edgeNotes(model: import('../model/model.js').MeshModel, scope: string |
     }
   }
   for (const [key, why] of unknown) notes.push(`edge to ${key} not judged: ${why}`);
+  for (const b of model.operator.backends) {
+    if (b.cls.ours !== false && b.unserved) notes.push(`${b.label} ${b.host || '(no host)'}: no tunnel rule — ${b.unserved}`);
+  }
   // With -n, rules that lead out of the namespace are not judged by design: no word about them.
   notes.push(...model.edgeGaps.filter((g) => scope === undefined || g.namespace === scope).map((g) => g.text));
   // ConfigMaps that could not be listed may hold tunnel configs: say so rather than "none found".

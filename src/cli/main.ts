@@ -6,6 +6,7 @@ import { Argument, Command, CommanderError, Option } from 'commander';
 import { isExitError } from '../errors.js';
 import { OUTPUT_FORMATS } from './doctor.js';
 import { processIo, type Io } from './terminal.js';
+import { configureExplainProtocol } from './explain-protocol.js';
 
 const pkg = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string };
 
@@ -86,6 +87,8 @@ export function buildProgram(name: string, io: Io = processIo, done: (exitCode: 
       const { completionScript } = await import('./completion.js');
       io.out(completionScript(shell, program));
     });
+
+  configureExplainProtocol(program.command('explain-protocol'), done);
 
   return program;
 }

@@ -11,13 +11,14 @@ import type https from 'node:https';
 import { ClusterError, UsageError } from '../errors.js';
 import type { ConfigMap, KObject } from '../model/k8s.js';
 import { DEFAULT_ROOT_NAMESPACE, isMeshConfigMap, meshSettingsFrom } from '../model/mesh.js';
+import { OPERATOR_NAMESPACE } from '../model/operator.js';
 import { CONNECTOR_SELECTOR, isTunnelConfigMap, OPERATOR_LABEL } from '../model/tunnels.js';
 import { getJson, NetworkError, UNREACHABLE_CODES, type ApiConnection, type ApiResult } from './http.js';
 import { apiVersionOf, kindInfo, KINDS, resourcePath, type KindInfo } from './kinds.js';
 import { addObjects, emptySnapshot, type IncompleteEntry, type ListedScope, type Snapshot } from './snapshot.js';
 import { normalizeObject } from './validate.js';
 
-export const OPERATOR_NAMESPACE = 'cloudflare-operator-system';
+export { OPERATOR_NAMESPACE };
 const PAGE_SIZE = 500;
 
 export interface LiveOptions {
@@ -165,6 +166,10 @@ export async function collectLive(opts: LiveOptions): Promise<LiveResult> {
     for (const ns of extraNamespaces) {
       for (const kind of ['DestinationRule', 'VirtualService', 'PeerAuthentication'] as const) phase2.push({ info: kindInfo(kind) as KindInfo, namespace: ns });
     }
+    // TunnelIngressClassConfigs the IngressClasses point at, where they live.
+    for (const ns of collector.classConfigNamespaces()) {
+      if (ns !== namespace && !extraNamespaces.has(ns) && !clientNamespaces.has(ns)) phase2.push({ info: kindInfo('TunnelIngressClassConfig') as KindInfo, namespace: ns });
+    }
     await all(phase2.map((t) => collector.list(t)));
   }
 
@@ -178,14 +183,14 @@ export async function collectLive(opts: LiveOptions): Promise<LiveResult> {
   }
   addObjects(snapshot, objects, (o) => `${o.kind} ${o.metadata.namespace ? `${o.metadata.namespace}/` : ''}${o.metadata.name}`);
   snapshot.incomplete.push(...collector.incomplete);
-  snapshot.listed = collector.listed;
   snapshot.warnings.push(...collector.notes);
+  snapshot.listed = collector.listed;
   return namespace ? { snapshot, namespace } : { snapshot };
 }
 
 /** In a namespace where tunnels live: their pods, workloads, configs and the clients' DestinationRules. */
 function tunnelNamespaceTargets(ns: string): ListTarget[] {
-  return (['Pod', 'ConfigMap', 'Deployment', 'ReplicaSet', 'DestinationRule', 'VirtualService', 'PeerAuthentication'] as const).map((kind) => ({
+  return (['Pod', 'ConfigMap', 'Deployment', 'ReplicaSet', 'DestinationRule', 'VirtualService', 'PeerAuthentication', 'TunnelIngressClassConfig'] as const).map((kind) => ({
     info: kindInfo(kind) as KindInfo,
     namespace: ns,
   }));
@@ -217,6 +222,12 @@ class Collector {
 
   configMaps(): ConfigMap[] {
     return this.objects().filter((o) => o.kind === 'ConfigMap') as unknown as ConfigMap[];
+  }
+
+  /** Namespaces IngressClass parameters name (default: the operator namespace). */
+  classConfigNamespaces(): string[] {
+    const classes = this.objects().filter((o) => o.kind === 'IngressClass') as Array<RawObject & { spec?: { parameters?: { kind?: string; namespace?: string } } }>;
+    return [...new Set(classes.filter((c) => c.spec?.parameters?.kind === 'TunnelIngressClassConfig').map((c) => c.spec?.parameters?.namespace || OPERATOR_NAMESPACE))];
   }
 
   podNamespaces(): string[] {

@@ -193,7 +193,17 @@ const KIND_SHAPES: Record<string, Shape> = {
       },
     },
   },
-  TunnelIngressClassConfig: { obj: { spec: { obj: { defaultProtocol: 'string', defaultOriginRequest: { map: 'any' } } } } },
+  TunnelIngressClassConfig: {
+    obj: {
+      spec: {
+        obj: {
+          tunnelRef: { obj: { kind: 'string', name: 'string', namespace: 'string' } },
+          defaultProtocol: 'string',
+          defaultOriginRequest: { map: 'any' },
+        },
+      },
+    },
+  },
 };
 
 function isPlainObject(v: unknown): v is Record<string, unknown> {

@@ -47,12 +47,17 @@ export type RuleTarget =
   | { kind: 'special' }
   | { kind: 'unparsable' };
 
+/** Identity of one tunnel rule: findings carry it so a view of one backend finds its findings. */
+export function ruleKey(tunnel: TunnelConfig, rule: TunnelRule): string {
+  return `${tunnel.label}#${rule.index}`;
+}
+
 /** Where a rule's service URL leads inside the cluster (or that it leads elsewhere). */
 export function resolveRuleTarget(model: MeshModel, tunnel: TunnelConfig, rule: TunnelRule): RuleTarget {
   if (isSpecialService(rule.service)) return { kind: 'special' };
   const url = parseOriginUrl(rule.service);
   if (!url) return { kind: 'unparsable' };
-  const connectorNs = tunnel.connectors[0]?.namespace ?? tunnel.configMap.metadata.namespace;
+  const connectorNs = tunnel.connectors[0]?.namespace ?? tunnel.namespace;
   const byIp = model.serviceByClusterIP(url.host);
   const address = byIp
     ? { name: byIp.name, namespace: byIp.namespace, form: `ClusterIP ${url.host}` }

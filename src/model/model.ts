@@ -6,6 +6,8 @@ import { buildTunnelEdges, type EdgeGap, type TunnelEdges, type TunnelEdge } fro
 import type { DestinationRule, KObject, Namespace, Workload } from './k8s.js';
 import { matchesLabels } from './labels.js';
 import { DEFAULT_ROOT_NAMESPACE, meshSettingsFrom, type MeshSettings } from './mesh.js';
+import { OPERATOR_NAMESPACE } from './operator.js';
+import { buildOperatorView, type OperatorView } from './operator-view.js';
 import { PeerAuthIndex } from './peerauth.js';
 import { buildPodViews, workloadOf, type PodView } from './pods.js';
 import { predictInjection } from './sidecar.js';
@@ -37,7 +39,10 @@ export class MeshModel {
   readonly services: ServiceView[];
   readonly peerAuth: PeerAuthIndex;
   readonly destinationRules: DestinationRuleIndex;
+  /** Tunnel configs in the input, then the configs the operator would write where none is (predicted). */
   readonly tunnels: TunnelConfig[];
+  /** The Cloudflare operator's reading of the Ingresses: backends, their protocol chains and rules. */
+  readonly operator: OperatorView;
   /** Model-level notes (assumptions) for the report. */
   readonly notes: string[] = [];
   /**
@@ -87,7 +92,21 @@ export class MeshModel {
       this.mesh.rootNamespace,
       this.clusterDomain,
     );
-    this.tunnels = discoverTunnels(configMaps, this.pods);
+    const discovered = discoverTunnels(configMaps, this.pods);
+    const live = snapshot.mode === 'live';
+    this.operator = buildOperatorView({
+      ingresses: objectsOfKind(snapshot, 'Ingress'),
+      classes: objectsOfKind(snapshot, 'IngressClass'),
+      classConfigs: objectsOfKind(snapshot, 'TunnelIngressClassConfig'),
+      live,
+      classesComplete: live && this.unseen('IngressClass') === undefined,
+      classConfigsComplete: live && this.unseen('TunnelIngressClassConfig', OPERATOR_NAMESPACE) === undefined,
+      service: (ns, name) => this.service(ns, name),
+      pods: this.pods,
+      tunnels: discovered,
+      clusterDomain: this.clusterDomain,
+    });
+    this.tunnels = [...discovered, ...this.operator.predicted];
     for (const t of this.tunnels) {
       if (t.connectors.length > 0) continue;
       const why = this.connectorsUnseen(t);
@@ -96,6 +115,16 @@ export class MeshModel {
         t.connectorEvidence = `${t.connectorEvidence}, but Pods ${why}`;
       }
     }
+  }
+
+  /**
+   * Were a namespace's Services collected? Live: a complete Service list covered it. Files: the
+   * input holds a Service of that namespace — manifests of one app often reference Services
+   * another chart renders. A tunnel rule to a Service of a namespace not collected is unknown,
+   * not missing.
+   */
+  servicesCollected(namespace: string): boolean {
+    return this.snapshot.mode === 'live' ? this.covers('Service', namespace) : this.services.some((s) => s.namespace === namespace);
   }
 
   podsIn(namespace: string): PodView[] {
@@ -215,7 +244,7 @@ export class MeshModel {
 
   /** Why a tunnel's cloudflared pods may exist unseen (none were found). */
   private connectorsUnseen(t: TunnelConfig): string | undefined {
-    const ns = t.configMap.metadata.namespace as string;
+    const ns = t.namespace;
     if (t.layout === 'cloudflared-yaml') return this.unseen('Pod', ns);
     // The operator's connectors may run anywhere; the label-selected list finds them all.
     const labelled = this.snapshot.listed?.some((l) => l.kind === 'Pod' && l.labelSelector === CONNECTOR_SELECTOR && l.namespace === undefined);

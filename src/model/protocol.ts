@@ -67,6 +67,63 @@ export function istioProtocol(sp: ServicePort): ProtocolDecision {
   return { protocol: 'UNKNOWN', source: 'no protocol declared (Istio sniffs)' };
 }
 
+/** What a Service port says its application speaks, read the way a tunnel rule has to match it. */
+export type Speech = 'http' | 'http2' | 'grpc' | 'grpc-web' | 'https' | 'tls' | 'tcp' | 'udp' | 'unknown';
+
+export interface SpeechDecision {
+  speech: Speech;
+  /** Istio's protocol for the port (§8). */
+  istio: ProtocolDecision;
+  source: string;
+}
+
+const BY_ISTIO: Record<IstioProtocol, Speech> = {
+  HTTP: 'http',
+  HTTP2: 'http2',
+  GRPC: 'grpc',
+  'GRPC-Web': 'grpc-web',
+  HTTPS: 'https',
+  TLS: 'tls',
+  TCP: 'tcp',
+  Mongo: 'tcp',
+  Redis: 'tcp',
+  MySQL: 'tcp',
+  UDP: 'udp',
+  UNKNOWN: 'unknown',
+};
+
+/** Names and appProtocols Istio does not know but which plainly name an HTTP-based protocol. */
+const HTTP_HINTS: Record<string, Speech> = {
+  h2c: 'http2',
+  web: 'http',
+  ws: 'http',
+  websocket: 'http',
+  secure: 'https',
+  wss: 'https',
+  'websocket-secure': 'https',
+};
+
+/**
+ * Istio's declared protocol first (appProtocol, then the port name); when Istio would sniff,
+ * names such as `h2c`, `web` or `wss` (which the operator's chain recognises) still say what the
+ * application speaks.
+ */
+export function declaredSpeech(sp: ServicePort): SpeechDecision {
+  const istio = istioProtocol(sp);
+  const speech = BY_ISTIO[istio.protocol];
+  if (speech !== 'unknown') return { speech, istio, source: `Istio protocol ${istio.protocol} (${istio.source})` };
+  for (const [what, value] of [['appProtocol', sp.appProtocol], ['port name', sp.name]] as const) {
+    const hint = value ? HTTP_HINTS[value] : undefined;
+    if (hint) return { speech: hint, istio, source: `${what} "${value}" (Istio itself would sniff)` };
+  }
+  return { speech: 'unknown', istio, source: istio.source };
+}
+
+/** HTTP and HTTP over TLS, in any version: what a browser hostname needs. */
+export function isHttpFamily(s: Speech): boolean {
+  return s === 'http' || s === 'http2' || s === 'grpc' || s === 'grpc-web' || s === 'https';
+}
+
 /** Protocols the application itself speaks in the clear. */
 export function isPlainProtocol(p: IstioProtocol): boolean {
   return p === 'HTTP' || p === 'HTTP2' || p === 'GRPC' || p === 'GRPC-Web' || p === 'TCP' || p === 'Mongo' || p === 'Redis' || p === 'MySQL';

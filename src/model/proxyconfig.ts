@@ -2,6 +2,7 @@
 // and what it says about the application/proxy start order (holdApplicationUntilProxyStarts).
 
 import jsyaml from 'js-yaml';
+import { loadYaml } from '../collect/limits.js';
 import type { Container } from './k8s.js';
 import type { MeshSettings } from './mesh.js';
 import type { PodView } from './pods.js';
@@ -16,7 +17,7 @@ export type ParsedProxyConfig = { ok: true; config: Record<string, unknown> } | 
 export function parseProxyConfig(value: string | undefined): ParsedProxyConfig | undefined {
   if (value === undefined) return undefined;
   try {
-    const doc: unknown = jsyaml.load(value);
+    const doc: unknown = loadYaml(value);
     if (doc === undefined || doc === null) return { ok: true, config: {} };
     if (typeof doc !== 'object' || Array.isArray(doc)) return { ok: false, error: 'not a mapping' };
     return { ok: true, config: doc as Record<string, unknown> };

@@ -3,7 +3,8 @@
 
 import jsyaml from 'js-yaml';
 import { LimitError, loadYaml, parseJson } from '../collect/limits.js';
-import type { ConfigMap } from './k8s.js';
+import type { ConfigMap, KObject } from './k8s.js';
+import type { IngressBackendView } from './operator-view.js';
 import type { PodView } from './pods.js';
 
 export const OPERATOR_LABEL = {
@@ -16,7 +17,13 @@ export const OPERATOR_LABEL = {
 /** Every cloudflared pod the operator runs carries this label: one cluster-wide list finds them all. */
 export const CONNECTOR_SELECTOR = 'cloudflare-operator.io/app=cloudflared';
 
-export type TunnelLayout = 'operator-json' | 'cloudflared-yaml';
+/**
+ * operator-json: the Cloudflare operator's `tunnel-config-<id>` (config.json, pushed as remote config);
+ * cloudflared-yaml: a cloudflared config.yaml in a ConfigMap (older operators, adyanth's, hand-written);
+ * operator-predicted: not in the input — the rules the operator's chain writes for the Ingresses of a
+ * TunnelIngressClassConfig (manifests in CI hold Ingresses, the operator writes the config at run time).
+ */
+export type TunnelLayout = 'operator-json' | 'cloudflared-yaml' | 'operator-predicted';
 
 export interface TunnelRule {
   /** Position in the final, ordered rule list cloudflared evaluates. */
@@ -30,18 +37,29 @@ export interface TunnelRule {
   priority?: number;
   /** Appended by the operator, not written by anyone. */
   synthetic?: boolean;
+  /** The Ingress backend the operator builds this rule from (predicted rules, and real ones matched by host and path). */
+  backend?: IngressBackendView;
 }
 
 export interface TunnelConfig {
-  /** `ConfigMap ns/name` (key) — how findings name the config. */
+  /** `ConfigMap ns/name` — how findings name the config. */
   label: string;
-  configMap: ConfigMap;
+  /** The ConfigMap it was read from; for a predicted config, the TunnelIngressClassConfig. */
+  object: KObject;
+  configMap?: ConfigMap;
+  namespace: string;
+  /** The ConfigMap key (or, predicted, what the rules stand for). */
   key: string;
   layout: TunnelLayout;
+  predicted: boolean;
+  /** Who wrote a cloudflared YAML config, when it shows (an older operator, adyanth's operator). */
+  managedBy?: string;
+  /** config.json `syncStatus` (Synced, Error). */
+  syncStatus?: string;
   tunnelId?: string;
   tunnelName?: string;
   rules: TunnelRule[];
-  /** Top-level originRequest defaults (cloudflared YAML). */
+  /** Top-level originRequest (cloudflared YAML; operator: the first Tunnel/ClusterTunnel source's settings). */
   originRequest?: Record<string, unknown>;
   /** The cloudflared pods (or templates) that run with this config. */
   connectors: PodView[];
@@ -51,6 +69,8 @@ export interface TunnelConfig {
   connectorsUnseen?: string;
   /** Problems parsing the config itself. */
   problems: string[];
+  /** tunnelmesh refused to read it (its own input limits): nothing is judged, nothing claimed of cloudflared. */
+  refused?: boolean;
 }
 
 function isObject(v: unknown): v is Record<string, unknown> {
@@ -77,19 +97,25 @@ interface CloudflaredYaml {
  * Is this ConfigMap key's text a cloudflared config (a mapping with an `ingress:` list)? Text
  * that looks like one (an `ingress:` line) but cannot be read gives the reason instead.
  */
-function parseCloudflaredYaml(text: string): CloudflaredYaml | { error: string } | undefined {
+function parseCloudflaredYaml(text: string): CloudflaredYaml | { error: string; refused: boolean } | undefined {
   if (!/^ingress\s*:/m.test(text)) return undefined;
   let doc: unknown;
   try {
     doc = loadYaml(text);
   } catch (err) {
-    return { error: `looks like a cloudflared config (ingress:) but cannot be read: ${err instanceof jsyaml.YAMLException ? err.reason : (err as Error).message}` };
+    const reason = err instanceof jsyaml.YAMLException ? err.reason : (err as Error).message;
+    return { error: `looks like a cloudflared config (ingress:) but cannot be read: ${reason}`, refused: isRefusal(err) };
   }
   if (!isObject(doc) || !Array.isArray(doc.ingress)) return undefined;
   const out: CloudflaredYaml = { ingress: doc.ingress };
   if (isObject(doc.originRequest)) out.originRequest = doc.originRequest;
   if (typeof doc.tunnel === 'string') out.tunnel = doc.tunnel;
   return out;
+}
+
+/** tunnelmesh's own limits (alias bombs, nesting depth) — not a judgement of what cloudflared accepts. */
+function isRefusal(err: unknown): boolean {
+  return err instanceof LimitError || (err instanceof jsyaml.YAMLException && /maxDepth/.test(err.reason ?? ''));
 }
 
 function isOperatorConfig(cm: ConfigMap): boolean {
@@ -112,10 +138,23 @@ export function isTunnelConfigMap(cm: ConfigMap): boolean {
  * Path is not a sort key and its sort is unstable, so rules for one hostname keep no
  * guaranteed order (kept here in source order; TM309 says so when it matters).
  */
+function operatorSources(json: Record<string, unknown>): unknown[] {
+  return isObject(json.sources) ? Object.values(json.sources) : Array.isArray(json.sources) ? json.sources : [];
+}
+
+/** The config-wide originRequest: the first Tunnel/ClusterTunnel source with settings.originRequest. */
+function operatorGlobalOriginRequest(json: Record<string, unknown>): Record<string, unknown> | undefined {
+  for (const source of operatorSources(json)) {
+    if (!isObject(source) || (source.kind !== 'Tunnel' && source.kind !== 'ClusterTunnel')) continue;
+    const settings = source.settings;
+    if (isObject(settings) && isObject(settings.originRequest)) return settings.originRequest;
+  }
+  return undefined;
+}
+
 function operatorRules(json: Record<string, unknown>): TunnelRule[] {
   const collected: Array<Omit<TunnelRule, 'index'>> = [];
-  const sources = isObject(json.sources) ? Object.values(json.sources) : Array.isArray(json.sources) ? json.sources : [];
-  for (const source of sources) {
+  for (const source of operatorSources(json)) {
     if (!isObject(source) || !Array.isArray(source.rules)) continue;
     const ref = {
       kind: typeof source.kind === 'string' ? source.kind : 'Source',
@@ -128,12 +167,17 @@ function operatorRules(json: Record<string, unknown>): TunnelRule[] {
     }
   }
   collected.sort(compareOperatorRules); // Array.prototype.sort is stable: ties keep source order
-  const rules: TunnelRule[] = collected.map((r, index) => ({ ...r, index }));
+  return withOperatorCatchAll(collected);
+}
+
+/** Indexes rules in order and appends the operator's hard-coded catch-all (only when a rule exists). */
+export function withOperatorCatchAll(sorted: Array<Omit<TunnelRule, 'index'>>): TunnelRule[] {
+  const rules: TunnelRule[] = sorted.map((r, index) => ({ ...r, index }));
   if (rules.length > 0) rules.push({ index: rules.length, service: 'http_status:404', synthetic: true });
   return rules;
 }
 
-function compareOperatorRules(a: Omit<TunnelRule, 'index'>, b: Omit<TunnelRule, 'index'>): number {
+export function compareOperatorRules(a: Omit<TunnelRule, 'index'>, b: Omit<TunnelRule, 'index'>): number {
   const pa = a.priority ?? 0;
   const pb = b.priority ?? 0;
   if (pa !== pb) return pa - pb;
@@ -154,14 +198,24 @@ export function discoverTunnels(configMaps: ConfigMap[], pods: PodView[]): Tunne
     for (const [key, text] of Object.entries(cm.data ?? {})) {
       const parsed = parseCloudflaredYaml(text);
       if (!parsed) continue;
-      const problems = 'error' in parsed ? [`key ${key} ${parsed.error}`] : [];
-      const rules = 'error' in parsed ? [] : parsed.ingress.map((r, i) => toRule(r, i)).filter((r): r is TunnelRule => r !== undefined);
+      const problems: string[] = 'error' in parsed ? [`key ${key} ${parsed.error}`] : [];
+      const rules: TunnelRule[] = [];
+      if (!('error' in parsed)) {
+        parsed.ingress.forEach((raw, i) => {
+          const rule = toRule(raw, i);
+          if (rule) rules.push(rule);
+          else problems.push(`ingress[${i}] is not a mapping`);
+        });
+      }
       const connectors = pods.filter((p) => p.namespace === ns && p.isCloudflared && mountsConfigMap(p, cm.metadata.name));
       const tunnel: TunnelConfig = {
         label: `ConfigMap ${ns}/${cm.metadata.name}`,
+        object: cm,
         configMap: cm,
+        namespace: ns,
         key,
         layout: 'cloudflared-yaml',
+        predicted: false,
         rules,
         connectors,
         connectorEvidence: connectors.length
@@ -170,9 +224,12 @@ export function discoverTunnels(configMaps: ConfigMap[], pods: PodView[]): Tunne
         problems,
       };
       if ('error' in parsed) {
+        if (parsed.refused) tunnel.refused = true;
         out.push(tunnel);
         continue;
       }
+      const managedBy = yamlManager(cm, connectors);
+      if (managedBy) tunnel.managedBy = managedBy;
       if (parsed.tunnel) tunnel.tunnelName = parsed.tunnel;
       if (parsed.originRequest) tunnel.originRequest = parsed.originRequest;
       out.push(tunnel);
@@ -183,6 +240,7 @@ export function discoverTunnels(configMaps: ConfigMap[], pods: PodView[]): Tunne
 
 function operatorTunnel(cm: ConfigMap, ns: string, pods: PodView[]): TunnelConfig {
   const problems: string[] = [];
+  let refused = false;
   let json: Record<string, unknown> = {};
   try {
     const parsed: unknown = parseJson(cm.data?.['config.json'] ?? '');
@@ -190,6 +248,7 @@ function operatorTunnel(cm: ConfigMap, ns: string, pods: PodView[]): TunnelConfi
     else problems.push('config.json is not a JSON object');
   } catch (err) {
     problems.push(`config.json ${err instanceof LimitError ? 'is refused' : 'is not valid JSON'}: ${(err as Error).message}`);
+    if (isRefusal(err)) refused = true;
   }
   const tunnelId =
     (typeof json.tunnelId === 'string' && json.tunnelId) ||
@@ -204,19 +263,35 @@ function operatorTunnel(cm: ConfigMap, ns: string, pods: PodView[]): TunnelConfi
   }
   const tunnel: TunnelConfig = {
     label: `ConfigMap ${ns}/${cm.metadata.name}`,
+    object: cm,
     configMap: cm,
+    namespace: ns,
     key: 'config.json',
     layout: 'operator-json',
+    predicted: false,
     rules: problems.length ? [] : operatorRules(json),
     connectors,
     connectorEvidence: connectors.length
       ? `${connectorNames(connectors)} found by ${how}`
       : `no cloudflared pod carries ${how}${tunnelName ? ` or ${OPERATOR_LABEL.podTunnel}=${tunnelName}` : ''}`,
     problems,
+    ...(refused ? { refused } : {}),
   };
   if (tunnelId) tunnel.tunnelId = tunnelId;
   if (tunnelName) tunnel.tunnelName = tunnelName;
+  const global = operatorGlobalOriginRequest(json);
+  if (global) tunnel.originRequest = global;
+  if (typeof json.syncStatus === 'string') tunnel.syncStatus = json.syncStatus;
   return tunnel;
+}
+
+/** Older Cloudflare operator versions own their config.yaml ConfigMap through the Tunnel; adyanth's labels its pods cfargotunnel.com/*. */
+function yamlManager(cm: ConfigMap, connectors: PodView[]): string | undefined {
+  const owner = cm.metadata.ownerReferences?.find((o) => o.kind === 'Tunnel' || o.kind === 'ClusterTunnel');
+  const labels = connectors.flatMap((p) => Object.keys(p.labels));
+  if (labels.some((k) => k.startsWith('cfargotunnel.com/')) || owner?.apiVersion?.includes('cfargotunnel.com')) return "adyanth's cloudflare-operator";
+  if (owner || labels.some((k) => k.startsWith('cloudflare-operator.io/'))) return 'an older Cloudflare operator (config.yaml layout)';
+  return undefined;
 }
 
 function mountsConfigMap(p: PodView, name: string): boolean {

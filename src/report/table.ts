@@ -79,7 +79,7 @@ export function doctorTable(input: ReportInput, opts: TableOptions): string {
   return `${out.join('\n')}\n`;
 }
 
-function findingBlock(f: Finding, c: ChalkInstance): string[] {
+export function findingBlock(f: Finding, c: ChalkInstance): string[] {
   const lines = [`${paint(c, f.severity, LABEL[f.severity])} ${c.bold(f.code)} ${f.name}  ${c.bold(resourceText(f))}`];
   lines.push(`  ${f.message}`);
   if (f.symptom) lines.push(`  ${c.dim('symptom:')} ${f.symptom}`);

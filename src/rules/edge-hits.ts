@@ -2,10 +2,12 @@
 // into one finding per (Service, Service port), with the evidence chain that led there.
 
 import type { RuleMatch } from '../model/destinationrule.js';
-import type { ClientVerdicts, TunnelEdge } from '../model/edges.js';
+import { ruleKey, type ClientVerdicts, type TunnelEdge } from '../model/edges.js';
 import { formatRef, type ObjectRef, type ServicePort } from '../model/k8s.js';
 import type { MeshModel } from '../model/model.js';
+import type { TunnelConfig, TunnelRule } from '../model/tunnels.js';
 import { describePod, workloadOf, type PodView } from '../model/pods.js';
+import { declaredSpeech } from '../model/protocol.js';
 import { formatServicePort, type ServiceView } from '../model/services.js';
 import { judgeEndpoint, type ClientContext, type EndpointVerdict } from '../model/traffic.js';
 
@@ -62,12 +64,27 @@ export function distinctBy<T>(items: T[], key: (t: T) => string): T[] {
   return [...seen.values()];
 }
 
-export function ruleLine(edge: TunnelEdge): string {
+/** Where a rule came from: the Ingress backend it is built from, or its operator source. */
+export function ruleOrigin(rule: TunnelRule): string {
+  if (rule.backend) return `${rule.backend.label} (${rule.backend.host}${rule.backend.path ? ` ${rule.backend.path}` : ''}, protocol level ${rule.backend.chain?.level ?? '?'})`;
+  const s = rule.source;
+  if (!s) return '';
+  const ref = `${s.namespace ? `${s.namespace}/` : ''}${s.name}`;
+  return s.kind === 'Ingress' ? `the Ingress rules of TunnelIngressClassConfig ${ref}` : `${s.kind} ${ref}`;
+}
+
+export function ruleLine(edge: { tunnel: TunnelConfig; rule: TunnelRule }): string {
   const r = edge.rule;
   const host = r.hostname ?? '*';
   const path = r.path ? ` path ${r.path}` : '';
-  const from = r.source ? ` (from ${r.source.kind} ${r.source.namespace ? `${r.source.namespace}/` : ''}${r.source.name})` : '';
-  return `tunnel rule #${r.index} in ${edge.tunnel.label} (${edge.tunnel.key}): ${host}${path} → ${r.service}${from}`;
+  const origin = ruleOrigin(r);
+  const where = edge.tunnel.predicted ? `predicted for ${edge.tunnel.label}` : `in ${edge.tunnel.label} (${edge.tunnel.key})`;
+  return `tunnel rule #${r.index} ${where}: ${host}${path} → ${r.service}${origin ? ` (from ${origin})` : ''}`;
+}
+
+/** The rule keys of a group of hits (FindingDraft.edges). */
+export function hitEdges(hits: Array<{ edge: TunnelEdge }>): string[] {
+  return unique(hits.map((h) => ruleKey(h.edge.tunnel, h.edge.rule)));
 }
 
 export function serviceLine(edge: TunnelEdge, endpoint: EndpointVerdict): string {
@@ -160,3 +177,44 @@ export function staticHits(
 }
 
 export const ANY_MESHED_CLIENT: ClientContext = { label: 'any meshed client' };
+
+/** The lines that say where a tunnel rule comes from and, for an operator rule, how its scheme was decided. */
+export function ruleEvidence(tunnel: TunnelConfig, rule: TunnelRule): string[] {
+  const lines = [ruleLine({ tunnel, rule })];
+  if (tunnel.predicted) lines.push(`${tunnel.label}: no tunnel config for it is in the input, so this is the rule the operator's chain resolves`);
+  const b = rule.backend;
+  if (b?.chain) lines.push(`operator protocol chain for ${b.label} port ${b.port.port}: level ${b.chain.level} decides ${b.chain.protocol} (${b.chain.source})`);
+  return lines;
+}
+
+/** `Service app/x port 8080 (http): Istio protocol HTTP (port name "http")` */
+export function portEvidence(svc: ServiceView, sp: ServicePort): string {
+  return `Service ${svc.namespace}/${svc.name} port ${formatServicePort(sp)}${sp.appProtocol ? ` appProtocol ${sp.appProtocol}` : ''}: ${declaredSpeech(sp).source}`;
+}
+
+/** Tunnel edges grouped by Service port, in a stable order. */
+export function edgesByServicePort(edges: TunnelEdge[]): TunnelEdge[][] {
+  const groups = new Map<string, TunnelEdge[]>();
+  for (const e of edges) {
+    const key = `${e.service.namespace}/${e.service.name}:${e.servicePort.port}`;
+    groups.set(key, [...(groups.get(key) ?? []), e]);
+  }
+  return [...groups.entries()].sort(([a], [b]) => (a < b ? -1 : 1)).map(([, list]) => list);
+}
+
+/** "rule #0 of ConfigMap ns/x (admin.example.com)" */
+export function ruleName(edge: { tunnel: TunnelConfig; rule: TunnelRule }): string {
+  const r = edge.rule;
+  return `rule #${r.index} ${edge.tunnel.predicted ? 'predicted for' : 'of'} ${edge.tunnel.label} (${r.hostname ?? '*'}${r.path ? ` ${r.path}` : ''})`;
+}
+
+/** Namespaces of the objects an edge involves (for -n). */
+export function edgeNamespaces(edges: TunnelEdge[]): string[] {
+  return unique(edges.flatMap((e) => [e.service.namespace, e.tunnel.namespace, ...(e.rule.backend ? [e.rule.backend.namespace] : []), ...e.tunnel.connectors.map((c) => c.namespace)]));
+}
+
+/** Edges whose rules come from one place (an Ingress backend's port, or one rule) need one fix. */
+export function ruleSourceKey(e: { tunnel: TunnelConfig; rule: TunnelRule }): string {
+  const b = e.rule.backend;
+  return b ? `${b.label}:${b.port.port}` : ruleKey(e.tunnel, e.rule);
+}

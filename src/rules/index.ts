@@ -22,6 +22,16 @@ import { tm402 } from './catalog/tm402-subset-undefined.js';
 import { tm403 } from './catalog/tm403-duplicate-destination-rules.js';
 import { tm404 } from './catalog/tm404-duplicate-peer-authentications.js';
 import { tm405 } from './catalog/tm405-selector-matches-nothing.js';
+import { tm301 } from './catalog/tm301-tunnel-scheme-mismatch.js';
+import { tm302 } from './catalog/tm302-tunnel-raw-tcp-scheme.js';
+import { tm303 } from './catalog/tm303-tunnel-config-drift.js';
+import { tm304 } from './catalog/tm304-http2-origin-missing.js';
+import { tm305 } from './catalog/tm305-tunnel-backend-missing.js';
+import { tm306 } from './catalog/tm306-tunnel-config-invalid.js';
+import { tm307 } from './catalog/tm307-protocol-annotation-ineffective.js';
+import { tm308 } from './catalog/tm308-port-protocol-undeclared.js';
+import { tm309 } from './catalog/tm309-tunnel-rule-shadowed.js';
+import { tm310 } from './catalog/tm310-udp-through-tunnel.js';
 import type { Rule } from './types.js';
 
 export const RULES: readonly Rule[] = [
@@ -47,6 +57,16 @@ export const RULES: readonly Rule[] = [
   tm403,
   tm404,
   tm405,
+  tm301,
+  tm302,
+  tm303,
+  tm304,
+  tm305,
+  tm306,
+  tm307,
+  tm308,
+  tm309,
+  tm310,
 ];
 
 export function ruleByCode(code: string): Rule | undefined {

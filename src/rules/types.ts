@@ -53,6 +53,8 @@ export interface FindingDraft {
   namespaces?: string[];
   /** The objects involved, primary first (source positions, suppression annotations). */
   objects?: KObject[];
+  /** The tunnel rules (`ruleKey`) the finding is about: explain-protocol attaches findings to backends by them. */
+  edges?: string[];
 }
 
 export interface Finding extends FindingDraft {

@@ -9,6 +9,8 @@ import {
   operatorCloudflared,
   operatorTunnelConfig,
   peerAuthentication,
+  ingress,
+  operatorStack,
   pod,
   service,
   type Obj,
@@ -193,6 +195,23 @@ testRule(tm101, {
           evidence: ['restartPolicy: Always (native sidecar)', "istio-init args -b '*' -d '15090,15021,15020,9091'", 'also affected: Pod app/gw-2'],
           // No annotation to edit: the exclusion comes from the mesh's defaults, so no capture fix.
           fixes: [{ title: 'DestinationRule app/gw-9091-no-mtls' }, { title: 'PeerAuthentication app/gw-port-9091-disable' }],
+        },
+      ],
+    },
+    {
+      name: 'Ingress-only manifests: the rule the operator would write, with the tunnel pods of its TunnelIngressClassConfig as clients',
+      objects: [
+        ...operatorStack(),
+        namespace('app', { 'istio-injection': 'enabled' }),
+        deployment('app', 'gw', { annotations: { 'traffic.sidecar.istio.io/excludeInboundPorts': '9091' }, ports: [{ port: 9091 }] }),
+        service('app', 'gw', [{ name: 'http-admin', port: 9091 }]),
+        ingress('app', 'admin', [{ host: 'admin.example.com', service: 'gw', port: 9091 }], { annotations: { 'cloudflare.com/protocol-9091': 'http' } }),
+      ],
+      findings: [
+        {
+          resource: 'Service app/gw',
+          port: 9091,
+          evidence: ['predicted for TunnelIngressClassConfig cloudflare-operator-system/cloudflare-tunnel-config: admin.example.com → http://gw.app.svc:9091', 'found by label cloudflare-operator.io/tunnel=main-tunnel'],
         },
       ],
     },

@@ -251,3 +251,76 @@ export function cloudflaredDeployment(ns: string, name: string, configMap: strin
 export function toYaml(objects: Obj[]): string {
   return objects.map((o) => jsyaml.dump(o, { lineWidth: -1 })).join('---\n');
 }
+
+export interface IngressPathSpec {
+  host?: string;
+  path?: string;
+  pathType?: string;
+  service: string;
+  /** A number, or a port name. */
+  port?: number | string;
+}
+
+/** An Ingress; `className` null leaves spec.ingressClassName out. */
+export function ingress(ns: string, name: string, paths: IngressPathSpec[], o: { annotations?: Labels; className?: string | null } = {}): Obj {
+  const rules: Array<{ host?: string; http: { paths: unknown[] } }> = [];
+  for (const p of paths) {
+    let rule = rules.find((r) => r.host === p.host);
+    if (!rule) {
+      rule = { ...(p.host !== undefined ? { host: p.host } : {}), http: { paths: [] } };
+      rules.push(rule);
+    }
+    const port = p.port === undefined ? undefined : typeof p.port === 'number' ? { number: p.port } : { name: p.port };
+    rule.http.paths.push({ path: p.path ?? '/', pathType: p.pathType ?? 'Prefix', backend: { service: { name: p.service, ...(port ? { port } : {}) } } });
+  }
+  return {
+    apiVersion: 'networking.k8s.io/v1',
+    kind: 'Ingress',
+    metadata: { name, namespace: ns, ...(o.annotations ? { annotations: o.annotations } : {}) },
+    spec: { ...(o.className === null ? {} : { ingressClassName: o.className ?? 'cloudflare-tunnel' }), rules },
+  };
+}
+
+export function ingressClass(
+  name = 'cloudflare-tunnel',
+  o: { controller?: string; parameters?: Record<string, string> | null; isDefault?: boolean } = {},
+): Obj {
+  const parameters =
+    o.parameters === null
+      ? undefined
+      : (o.parameters ?? { apiGroup: 'networking.cloudflare-operator.io', kind: 'TunnelIngressClassConfig', name: 'cloudflare-tunnel-config', namespace: 'cloudflare-operator-system' });
+  return {
+    apiVersion: 'networking.k8s.io/v1',
+    kind: 'IngressClass',
+    metadata: { name, ...(o.isDefault ? { annotations: { 'ingressclass.kubernetes.io/is-default-class': 'true' } } : {}) },
+    spec: { controller: o.controller ?? 'cloudflare-operator.io/ingress-controller', ...(parameters ? { parameters } : {}) },
+  };
+}
+
+export function tunnelIngressClassConfig(
+  o: { name?: string; namespace?: string; tunnelRef?: { kind: string; name: string; namespace?: string }; defaultProtocol?: string | null; defaultOriginRequest?: Record<string, unknown> } = {},
+): Obj {
+  return {
+    apiVersion: 'networking.cloudflare-operator.io/v1alpha2',
+    kind: 'TunnelIngressClassConfig',
+    metadata: { name: o.name ?? 'cloudflare-tunnel-config', namespace: o.namespace ?? 'cloudflare-operator-system' },
+    spec: {
+      tunnelRef: o.tunnelRef ?? { kind: 'ClusterTunnel', name: 'main-tunnel' },
+      ...(o.defaultProtocol === null ? {} : { defaultProtocol: o.defaultProtocol ?? 'http' }),
+      ...(o.defaultOriginRequest ? { defaultOriginRequest: o.defaultOriginRequest } : {}),
+    },
+  };
+}
+
+/**
+ * The Cloudflare operator as rendered manifests show it: the IngressClass, its
+ * TunnelIngressClassConfig and the tunnel's cloudflared Deployment (injected when its namespace is).
+ */
+export function operatorStack(o: { meshed?: boolean; ticc?: Parameters<typeof tunnelIngressClassConfig>[0] } = {}): Obj[] {
+  return [
+    namespace('cloudflare-operator-system', o.meshed === false ? {} : { 'istio-injection': 'enabled' }),
+    ingressClass(),
+    tunnelIngressClassConfig(o.ticc),
+    operatorCloudflared(),
+  ];
+}

@@ -5,7 +5,7 @@ import type { MeshModel } from '../../model/model.js';
 import type { EndpointVerdict } from '../../model/traffic.js';
 import { workloadOf } from '../../model/pods.js';
 import { captureFix, destinationRuleTlsFix, peerAuthPortFix } from '../fixes.js';
-import { clientNames, distinctBy, groupEvidence, groupHits, hitNamespaces, listing, matchKey, serviceRef, unique, workloadNames } from '../edge-hits.js';
+import { clientNames, distinctBy, groupEvidence, groupHits, hitEdges, hitNamespaces, listing, matchKey, serviceRef, unique, workloadNames } from '../edge-hits.js';
 import type { Fix, Rule } from '../types.js';
 import { APP_NAMESPACE, CLOUDFLARED, edgeNamespace, EXCLUDE_INBOUND, gateway, GATEWAY_SERVICE, manifests, tunnelConfig } from '../examples.js';
 
@@ -69,6 +69,7 @@ export const tm101: Rule = {
         evidence: groupEvidence(hits),
         fixes,
         namespaces: hitNamespaces(hits),
+        edges: hitEdges(hits),
         objects: [svc.object, ...pods.map((p) => p.object)],
       };
     });

@@ -4,7 +4,7 @@ import { formatRef } from '../../model/k8s.js';
 import { workloadOf } from '../../model/pods.js';
 import { describeSends } from '../../model/traffic.js';
 import { dropDrTlsFix, injectSidecarFix, peerAuthPortFix } from '../fixes.js';
-import { clientNames, distinctBy, groupEvidence, groupHits, hitNamespaces, listing, serviceRef, unique, workloadNames } from '../edge-hits.js';
+import { clientNames, distinctBy, groupEvidence, groupHits, hitEdges, hitNamespaces, listing, serviceRef, unique, workloadNames } from '../edge-hits.js';
 import type { Fix, Rule } from '../types.js';
 import { APP_NAMESPACE, CLOUDFLARED, edgeNamespace, gateway, GATEWAY_SERVICE, manifests, tunnelConfig } from '../examples.js';
 
@@ -75,6 +75,7 @@ spec:
         evidence: groupEvidence(hits),
         fixes,
         namespaces: hitNamespaces(hits),
+        edges: hitEdges(hits),
         objects: [svc.object, ...pods.map((p) => p.object)],
       };
     });

@@ -1,6 +1,7 @@
 // TM103: a DestinationRule forces mTLS to an endpoint that cannot terminate it.
 
 import { drName } from '../../model/destinationrule.js';
+import { ruleKey } from '../../model/edges.js';
 import { describePod } from '../../model/pods.js';
 import { isPlainProtocol, istioProtocol } from '../../model/protocol.js';
 import type { ServiceView } from '../../model/services.js';
@@ -96,6 +97,11 @@ spec:
         fixes.push(injectSidecarFix(model, h.endpoint.pod, `with a sidecar, ${describePod(h.endpoint.pod)} terminates Istio mTLS itself`));
       }
       const clientsAffected = unique(hits.map((h) => h.client.label));
+      // The tunnel rules whose own cloudflared is one of the clients this breaks.
+      const edges = model.tunnelEdges
+        .filter((e) => e.service === svc && e.servicePort.port === sp.port)
+        .filter((e) => e.clients.some((c) => c.endpoints.some((v) => forcedByRule(v) && isBroken({ service: svc, servicePort: sp, client: c.group.context, endpoint: v }))))
+        .map((e) => ruleKey(e.tunnel, e.rule));
       findings.push({
         resource: { kind: 'Service', namespace: svc.namespace, name: svc.name },
         port: sp.port,
@@ -111,6 +117,7 @@ spec:
         fixes,
         namespaces: unique([svc.namespace, ...hits.map((h) => h.endpoint.sends.tls!.rule.metadata.namespace as string)]),
         objects: [svc.object, ...unique(hits.map((h) => h.endpoint.sends.tls!.rule))],
+        edges,
       });
     }
     return findings;

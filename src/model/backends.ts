@@ -1,0 +1,77 @@
+// Backends as explain-protocol shows them: every tunnel rule (real or predicted) and every Ingress
+// backend that no rule serves, with the facts the model already holds about each. No judgement
+// here: verdicts come from the findings the rules produce.
+
+import { findMatchingRule, isCatchAll, matchHost, serviceKind } from './cloudflared.js';
+import { resolveRuleTarget, ruleKey, type RuleTarget, type TunnelEdge } from './edges.js';
+import type { MeshModel } from './model.js';
+import type { IngressBackendView } from './operator-view.js';
+import type { ServiceView } from './services.js';
+import type { TunnelConfig, TunnelRule } from './tunnels.js';
+
+export interface BackendView {
+  /** The tunnel rule that serves it (undefined: no rule does). */
+  tunnel?: TunnelConfig;
+  rule?: TunnelRule;
+  /** `ruleKey` of the rule, for attaching findings. */
+  key?: string;
+  /** The Ingress backend the operator builds the rule from, when there is one. */
+  ingress?: IngressBackendView;
+  target?: RuleTarget;
+  /** The judged edge, when the rule reaches a Service port. */
+  edge?: TunnelEdge;
+}
+
+function ofRule(model: MeshModel, tunnel: TunnelConfig, rule: TunnelRule): BackendView {
+  const view: BackendView = { tunnel, rule, key: ruleKey(tunnel, rule), target: resolveRuleTarget(model, tunnel, rule) };
+  if (rule.backend) view.ingress = rule.backend;
+  const edge = model.tunnelEdges.find((e) => e.tunnel === tunnel && e.rule === rule);
+  if (edge) view.edge = edge;
+  return view;
+}
+
+/** Every rule of every config (the operator's own catch-all excepted), then the Ingress backends no rule serves. */
+export function allBackends(model: MeshModel): BackendView[] {
+  const out: BackendView[] = [];
+  for (const tunnel of model.tunnels) for (const rule of tunnel.rules) if (!rule.synthetic) out.push(ofRule(model, tunnel, rule));
+  for (const b of model.operator.backends) if (!b.rule) out.push({ ingress: b });
+  return out;
+}
+
+/** The Service a backend leads to (the rule's target, else the Ingress backend's). */
+export function backendService(v: BackendView): { service?: ServiceView; namespace?: string; name?: string; port?: number } {
+  const t = v.target;
+  if (t && (t.kind === 'service' || t.kind === 'no-port')) return { service: t.service, namespace: t.service.namespace, name: t.service.name, ...(t.url.port !== undefined ? { port: t.url.port } : {}) };
+  if (t && t.kind === 'no-service') return { namespace: t.address.namespace, name: t.address.name, ...(t.url.port !== undefined ? { port: t.url.port } : {}) };
+  const b = v.ingress;
+  if (b?.serviceName) return { ...(b.service ? { service: b.service } : {}), namespace: b.namespace, name: b.serviceName, port: b.port.port };
+  return {};
+}
+
+/**
+ * A hostname or URL, matched like `cloudflared tunnel ingress rule`: in each config, the first rule
+ * whose hostname and path regexp match. A match on a catch-all that only answers a status is no
+ * backend. Ingress backends no rule serves are added when their host matches.
+ */
+export function backendsForUrl(model: MeshModel, host: string, path: string): BackendView[] {
+  const out: BackendView[] = [];
+  for (const tunnel of model.tunnels) {
+    const rule = findMatchingRule(tunnel.rules, host, path);
+    if (!rule || (isCatchAll(rule) && serviceKind(rule.service).kind === 'special')) continue;
+    out.push(ofRule(model, tunnel, rule));
+  }
+  for (const b of model.operator.backends) {
+    if (b.rule || !b.host || !matchHost(b.host, host)) continue;
+    if (b.rulePath && !safeTest(b.rulePath, path)) continue;
+    out.push({ ingress: b });
+  }
+  return out;
+}
+
+function safeTest(pattern: string, path: string): boolean {
+  try {
+    return new RegExp(pattern).test(path);
+  } catch {
+    return false;
+  }
+}

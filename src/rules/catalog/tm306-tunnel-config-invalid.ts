@@ -1,0 +1,173 @@
+// TM306: cloudflared would refuse the tunnel config (domain §9).
+
+import { isCatchAll, serviceKind, validateRules, type ConfigProblem } from '../../model/cloudflared.js';
+import { ruleKey } from '../../model/edges.js';
+import type { MeshModel } from '../../model/model.js';
+import { operatorPath } from '../../model/operator.js';
+import type { IngressBackendView } from '../../model/operator-view.js';
+import { declaredSpeech } from '../../model/protocol.js';
+import type { TunnelConfig } from '../../model/tunnels.js';
+import { ruleEvidence, unique } from '../edge-hits.js';
+import { backendPath, configMapEditFix, ingressRuleFix, ingressRulesFix } from '../tunnel-fixes.js';
+import type { Fix, FindingDraft, Rule } from '../types.js';
+
+const SYMPTOM_LOCAL = 'cloudflared refuses the config and does not start ("Couldn\'t start tunnel"; the pod restarts): every hostname of this tunnel is down';
+const SYMPTOM_REMOTE =
+  'the configuration update is refused: the tunnel keeps serving its previous configuration, so every change since (for every hostname of the tunnel) is not live';
+
+/** Repairs cloudflared's complaints that have an unambiguous repair, in a cloudflared YAML ingress list. */
+function repairYaml(ingress: Array<Record<string, unknown>>): string[] {
+  const done: string[] = [];
+  const str = (v: unknown) => (typeof v === 'string' ? v : '');
+  for (const r of ingress) {
+    const service = str(r.service);
+    const url = /^([a-zA-Z][a-zA-Z0-9+.-]*:\/\/[^/?#]+)([^?#]+)$/.exec(service);
+    if (url && url[2]) {
+      r.service = url[1];
+      done.push(`${service}: path dropped (cloudflared proxies the request's own path)`);
+    } else if (/^[a-z0-9.-]+:\d+$/i.test(service)) {
+      r.service = `http://${service}`;
+      done.push(`${service}: scheme http:// added`);
+    }
+    if (/^http_status:/.test(service) && serviceKind(service).kind === 'invalid') {
+      r.service = 'http_status:404';
+      done.push(`${service} → http_status:404`);
+    }
+    const host = str(r.hostname);
+    if (/^[^:[\]]+:\d+$/.test(host)) {
+      r.hostname = host.replace(/:\d+$/, '');
+      done.push(`hostname ${host}: port dropped`);
+    }
+  }
+  const catchAll = (r: Record<string, unknown>) => isCatchAll({ ...(typeof r.hostname === 'string' ? { hostname: r.hostname } : {}), ...(typeof r.path === 'string' ? { path: r.path } : {}) });
+  const early = ingress.slice(0, -1).filter(catchAll);
+  if (early.length > 0) {
+    for (const r of early) ingress.splice(ingress.indexOf(r), 1);
+    const last = ingress.at(-1);
+    if (!last || !catchAll(last)) ingress.push(early[0] as Record<string, unknown>);
+    done.push('catch-all rule moved to the end (the rules after it were never reached)');
+  }
+  const last = ingress.at(-1);
+  if (!last || !catchAll(last)) {
+    ingress.push({ service: 'http_status:404' });
+    done.push('catch-all rule `service: http_status:404` appended');
+  }
+  return done;
+}
+
+/** An Ingress path cloudflared cannot compile: its literal prefix, as a Prefix path. */
+function ingressPathFix(model: MeshModel, b: IngressBackendView, why: string[]): Fix | undefined {
+  const literal = (b.path ?? '').split(/[\\^$.|?*+()[\]{}]/)[0] ?? '';
+  if (!literal.startsWith('/')) return undefined;
+  return ingressRulesFix(
+    model,
+    b,
+    (rules) => {
+      const path = backendPath(rules, b);
+      if (!path) return;
+      path.path = literal;
+      path.pathType = 'Prefix';
+    },
+    `Use the Prefix path ${literal} for ${b.host}`,
+    [...why, `the operator copies ${b.pathType ?? 'ImplementationSpecific'} paths into a Go regexp; a Prefix path ${literal} becomes ${operatorPath(literal, 'Prefix')}`],
+  );
+}
+
+function backendFix(model: MeshModel, b: IngressBackendView, problem: ConfigProblem, rulePath: string | undefined): Fix | undefined {
+  if (problem.message.includes('invalid regex') && rulePath) return ingressPathFix(model, b, [problem.message]);
+  if (problem.message.includes('invalid address') && b.service && b.port.servicePort) {
+    const speech = declaredSpeech(b.port.servicePort).speech;
+    const scheme = speech === 'https' || speech === 'tls' ? 'https' : 'http';
+    return ingressRuleFix(model, b, { scheme }, [problem.message, `level ${b.chain?.level} (${b.chain?.source}) yields a scheme cloudflared cannot parse; a per-port annotation (level 2) overrides it`]);
+  }
+  return undefined;
+}
+
+export const tm306: Rule = {
+  meta: {
+    code: 'TM306',
+    name: 'tunnel-config-invalid',
+    severity: 'error',
+    summary: 'cloudflared would reject the config: no catch-all last, catch-all not last, bad wildcard, port in hostname, path or no scheme in a service URL, bad path regexp, bad http_status.',
+    description:
+      'cloudflared validates the whole ingress list before using any of it (ingress.go ParseIngress): the last rule must match everything, only the last may, hostnames take ' +
+      'one leading *. wildcard and no port, URL services need a scheme and a host and no path, paths must compile as Go regexps. A local config that fails stops cloudflared; ' +
+      'a remote (operator) config that fails is refused and the previous one stays. The operator writes what its inputs give it: an appProtocol it does not map ' +
+      '(kubernetes.io/grpc) becomes a URL without a scheme, an ImplementationSpecific path becomes a regexp.',
+    howToFix:
+      "Repair the rule cloudflared names: for a hand-written config the fix rewrites it (catch-all last, scheme added, path dropped); for an operator Ingress, set " +
+      'cloudflare.com/protocol-<port> or change the path so the operator writes a valid rule.',
+    inputs: ['ConfigMap', 'Ingress', 'IngressClass', 'TunnelIngressClassConfig', 'Service'],
+  },
+  check({ model }) {
+    const findings: FindingDraft[] = [];
+    for (const tunnel of model.tunnels) {
+      if (tunnel.refused) continue; // tunnelmesh would not read it: the notes say so, no claim about cloudflared
+      const problems: ConfigProblem[] = [...tunnel.problems.map((message) => ({ message })), ...(tunnel.problems.length && tunnel.layout === 'operator-json' ? [] : validateRules(tunnel.rules))];
+      if (problems.length === 0) continue;
+      findings.push(...(tunnel.layout === 'cloudflared-yaml' ? yamlFindings(model, tunnel, problems) : operatorFindings(model, tunnel, problems)));
+    }
+    return findings;
+  },
+};
+
+function yamlFindings(model: MeshModel, tunnel: TunnelConfig, problems: ConfigProblem[]): FindingDraft[] {
+  // The comments are filled in by the edit, which runs before the fix's YAML is written.
+  const why = ['cloudflared refuses the config as it is'];
+  let repaired = 0;
+  const fix = configMapEditFix(
+    model,
+    tunnel,
+    (ingress) => {
+      const done = repairYaml(ingress);
+      repaired = done.length;
+      why.push(...done.map((d) => `repaired: ${d}`));
+    },
+    'Repair the ingress rules',
+    why,
+  );
+  const cm = tunnel.configMap;
+  return [
+    {
+      resource: { kind: 'ConfigMap', namespace: tunnel.namespace, name: cm?.metadata.name ?? tunnel.label },
+      message: `cloudflared refuses ${tunnel.label} (${tunnel.key}): ${problems.map((p) => p.message).join('; ')}.`,
+      symptom: tunnel.connectors.length ? SYMPTOM_LOCAL : `${SYMPTOM_LOCAL} (no cloudflared pod in the input mounts it)`,
+      evidence: [
+        ...problems.map((p) => (p.index !== undefined && tunnel.rules[p.index] ? `rule #${p.index} (${tunnel.rules[p.index]?.hostname ?? '*'} → ${tunnel.rules[p.index]?.service}): ${p.message}` : p.message)),
+        `connectors: ${tunnel.connectorEvidence}`,
+      ],
+      fixes: fix && repaired > 0 ? [fix] : [],
+      namespaces: [tunnel.namespace],
+      objects: [tunnel.object],
+      edges: tunnel.rules.map((r) => ruleKey(tunnel, r)),
+    },
+  ];
+}
+
+function operatorFindings(model: MeshModel, tunnel: TunnelConfig, problems: ConfigProblem[]): FindingDraft[] {
+  const bySource = new Map<string, ConfigProblem[]>();
+  for (const p of problems) {
+    const b = p.index !== undefined ? tunnel.rules[p.index]?.backend : undefined;
+    const key = b ? b.label : tunnel.label;
+    bySource.set(key, [...(bySource.get(key) ?? []), p]);
+  }
+  const remote = tunnel.layout === 'operator-json' || tunnel.layout === 'operator-predicted';
+  const findings: FindingDraft[] = [];
+  for (const [, list] of bySource) {
+    const rules = unique(list.map((p) => (p.index !== undefined ? tunnel.rules[p.index] : undefined)).filter((r) => r !== undefined));
+    const b = rules[0]?.backend;
+    const fixes = b ? unique(list.map((p) => backendFix(model, b, p, tunnel.rules[p.index ?? -1]?.path)).filter((f): f is Fix => f !== undefined)) : [];
+    findings.push({
+      resource: b ? { kind: 'Ingress', namespace: b.namespace, name: b.ingress.metadata.name } : { kind: tunnel.object.kind, namespace: tunnel.namespace, name: tunnel.object.metadata.name },
+      ...(b ? { port: b.port.port } : {}),
+      message: `cloudflared refuses ${tunnel.predicted ? `the config the operator writes for ${tunnel.label}` : tunnel.label}${b ? ` because of the rule it builds from ${b.label}` : ''}: ${list.map((p) => p.message).join('; ')}.`,
+      symptom: remote ? SYMPTOM_REMOTE : SYMPTOM_LOCAL,
+      evidence: [...rules.flatMap((r) => ruleEvidence(tunnel, r)), ...list.map((p) => `cloudflared: ${p.message}`), ...(tunnel.syncStatus ? [`syncStatus: ${tunnel.syncStatus}`] : [])],
+      fixes,
+      namespaces: unique([tunnel.namespace, ...(b ? [b.namespace] : [])]),
+      objects: [b?.ingress ?? tunnel.object],
+      edges: rules.map((r) => ruleKey(tunnel, r)),
+    });
+  }
+  return findings;
+}

@@ -1,0 +1,71 @@
+import { tm306 } from '../../src/rules/catalog/tm306-tunnel-config-invalid.js';
+import { testRule } from '../support/rule-tester.js';
+import { viaConfig, viaOperator } from '../support/tunnel-scenarios.js';
+
+const host = 'web.example.com';
+const catchAll = { service: 'http_status:404' };
+const ports = [{ name: 'http', port: 80 }];
+
+testRule(tm306, {
+  valid: [
+    { name: 'a valid hand-written config', objects: viaConfig([{ hostname: host, path: '^/api(/.*)?$', service: 'http://web.app:80' }, { hostname: '*.example.com', service: 'http://web.app:80' }, catchAll], { ports }) },
+    { name: 'a catch-all written as hostname *', objects: viaConfig([{ hostname: host, service: 'http://web.app:80' }, { hostname: '*', service: 'http_status:404' }], { ports }) },
+    { name: "the operator's config for a plain Ingress", objects: viaOperator([{ host, service: 'web', port: 80 }], { ports }) },
+  ],
+  invalid: [
+    {
+      name: 'the last rule is not a catch-all',
+      objects: viaConfig([{ hostname: host, service: 'http://web.app:80' }], { ports }),
+      findings: [
+        {
+          resource: 'ConfigMap edge/cloudflared',
+          message: 'The last ingress rule must match all URLs',
+          fixes: [{ title: 'Repair the ingress rules in ConfigMap edge/cloudflared', yaml: ['repaired: catch-all rule `service: http_status:404` appended', 'service: http_status:404'] }],
+        },
+      ],
+    },
+    {
+      name: 'a catch-all before the last rule',
+      objects: viaConfig([{ service: 'http://web.app:80' }, { hostname: host, service: 'http://web.app:80' }], { ports }),
+      findings: [{ resource: 'ConfigMap edge/cloudflared', message: ["Rule #1 is matching the hostname ''", 'The last ingress rule must match all URLs'], fixes: [{ yaml: ['catch-all rule moved to the end'] }] }],
+    },
+    {
+      name: 'a path in the service URL',
+      objects: viaConfig([{ hostname: host, service: 'http://web.app:80/api' }, catchAll], { ports }),
+      findings: [{ resource: 'ConfigMap edge/cloudflared', message: "ingress rules don't support proxying to a different path", fixes: [{ yaml: ['service: http://web.app:80\n'] }] }],
+    },
+    {
+      name: 'a service without a scheme',
+      objects: viaConfig([{ hostname: host, service: 'web.app:80' }, catchAll], { ports }),
+      findings: [{ resource: 'ConfigMap edge/cloudflared', message: 'please make sure it has a scheme and a hostname', fixes: [{ yaml: ['service: http://web.app:80'] }] }],
+    },
+    {
+      name: 'a hostname with a port',
+      objects: viaConfig([{ hostname: `${host}:443`, service: 'http://web.app:80' }, catchAll], { ports }),
+      findings: [{ resource: 'ConfigMap edge/cloudflared', message: 'Hostname cannot contain a port', fixes: [{ yaml: [`hostname: ${host}\n`] }] }],
+    },
+    {
+      name: 'a path Go cannot compile: reported, no automatic repair',
+      objects: viaConfig([{ hostname: host, path: '^/(?!admin)', service: 'http://web.app:80' }, catchAll], { ports }),
+      findings: [{ resource: 'ConfigMap edge/cloudflared', message: 'Rule #1 has an invalid regex' }],
+      fixResolves: false,
+    },
+    {
+      name: 'operator: an appProtocol it passes through verbatim makes a URL without a scheme; the whole remote config is refused',
+      objects: viaOperator([{ host, service: 'web', port: 9000 }], { ports: [{ name: 'api', port: 9000, appProtocol: 'kubernetes.io/grpc' }] }),
+      findings: [
+        {
+          resource: 'Ingress app/web',
+          port: 9000,
+          message: ['the config the operator writes for TunnelIngressClassConfig', 'kubernetes.io/grpc://web.app.svc:9000 is an invalid address'],
+          fixes: [{ yaml: ['cloudflare.com/protocol-9000: http'] }],
+        },
+      ],
+    },
+    {
+      name: 'operator: an ImplementationSpecific path that is not a Go regexp',
+      objects: viaOperator([{ host, path: '/api/(v1', pathType: 'ImplementationSpecific', service: 'web', port: 80 }], { ports }),
+      findings: [{ resource: 'Ingress app/web', port: 80, message: 'invalid regex', fixes: [{ title: 'Use the Prefix path /api/ for web.example.com', yaml: ['path: /api/', 'pathType: Prefix'] }] }],
+    },
+  ],
+});

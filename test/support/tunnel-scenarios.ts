@@ -1,0 +1,45 @@
+// Scenarios shared by the TM3xx rule tests: an app behind the Cloudflare operator (Ingress only,
+// as rendered manifests hold it), or behind a hand-written cloudflared config.
+
+import {
+  cloudflaredConfigMap,
+  cloudflaredDeployment,
+  deployment,
+  ingress,
+  namespace,
+  operatorStack,
+  service,
+  type IngressPathSpec,
+  type Obj,
+  type ServicePortSpec,
+  type TunnelRuleSpec,
+} from './build.js';
+
+export interface AppOptions {
+  ports: ServicePortSpec[];
+  /** The pods run a sidecar (namespace injection). Default true. */
+  meshed?: boolean;
+  serviceAnnotations?: Record<string, string>;
+  name?: string;
+}
+
+/** Namespace app, Deployment and Service `web` with the given Service ports. */
+export function app(o: AppOptions): Obj[] {
+  const name = o.name ?? 'web';
+  const containerPorts = [...new Set(o.ports.map((p) => (typeof p.targetPort === 'number' ? p.targetPort : p.port)))];
+  return [
+    namespace('app', o.meshed === false ? {} : { 'istio-injection': 'enabled' }),
+    deployment('app', name, { ports: containerPorts.map((port) => ({ port })) }),
+    service('app', name, o.ports, o.serviceAnnotations ? { annotations: o.serviceAnnotations } : {}),
+  ];
+}
+
+/** The operator, its class config and cloudflared, and one Ingress `web` in app. */
+export function viaOperator(paths: IngressPathSpec[], o: AppOptions & { annotations?: Record<string, string>; ticc?: NonNullable<Parameters<typeof operatorStack>[0]>['ticc'] }): Obj[] {
+  return [...operatorStack(o.ticc ? { ticc: o.ticc } : {}), ...app(o), ingress('app', 'web', paths, o.annotations ? { annotations: o.annotations } : {})];
+}
+
+/** A hand-written cloudflared in namespace edge with its config.yaml. */
+export function viaConfig(rules: TunnelRuleSpec[], o: AppOptions & { extra?: Record<string, unknown> }): Obj[] {
+  return [namespace('edge'), cloudflaredConfigMap('edge', 'cloudflared', rules, o.extra ?? {}), cloudflaredDeployment('edge', 'cloudflared', 'cloudflared'), ...app(o)];
+}
