@@ -217,59 +217,86 @@ function describe(v: unknown): string {
   return `${typeof v} ${JSON.stringify(v)}`;
 }
 
+const STRING_MAP: Shape = { map: 'string' };
+type ObjShape = { obj: Record<string, Shape>; required?: string[] };
+const fieldsOf = new WeakMap<ObjShape, Array<[string, Shape]>>();
+
+/** The path being checked, as segments: built into text only when a problem is found. */
+type PathStack = Array<string | number>;
+
+function at(path: PathStack, last?: string): string {
+  let out = '';
+  for (const seg of last === undefined ? path : [...path, last]) out += typeof seg === 'number' ? `[${seg}]` : out === '' ? seg : `.${seg}`;
+  return out;
+}
+
 /** First problem found in `value` against `shape`, as "path: expected …", or undefined. */
-function check(value: unknown, shape: Shape, path: string): string | undefined {
+function check(value: unknown, shape: Shape, path: PathStack): string | undefined {
   if (value === undefined) return undefined; // absent optional fields are fine
-  if (value === null) return `${path}: expected ${expected(shape)}, found null`;
+  if (value === null) return `${at(path)}: expected ${expected(shape)}, found null`;
   switch (shape) {
     case 'any':
       return undefined;
     case 'string':
-      return typeof value === 'string' ? undefined : `${path}: expected a string, found ${describe(value)}`;
+      return typeof value === 'string' ? undefined : `${at(path)}: expected a string, found ${describe(value)}`;
     case 'bool':
-      return typeof value === 'boolean' ? undefined : `${path}: expected true or false, found ${describe(value)}`;
+      return typeof value === 'boolean' ? undefined : `${at(path)}: expected true or false, found ${describe(value)}`;
     case 'int':
-      return Number.isInteger(value) ? undefined : `${path}: expected an integer, found ${describe(value)}`;
+      return Number.isInteger(value) ? undefined : `${at(path)}: expected an integer, found ${describe(value)}`;
     case 'port':
       return Number.isInteger(value) && (value as number) >= 0 && (value as number) <= 65535
         ? undefined
-        : `${path}: expected a port number 0-65535, found ${describe(value)}`;
+        : `${at(path)}: expected a port number 0-65535, found ${describe(value)}`;
     case 'intOrString':
       return Number.isInteger(value) || typeof value === 'string'
         ? undefined
-        : `${path}: expected a number or a name, found ${describe(value)}`;
+        : `${at(path)}: expected a number or a name, found ${describe(value)}`;
     case 'stringMap':
-      return check(value, { map: 'string' }, path);
+      return check(value, STRING_MAP, path);
   }
   if ('arr' in shape) {
-    if (!Array.isArray(value)) return `${path}: expected a list, found ${describe(value)}`;
+    if (!Array.isArray(value)) return `${at(path)}: expected a list, found ${describe(value)}`;
     for (let i = 0; i < value.length; i++) {
-      const problem = check(value[i], shape.arr, `${path}[${i}]`);
+      path.push(i);
+      const problem = check(value[i], shape.arr, path);
+      path.pop();
       if (problem) return problem;
     }
     return undefined;
   }
-  if (!isPlainObject(value)) return `${path}: expected a mapping, found ${describe(value)}`;
+  if (!isPlainObject(value)) return `${at(path)}: expected a mapping, found ${describe(value)}`;
   if ('map' in shape) {
-    for (const [key, item] of Object.entries(value)) {
+    for (const key in value) {
+      const item = value[key];
       if (item === null) {
         delete value[key]; // `key: null` is `key` absent, as Kubernetes decodes it
         continue;
       }
-      const problem = check(item, shape.map, `${path}.${key}`);
+      path.push(key);
+      const problem = check(item, shape.map, path);
+      path.pop();
       if (problem) return problem;
     }
     return undefined;
   }
   for (const field of shape.required ?? []) {
-    if (value[field] === undefined || value[field] === null) return `${path === '' ? field : `${path}.${field}`}: missing`;
+    if (value[field] === undefined || value[field] === null) return `${at(path, field)}: missing`;
   }
-  for (const [field, fieldShape] of Object.entries(shape.obj)) {
-    if (value[field] === null) {
+  let fields = fieldsOf.get(shape);
+  if (!fields) {
+    fields = Object.entries(shape.obj);
+    fieldsOf.set(shape, fields);
+  }
+  for (const [field, fieldShape] of fields) {
+    const item = value[field];
+    if (item === undefined) continue;
+    if (item === null) {
       delete value[field];
       continue;
     }
-    const problem = check(value[field], fieldShape, path === '' ? field : `${path}.${field}`);
+    path.push(field);
+    const problem = check(item, fieldShape, path);
+    path.pop();
     if (problem) return problem;
   }
   return undefined;
@@ -371,7 +398,7 @@ export function normalizeObject(raw: unknown, where: string, opts: NormalizeOpti
   coerceTemplateMaps(raw, name, warn);
   const shape = KIND_SHAPES[kind];
   if (shape) {
-    const problem = check(raw, shape, '');
+    const problem = check(raw, shape, []);
     if (problem) {
       warn(`${where}: ${name}: ${problem}: skipped`);
       return undefined;

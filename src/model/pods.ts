@@ -2,7 +2,7 @@
 // manifests, workload pod templates judged as predicted pods (domain §2b).
 
 import { isWorkloadKind } from '../collect/kinds.js';
-import { inboundCapture, outboundCapture, readInitArgs, type InboundCapture, type OutboundCapture } from './capture.js';
+import { ANNOTATION, inboundCapture, outboundCapture, readInitArgs, type InboundCapture, type OutboundCapture } from './capture.js';
 import type { KObject, Namespace, ObjectRef, Pod, PodSpec, StringMap, Workload } from './k8s.js';
 import { DATAPLANE_MODE_LABEL, PROXY_CONTAINER, sidecarInfo, type SidecarInfo } from './sidecar.js';
 
@@ -130,6 +130,28 @@ function withNamespaceUnseen(view: PodView, unseen: string | undefined): PodView
   return { ...view, sidecar: { ...sc, state: 'unknown', reason } };
 }
 
+/**
+ * Capture read from the annotations and istio-init args. Pods of one workload (thousands in a
+ * large cluster) share the same values, so each distinct set is parsed once; the results are
+ * never mutated.
+ */
+const captureCache = new Map<string, { inbound: InboundCapture; outbound: OutboundCapture }>();
+
+function captureOf(annotations: StringMap, spec: PodSpec): { inbound: InboundCapture; outbound: OutboundCapture } {
+  const initArgs = spec.initContainers?.find((c) => c.name === 'istio-init');
+  const key = [
+    ...Object.values(ANNOTATION).map((k) => annotations[k] ?? '\u0001'),
+    ...(initArgs ? [...(initArgs.command ?? []), '\u0002', ...(initArgs.args ?? [])] : ['\u0003']),
+  ].join('\u0000');
+  let cached = captureCache.get(key);
+  if (!cached) {
+    const init = readInitArgs(spec.initContainers);
+    cached = { inbound: inboundCapture(annotations, init), outbound: outboundCapture(annotations, init) };
+    captureCache.set(key, cached);
+  }
+  return cached;
+}
+
 function makeView(
   object: KObject,
   namespace: string,
@@ -144,7 +166,7 @@ function makeView(
   podIP: string | undefined,
 ): PodView {
   const sidecar = sidecarInfo({ spec, labels, annotations, nsLabels, namespace, template: fromTemplate });
-  const init = readInitArgs(spec.initContainers);
+  const { inbound, outbound } = captureOf(annotations, spec);
   const view: PodView = {
     namespace,
     name,
@@ -154,8 +176,8 @@ function makeView(
     annotations,
     spec,
     sidecar,
-    inbound: inboundCapture(annotations, init),
-    outbound: outboundCapture(annotations, init),
+    inbound,
+    outbound,
     ready,
     isCloudflared: runsCloudflared(spec, labels),
   };

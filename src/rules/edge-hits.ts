@@ -8,7 +8,8 @@ import type { MeshModel } from '../model/model.js';
 import type { TunnelConfig, TunnelRule } from '../model/tunnels.js';
 import { describePod, workloadOf, type PodView } from '../model/pods.js';
 import { declaredSpeech } from '../model/protocol.js';
-import { formatServicePort, type ServiceView } from '../model/services.js';
+import { isInboundCaptured } from '../model/capture.js';
+import { formatServicePort, resolveTargetPort, type ServiceView } from '../model/services.js';
 import { judgeEndpoint, type ClientContext, type EndpointVerdict } from '../model/traffic.js';
 
 export interface EdgeHit {
@@ -154,6 +155,8 @@ export function staticHits(
   model: MeshModel,
   clients: ClientContext[] | ((service: ServiceView) => ClientContext[]),
   pred: (v: EndpointVerdict) => boolean,
+  /** A cheap test that an endpoint could satisfy `pred` at all: the full judgement is skipped otherwise. */
+  candidate: (service: ServiceView, servicePort: ServicePort, pod: PodView) => boolean = () => true,
 ): Map<string, StaticHit[]> {
   const out = new Map<string, StaticHit[]>();
   for (const service of model.services) {
@@ -162,6 +165,7 @@ export function staticHits(
     const forService = typeof clients === 'function' ? clients(service) : clients;
     for (const servicePort of service.ports) {
       for (const pod of backends) {
+        if (!candidate(service, servicePort, pod)) continue;
         for (const client of forService) {
           const endpoint = judgeEndpoint(model, client, service, servicePort, pod);
           if (!pred(endpoint)) continue;
@@ -177,6 +181,13 @@ export function staticHits(
 }
 
 export const ANY_MESHED_CLIENT: ClientContext = { label: 'any meshed client' };
+
+/** Could mTLS to this endpoint reach the application itself (a sidecar that does not capture the target port)? */
+export function uncapturedSidecarPort(_service: ServiceView, servicePort: ServicePort, pod: PodView): boolean {
+  if (pod.sidecar.state !== 'present' || pod.sidecar.kind === 'gateway') return false;
+  const tp = resolveTargetPort(servicePort, pod);
+  return tp.port !== undefined && !isInboundCaptured(pod.inbound, tp.port);
+}
 
 /** The lines that say where a tunnel rule comes from and, for an operator rule, how its scheme was decided. */
 export function ruleEvidence(tunnel: TunnelConfig, rule: TunnelRule): string[] {

@@ -4,6 +4,7 @@ import { drName } from '../../model/destinationrule.js';
 import { ruleKey } from '../../model/edges.js';
 import { describePod } from '../../model/pods.js';
 import { isPlainProtocol, istioProtocol } from '../../model/protocol.js';
+import type { DestinationRule, TrafficPolicy } from '../../model/k8s.js';
 import type { ServiceView } from '../../model/services.js';
 import type { ClientContext, EndpointVerdict } from '../../model/traffic.js';
 import { ANY_MESHED_CLIENT, distinctBy, listing, matchKey, staticHits, unique, type StaticHit } from '../edge-hits.js';
@@ -31,6 +32,18 @@ function reason(hit: StaticHit): string {
   if (v.outcome === 'mtls-to-disabled-port') return `its PeerAuthentication disables mTLS on target port ${v.targetPort}`;
   if (v.captured === false) return `its sidecar does not capture target port ${v.targetPort}`;
   return 'it has no sidecar';
+}
+
+const MUTUAL_MODES = new Set(['ISTIO_MUTUAL', 'MUTUAL']);
+
+function policySetsMutual(policy: TrafficPolicy | undefined): boolean {
+  if (!policy) return false;
+  if (MUTUAL_MODES.has((policy.tls?.mode ?? '').toUpperCase())) return true;
+  return (policy.portLevelSettings ?? []).some((p) => MUTUAL_MODES.has((p.tls?.mode ?? '').toUpperCase()));
+}
+
+function setsMutualTls(rule: DestinationRule): boolean {
+  return policySetsMutual(rule.spec.trafficPolicy) || (rule.spec.subsets ?? []).some((s) => policySetsMutual(s.trafficPolicy));
 }
 
 export const tm103: Rule = {
@@ -73,7 +86,8 @@ spec:
     // different rule than any other client; everyone else is `any meshed client`.
     const clientsFor = (svc: ServiceView): ClientContext[] => {
       const rules = model.destinationRules.rulesMatching(svc.fqdn);
-      if (rules.length === 0) return [];
+      // Only a rule that sets mutual TLS somewhere (top level, a port, a subset) can force it.
+      if (!rules.some((r) => setsMutualTls(r.rule))) return [];
       const namespaces = unique([
         ...rules.flatMap((r) => [r.rule.metadata.namespace as string, ...[...r.exportTo].filter((e) => e !== '*' && e !== '.' && e !== '~')]),
         ...connectorNamespaces,

@@ -3,7 +3,7 @@
 
 import { formatRef } from '../../model/k8s.js';
 import { workloadOf } from '../../model/pods.js';
-import { ANY_MESHED_CLIENT, distinctBy, listing, staticHits, unique } from '../edge-hits.js';
+import { ANY_MESHED_CLIENT, distinctBy, listing, staticHits, uncapturedSidecarPort, unique } from '../edge-hits.js';
 import { captureFix, destinationRuleTlsFix, peerAuthPortFix } from '../fixes.js';
 import type { Fix, FindingDraft, Rule } from '../types.js';
 import { tm101Keys } from './tm101-mtls-to-uncaptured-port.js';
@@ -31,7 +31,7 @@ export const tm104: Rule = {
   check({ model }) {
     const reported = tm101Keys(model);
     const findings: FindingDraft[] = [];
-    const byPort = staticHits(model, [ANY_MESHED_CLIENT], (v) => v.outcome === 'mtls-to-uncaptured' && v.sends.cause === 'auto-mtls');
+    const byPort = staticHits(model, [ANY_MESHED_CLIENT], (v) => v.outcome === 'mtls-to-uncaptured' && v.sends.cause === 'auto-mtls', uncapturedSidecarPort);
     for (const [key, hits] of byPort) {
       if (reported.has(key)) continue;
       const { service: svc, servicePort: sp } = hits[0]!;

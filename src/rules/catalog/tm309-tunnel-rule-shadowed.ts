@@ -143,9 +143,21 @@ export const tm309: Rule = {
     const findings: FindingDraft[] = [];
     for (const tunnel of model.tunnels) {
       const shapes = tunnel.rules.map((r) => pathShape(r.path));
+      // Earlier rules by exact hostname, and the few whose hostname is a pattern: a later rule
+      // is compared with those alone (thousands of hostnames would otherwise be n²).
+      const byHost = new Map<string, number[]>();
+      const patterns: number[] = [];
       tunnel.rules.forEach((later, j) => {
+        const candidates = [...(later.hostname !== undefined ? (byHost.get(later.hostname) ?? []) : []), ...patterns].sort((a, b) => a - b);
+        const host = later.hostname;
+        if (host === undefined || host.includes('*')) patterns.push(j);
+        else byHost.set(host, [...(byHost.get(host) ?? []), j]);
         if (later.synthetic || (j === tunnel.rules.length - 1 && isCatchAll(later))) return;
-        const i = tunnel.rules.findIndex((earlier, k) => k < j && !isCatchAll(earlier) && hostSubsumes(earlier.hostname, later.hostname) && pathSubsumes(shapes[k] as PathShape, shapes[j] as PathShape));
+        const i =
+          candidates.find((k) => {
+            const earlier = tunnel.rules[k] as TunnelRule;
+            return !isCatchAll(earlier) && hostSubsumes(earlier.hostname, later.hostname) && pathSubsumes(shapes[k] as PathShape, shapes[j] as PathShape);
+          }) ?? -1;
         if (i < 0) return;
         const earlier = tunnel.rules[i] as TunnelRule;
         const operator = tunnel.layout !== 'cloudflared-yaml';
