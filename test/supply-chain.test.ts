@@ -32,7 +32,9 @@ describe('supply chain', () => {
       assert.equal(pkg.scripts[hook], undefined, `package.json runs "${hook}" on install`);
     }
     assert.equal(pkg.scripts.prepare, 'npm run build');
-    assert.equal(pkg.scripts.build, 'tsc -p tsconfig.build.json');
+    assert.equal(pkg.scripts.build, 'node scripts/build.mjs');
+    // The build bundles local sources with esbuild: nothing fetched, nothing run.
+    assert.doesNotMatch(readFileSync(join(ROOT, 'scripts/build.mjs'), 'utf8'), /fetch\(|node:https?|child_process|http:\/\/|https:\/\//);
   });
 
   test('the lockfile pins every package with an integrity hash, in step with package.json', () => {

@@ -1,8 +1,8 @@
 // GET-only JSON requests to the API server, with the TLS agent and auth headers that
 // @kubernetes/client-node's KubeConfig produced. Bounded retries for idempotent reads.
 
-import https from 'node:https';
-import http from 'node:http';
+import type http from 'node:http';
+import type https from 'node:https';
 import { jsonTooDeepAt, MAX_NESTING_DEPTH } from './limits.js';
 
 export interface ApiConnection {
@@ -85,12 +85,23 @@ function sleep(ms: number, signal: AbortSignal | undefined): Promise<void> {
 
 const TLS_ERRORS = /CERT|SELF_SIGNED|UNABLE_TO_VERIFY|ERR_TLS|DEPTH_ZERO/;
 
-function requestOnce(conn: ApiConnection, path: string): Promise<ApiResult> {
+/**
+ * node:http and node:https, loaded on first use: only live runs talk HTTP, and the bundled CLI
+ * would otherwise load TLS for every offline run.
+ */
+let transportModules: Promise<{ http: typeof http; https: typeof https }> | undefined;
+function transports(): Promise<{ http: typeof http; https: typeof https }> {
+  transportModules ??= Promise.all([import('node:http'), import('node:https')]).then(([h, s]) => ({ http: h.default, https: s.default }));
+  return transportModules;
+}
+
+async function requestOnce(conn: ApiConnection, path: string): Promise<ApiResult> {
   const url = new URL(path, conn.server.endsWith('/') ? conn.server : `${conn.server}/`);
   // Keep a server path prefix (`https://host/k8s/clusters/x`) in front of the API path.
   const base = new URL(conn.server);
   url.pathname = `${base.pathname.replace(/\/$/, '')}${path.split('?')[0]}`;
-  const lib = url.protocol === 'http:' ? http : https;
+  const { http: plain, https: tls } = await transports();
+  const lib = url.protocol === 'http:' ? plain : tls;
   // One controller per attempt, aborted by the timeout or by the run ending (AbortSignal.any
   // would do, from Node 20.3; engines says 20). Listeners and timer go when the attempt settles.
   const abort = new AbortController();

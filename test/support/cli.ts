@@ -41,7 +41,7 @@ export interface CliOptions {
 const cleanHome = lazyTempDir('home');
 
 export function runCli(args: string[], opts: CliOptions = {}): Promise<CliRun> {
-  if (!existsSync(join(ROOT, 'dist', 'cli', 'main.js'))) throw new Error('dist/ is missing: run `npm run build` (npm test does)');
+  if (!existsSync(join(ROOT, 'dist', 'cli', 'main.cjs'))) throw new Error('dist/ is missing: run `npm run build` (npm test does)');
   const base = opts.inheritEnv ? { ...process.env } : { PATH: process.env.PATH ?? '', HOME: cleanHome(), NO_COLOR: '1', CI: '1' };
   const env: Record<string, string> = {};
   for (const [k, v] of Object.entries({ ...base, ...opts.env })) if (v !== undefined) env[k] = v;
