@@ -34,6 +34,8 @@ export interface NamedText {
   /** Shown in messages and SARIF (`<stdin>` for standard input). */
   name: string;
   text: string;
+  /** The UTF-8 bytes `text` was decoded from, when read here. */
+  bytes?: Uint8Array;
 }
 
 export async function collectFromFiles(paths: string[], opts: FileInputOptions = {}): Promise<Snapshot> {
@@ -41,16 +43,22 @@ export async function collectFromFiles(paths: string[], opts: FileInputOptions =
   const limit = opts.maxInputBytes ?? DEFAULT_MAX_INPUT_BYTES;
   const texts: NamedText[] = [];
   for (const file of files) {
-    texts.push(file === '-' ? { name: '<stdin>', text: opts.readStdin ? await opts.readStdin() : await readStdin(limit) } : { name: file, text: await readText(file, limit) });
+    if (file === '-' && opts.readStdin) texts.push({ name: '<stdin>', text: await opts.readStdin() });
+    else texts.push(file === '-' ? await readStdin(limit) : await readText(file, limit));
   }
   return collectFromTexts(texts, opts.namespace, paths.map((p) => (p === '-' ? '<stdin>' : p)).join(', '));
 }
 
-/** Parses manifests already in memory (files, stdin, tests) into a Snapshot. */
+/**
+ * Parses manifests already in memory (files, stdin, tests) into a Snapshot. Each entry's text
+ * and bytes are released once parsed (a large dump would otherwise be held twice over).
+ */
 export function collectFromTexts(texts: NamedText[], namespace?: string, inputName = texts.map((t) => t.name).join(', ')): Snapshot {
   const raws: RawObject[] = [];
-  for (const { name, text } of texts) {
-    for (const doc of parseText(text, name)) raws.push(...documentObjects(doc, name));
+  for (let i = 0; i < texts.length; i++) {
+    const { name, text, bytes } = texts[i] as NamedText;
+    texts[i] = { name, text: '' };
+    for (const doc of parseText(text, name, bytes)) raws.push(...documentObjects(doc, name));
   }
   const snapshot = emptySnapshot('files');
   const defaultNamespace = chooseDefaultNamespace(raws, namespace, snapshot.warnings);
@@ -173,13 +181,17 @@ async function walk(dir: string): Promise<string[]> {
   return out;
 }
 
-async function readText(file: string, limit: number): Promise<string> {
+function named(name: string, bytes: Buffer): NamedText {
+  return { name, text: decode(bytes, name), bytes };
+}
+
+async function readText(file: string, limit: number): Promise<NamedText> {
   try {
     const info = await stat(file);
     // Pipes, devices and process substitution (<(helm template …)) have no size: read them capped.
-    if (!info.isFile()) return decode(await readCapped(createReadStream(file), file, limit), file);
+    if (!info.isFile()) return named(file, await readCapped(createReadStream(file), file, limit));
     if (info.size > limit) throw tooLarge(file, limit, info.size);
-    return decode(await readFile(file), file);
+    return named(file, await readFile(file));
   } catch (err) {
     if (err instanceof InputError) throw err;
     const code = (err as NodeJS.ErrnoException).code;
@@ -187,9 +199,9 @@ async function readText(file: string, limit: number): Promise<string> {
   }
 }
 
-async function readStdin(limit: number): Promise<string> {
+async function readStdin(limit: number): Promise<NamedText> {
   if (process.stdin.isTTY) throw new UsageError('-f - reads manifests from standard input, but it is a terminal');
-  return decode(await readCapped(process.stdin, '<stdin>', limit), '<stdin>');
+  return named('<stdin>', await readCapped(process.stdin, '<stdin>', limit));
 }
 
 /** Refusal naming the limit and a value that would let this input through. */

@@ -132,10 +132,36 @@ export function checkAliases(root: object): void {
 // ---- JSON ----------------------------------------------------------------------------
 
 /**
- * Where JSON text (already known to be valid) first nests deeper than MAX_NESTING_DEPTH, as
- * a character index; -1 when it never does. Brackets inside strings do not count.
+ * Where JSON (already known to be valid) first nests deeper than MAX_NESTING_DEPTH, as an
+ * index into `json`; -1 when it never does. Brackets inside strings do not count. Given the
+ * UTF-8 bytes it runs about twice as fast as over the decoded string (multi-byte sequences
+ * never contain the ASCII quote, backslash or brackets).
  */
-export function jsonTooDeepAt(text: string): number {
+export function jsonTooDeepAt(json: string | Uint8Array): number {
+  return typeof json === 'string' ? tooDeepInText(json) : tooDeepInBytes(json);
+}
+
+function tooDeepInBytes(b: Uint8Array): number {
+  let depth = 0;
+  const n = b.length;
+  for (let i = 0; i < n; i++) {
+    const c = b[i] as number;
+    if (c === 34 /* " */) {
+      for (i++; i < n; i++) {
+        const s = b[i] as number;
+        if (s === 92 /* \ */) i++;
+        else if (s === 34) break;
+      }
+    } else if (c === 123 /* { */ || c === 91 /* [ */) {
+      if (++depth > MAX_NESTING_DEPTH) return i;
+    } else if (c === 125 /* } */ || c === 93 /* ] */) {
+      depth--;
+    }
+  }
+  return -1;
+}
+
+function tooDeepInText(text: string): number {
   let depth = 0;
   const n = text.length;
   for (let i = 0; i < n; i++) {

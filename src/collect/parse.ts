@@ -19,19 +19,20 @@ export interface ParsedDocument {
 const DOC_START = /^---(?:[ \t]|$)/;
 const DOC_END = /^\.\.\.(?:[ \t]|$)/;
 
-export function parseText(text: string, file: string): ParsedDocument[] {
+/** `bytes`, when given, is the UTF-8 the text was decoded from (JSON's depth check scans it faster). */
+export function parseText(text: string, file: string, bytes?: Uint8Array): ParsedDocument[] {
   const body = text.charCodeAt(0) === 0xfeff ? text.slice(1) : text;
   if (body.includes('\u0000')) throw new InputError(file, 1, 'binary file, not YAML or JSON');
   const first = body.trimStart()[0];
   if (first === '{' || first === '[') {
-    const parsed = tryParseJson(body, file);
+    const parsed = tryParseJson(body, file, bytes);
     if (parsed) return parsed;
   }
   return parseYamlStream(body, file);
 }
 
 /** JSON fast path; returns undefined when the text is not JSON after all (YAML flow style). */
-function tryParseJson(text: string, file: string): ParsedDocument[] | undefined {
+function tryParseJson(text: string, file: string, bytes: Uint8Array | undefined): ParsedDocument[] | undefined {
   let value: unknown;
   try {
     value = JSON.parse(text);
@@ -46,14 +47,20 @@ function tryParseJson(text: string, file: string): ParsedDocument[] | undefined 
     }
     return undefined;
   }
-  const tooDeep = jsonTooDeepAt(text);
-  if (tooDeep >= 0) throw new InputError(file, lineAt(text, tooDeep), `nested deeper than ${MAX_NESTING_DEPTH} levels (refused: no Kubernetes object needs that)`);
+  const tooDeep = jsonTooDeepAt(bytes ?? text);
+  if (tooDeep >= 0) throw new InputError(file, bytes ? lineAtByte(bytes, tooDeep) : lineAt(text, tooDeep), `nested deeper than ${MAX_NESTING_DEPTH} levels (refused: no Kubernetes object needs that)`);
   return [{ value, line: lineOfFirstContent(text) }];
 }
 
 function lineAt(text: string, index: number): number {
   let line = 1;
   for (let at = text.indexOf('\n'); at >= 0 && at < index; at = text.indexOf('\n', at + 1)) line++;
+  return line;
+}
+
+function lineAtByte(bytes: Uint8Array, index: number): number {
+  let line = 1;
+  for (let at = bytes.indexOf(10); at >= 0 && at < index; at = bytes.indexOf(10, at + 1)) line++;
   return line;
 }
 

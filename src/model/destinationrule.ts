@@ -77,6 +77,8 @@ export class DestinationRuleIndex {
   private readonly exported = new Map<string, IndexedRule[]>();
   private readonly rootLocal: IndexedRule[] = [];
   readonly all: IndexedRule[];
+  /** Any rule with a workloadSelector (then a client's labels matter to the lookup). */
+  readonly hasWorkloadSelectors: boolean;
 
   constructor(
     rules: DestinationRule[],
@@ -91,6 +93,7 @@ export class DestinationRuleIndex {
       const exportTo = rule.spec.workloadSelector ? new Set(['.']) : new Set(rule.spec.exportTo ?? []);
       return { rule, host: resolveHost(rule.spec.host, ns, clusterDomain), exportTo };
     });
+    this.hasWorkloadSelectors = this.all.some((r) => r.rule.spec.workloadSelector !== undefined);
     for (const r of this.all) {
       if (r.host.startsWith('*')) this.wildcards.push(r);
       else push(this.byExactHost, r.host, r);

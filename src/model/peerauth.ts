@@ -91,8 +91,21 @@ export class PeerAuthIndex {
     return this.workload.get(ns) ?? [];
   }
 
+  /** Answers are the same for every pod of a namespace (or workload and port): computed once, shared, frozen. */
+  private readonly namespaceModes = new Map<string, ServerMode>();
+  private readonly effectiveModes = new Map<string, ServerMode>();
+
   /** Mesh then namespace composition: the mode of a namespace before workload policies. */
   namespaceMode(ns: string): ServerMode {
+    let cached = this.namespaceModes.get(ns);
+    if (!cached) {
+      cached = freeze(this.composeNamespace(ns));
+      this.namespaceModes.set(ns, cached);
+    }
+    return cached;
+  }
+
+  private composeNamespace(ns: string): ServerMode {
     const steps: string[] = [];
     let mode: ServerMode['mode'] = 'PERMISSIVE';
     let decidedBy: ServerMode['decidedBy'] = 'default';
@@ -124,10 +137,21 @@ export class PeerAuthIndex {
 
   /** Effective mode for one target (container) port of one pod. */
   effectiveMode(ns: string, labels: StringMap, targetPort: number): ServerMode {
-    const result = this.namespaceMode(ns);
     const list = ns === this.rootNamespace ? [] : this.workloadPolicies(ns, labels);
     const pa = list[0];
-    if (!pa) return result;
+    if (!pa) return this.namespaceMode(ns);
+    const key = `${ns}\u0000${list.map((p) => p.metadata.name).join(',')}\u0000${targetPort}`;
+    let cached = this.effectiveModes.get(key);
+    if (!cached) {
+      cached = freeze(this.composeWorkload(ns, list, pa, targetPort));
+      this.effectiveModes.set(key, cached);
+    }
+    return cached;
+  }
+
+  private composeWorkload(ns: string, list: PeerAuthentication[], pa: PeerAuthentication, targetPort: number): ServerMode {
+    const base = this.namespaceMode(ns);
+    const result: ServerMode = { mode: base.mode, steps: [...base.steps], decidedBy: base.decidedBy };
     result.workloadPolicy = pa;
     const m = modeOf(pa.spec?.mtls?.mode);
     result.steps.push(`workload ${paName(pa)}: ${m}${m === 'UNSET' ? ' (inherits)' : ''}${this.tieNote(list)}`);
@@ -169,4 +193,9 @@ export function formatSelector(pa: PeerAuthentication): string {
   return Object.entries(pa.spec?.selector?.matchLabels ?? {})
     .map(([k, v]) => `${k}=${v}`)
     .join(',');
+}
+
+function freeze(mode: ServerMode): ServerMode {
+  Object.freeze(mode.steps);
+  return Object.freeze(mode);
 }

@@ -133,6 +133,102 @@ export function decideSends(
   return decideMeshedSends(model, { namespace: client.namespace }, svc, sp, target, targetPort, steps);
 }
 
+/**
+ * §4 steps 1–3 depend on the client, the Service and its port only: the same for every endpoint
+ * behind it. Decided once per (client, Service port) and shared (a large cluster has thousands
+ * of endpoints per decision); `final` is set when these steps already decide.
+ */
+interface ServicePart {
+  steps: readonly string[];
+  match?: RuleMatch;
+  final?: Omit<SendDecision, 'steps' | 'match'>;
+}
+
+const serviceParts = new WeakMap<MeshModel, Map<string, ServicePart>>();
+
+function servicePart(
+  model: MeshModel,
+  client: { namespace: string; labels?: Record<string, string> } | undefined,
+  svc: ServiceView,
+  sp: ServicePort,
+): ServicePart {
+  let cache = serviceParts.get(model);
+  if (!cache) {
+    cache = new Map();
+    serviceParts.set(model, cache);
+  }
+  // Client labels only matter to DestinationRules with a workloadSelector.
+  const clientKey = client ? `${client.namespace}\u0001${model.destinationRules.hasWorkloadSelectors && client.labels ? JSON.stringify(client.labels) : ''}` : '\u0002';
+  const key = `${clientKey}\u0000${svc.namespace}/${svc.name}\u0000${sp.port}`;
+  let part = cache.get(key);
+  if (!part) {
+    part = decideServicePart(model, client, svc, sp);
+    Object.freeze(part.steps);
+    cache.set(key, part);
+  }
+  return part;
+}
+
+function decideServicePart(
+  model: MeshModel,
+  client: { namespace: string; labels?: Record<string, string> } | undefined,
+  svc: ServiceView,
+  sp: ServicePort,
+): ServicePart {
+  const steps: string[] = [];
+  const match = client
+    ? model.destinationRules.lookup(client, svc.fqdn, svc.namespace)
+    : model.destinationRules.lookupForAnyClient(svc.fqdn, svc.namespace);
+  const decided = (d: Omit<SendDecision, 'steps' | 'match'>): ServicePart => (match ? { steps, match, final: d } : { steps, final: d });
+  // A rule in a namespace looked up before the one that matched would have won: those must all have been seen.
+  const drUnknown = destinationRulesUnseen(model, match?.step, client?.namespace, svc.namespace);
+  if (drUnknown) {
+    const matched = match ? `${match.rules.map((r) => drName(r.rule)).join(' + ')} matches (${stepLabel(match.step)}), but ` : '';
+    steps.push(`${matched}DestinationRules ${drUnknown}: a rule${match ? ' looked up before it' : ''} setting tls cannot be ruled out`);
+    return { steps, final: { sends: 'UNKNOWN', cause: 'unknown' } };
+  }
+  // 1. A DestinationRule that sets tls for this port wins.
+  if (match) {
+    const tls = tlsForPort(match, sp.port);
+    const names = match.rules.map((r) => drName(r.rule)).join(' + ');
+    steps.push(`${names} applies (${stepLabel(match.step)}, host ${match.host})`);
+    if (tls.mode) {
+      const sends = sendsFromMode(tls.mode);
+      steps.push(`${tls.where}.mode=${tls.mode}: the client sends ${describeSends(sends)}`);
+      return { steps, match, final: { sends, cause: 'destination-rule', tls } };
+    }
+    steps.push(tls.where);
+  } else {
+    steps.push(
+      client
+        ? `no DestinationRule for ${svc.fqdn} is visible from namespace ${client.namespace}`
+        : `no DestinationRule for ${svc.fqdn} is exported from ${svc.namespace} or ${model.mesh.rootNamespace}`,
+    );
+  }
+  // 2. Auto mTLS switched off mesh-wide.
+  if (model.meshUnseen) {
+    steps.push(`${model.meshUnseen}: whether enableAutoMtls is on cannot be decided`);
+    return decided({ sends: 'UNKNOWN', cause: 'unknown' });
+  }
+  if (!model.mesh.enableAutoMtls) {
+    steps.push(`meshConfig enableAutoMtls=false (${model.mesh.source}): plaintext`);
+    return decided({ sends: 'PLAINTEXT', cause: 'auto-mtls-disabled' });
+  }
+  steps.push(`enableAutoMtls=true (${model.mesh.defaulted ? "Istio's default" : model.mesh.source})`);
+  const paUnknown = peerAuthUnseen(model, svc.namespace);
+  if (paUnknown) {
+    steps.push(`PeerAuthentications ${paUnknown}: auto mTLS cannot be decided`);
+    return decided({ sends: 'UNKNOWN', cause: 'unknown' });
+  }
+  // 3. Mesh-wide or namespace-wide DISABLE for the Service's namespace.
+  const nsMode = model.peerAuth.namespaceMode(svc.namespace);
+  if (nsMode.mode === 'DISABLE') {
+    steps.push(`${nsMode.steps.at(-1) ?? 'namespace mode'} → DISABLE for namespace ${svc.namespace}: plaintext to the whole Service`);
+    return decided({ sends: 'PLAINTEXT', cause: 'namespace-disable' });
+  }
+  return match ? { steps, match } : { steps };
+}
+
 /** §4 steps 1–6 for a client whose sidecar handles the connection. */
 function decideMeshedSends(
   model: MeshModel,
@@ -143,56 +239,11 @@ function decideMeshedSends(
   targetPort: number,
   steps: string[],
 ): SendDecision {
-  const match = client
-    ? model.destinationRules.lookup(client, svc.fqdn, svc.namespace)
-    : model.destinationRules.lookupForAnyClient(svc.fqdn, svc.namespace);
-  // A rule in a namespace looked up before the one that matched would have won: those must all have been seen.
-  const drUnknown = destinationRulesUnseen(model, match?.step, client?.namespace, svc.namespace);
-  if (drUnknown) {
-    const matched = match ? `${match.rules.map((r) => drName(r.rule)).join(' + ')} matches (${stepLabel(match.step)}), but ` : '';
-    steps.push(`${matched}DestinationRules ${drUnknown}: a rule${match ? ' looked up before it' : ''} setting tls cannot be ruled out`);
-    return { sends: 'UNKNOWN', cause: 'unknown', steps };
-  }
-  // 1. A DestinationRule that sets tls for this port wins.
-  if (match) {
-    const tls = tlsForPort(match, sp.port);
-    const names = match.rules.map((r) => drName(r.rule)).join(' + ');
-    steps.push(`${names} applies (${stepLabel(match.step)}, host ${match.host})`);
-    if (tls.mode) {
-      const sends = sendsFromMode(tls.mode);
-      steps.push(`${tls.where}.mode=${tls.mode}: the client sends ${describeSends(sends)}`);
-      return { sends, cause: 'destination-rule', steps, match, tls };
-    }
-    steps.push(tls.where);
-  } else {
-    steps.push(
-      client
-        ? `no DestinationRule for ${svc.fqdn} is visible from namespace ${client.namespace}`
-        : `no DestinationRule for ${svc.fqdn} is exported from ${svc.namespace} or ${model.mesh.rootNamespace}`,
-    );
-  }
+  const part = servicePart(model, client, svc, sp);
+  for (const step of part.steps) steps.push(step);
+  const match = part.match;
+  if (part.final) return match ? { ...part.final, steps, match } : { ...part.final, steps };
   const withMatch = (d: Omit<SendDecision, 'match'>): SendDecision => (match ? { ...d, match } : d);
-  // 2. Auto mTLS switched off mesh-wide.
-  if (model.meshUnseen) {
-    steps.push(`${model.meshUnseen}: whether enableAutoMtls is on cannot be decided`);
-    return withMatch({ sends: 'UNKNOWN', cause: 'unknown', steps });
-  }
-  if (!model.mesh.enableAutoMtls) {
-    steps.push(`meshConfig enableAutoMtls=false (${model.mesh.source}): plaintext`);
-    return withMatch({ sends: 'PLAINTEXT', cause: 'auto-mtls-disabled', steps });
-  }
-  steps.push(`enableAutoMtls=true (${model.mesh.defaulted ? "Istio's default" : model.mesh.source})`);
-  const paUnknown = peerAuthUnseen(model, svc.namespace);
-  if (paUnknown) {
-    steps.push(`PeerAuthentications ${paUnknown}: auto mTLS cannot be decided`);
-    return withMatch({ sends: 'UNKNOWN', cause: 'unknown', steps });
-  }
-  // 3. Mesh-wide or namespace-wide DISABLE for the Service's namespace.
-  const nsMode = model.peerAuth.namespaceMode(svc.namespace);
-  if (nsMode.mode === 'DISABLE') {
-    steps.push(`${nsMode.steps.at(-1) ?? 'namespace mode'} → DISABLE for namespace ${svc.namespace}: plaintext to the whole Service`);
-    return withMatch({ sends: 'PLAINTEXT', cause: 'namespace-disable', steps });
-  }
   // 4. The endpoint's tlsMode label.
   const sc = target.sidecar;
   if (sc.state === 'unknown') {
@@ -296,7 +347,13 @@ export function judgeEndpoint(
   const sc = target.sidecar;
   const paUnknown = peerAuthUnseen(model, target.namespace);
   const server = model.peerAuth.effectiveMode(target.namespace, target.labels, port);
-  const done = (outcome: Outcome, why: string, extra: Partial<EndpointVerdict> = {}): EndpointVerdict => ({ ...base, ...extra, outcome, why });
+  const done = (outcome: Outcome, why: string, extra?: Pick<EndpointVerdict, 'captured' | 'server'>): EndpointVerdict => {
+    base.outcome = outcome;
+    base.why = why;
+    if (extra?.captured !== undefined) base.captured = extra.captured;
+    if (extra?.server !== undefined) base.server = extra.server;
+    return base;
+  };
 
   if (sends.sends === 'UNKNOWN') return done('unknown', `what the client sends cannot be decided${sends.steps.length ? `: ${sends.steps.at(-1)}` : ''}`);
   if (sc.state === 'unknown') return done('unknown', `sidecar of ${describePod(target)} unknown: ${sc.reason}`);
