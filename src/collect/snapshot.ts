@@ -71,8 +71,32 @@ export function emptySnapshot(mode: Snapshot['mode']): Snapshot {
 }
 
 /** Objects of one kind, typed. */
+/** Objects by kind, per objects array: rules ask for the same kinds over and over. */
+const byKindCache = new WeakMap<KObject[], { length: number; byKind: Map<string, KObject[]> }>();
+
 export function objectsOfKind<K extends KnownKind>(snapshot: Snapshot, kind: K): KindMap[K][] {
-  return snapshot.objects.filter((o) => o.kind === kind) as KindMap[K][];
+  return objectsOfKindName(snapshot, kind) as KindMap[K][];
+}
+
+/** Objects of any kind name, from the same index. */
+export function objectsOfKindName(snapshot: Snapshot, kind: string): KObject[] {
+  let entry = byKindCache.get(snapshot.objects);
+  if (!entry || entry.length !== snapshot.objects.length) {
+    const byKind = new Map<string, KObject[]>();
+    for (const o of snapshot.objects) {
+      const list = byKind.get(o.kind);
+      if (list) list.push(o);
+      else byKind.set(o.kind, [o]);
+    }
+    entry = { length: snapshot.objects.length, byKind };
+    byKindCache.set(snapshot.objects, entry);
+  }
+  return entry.byKind.get(kind) ?? [];
+}
+
+/** Finds one object by kind, namespace and name. */
+export function findObject(snapshot: Snapshot, kind: string, namespace: string | undefined, name: string): KObject | undefined {
+  return objectsOfKindName(snapshot, kind).find((o) => o.metadata.name === name && o.metadata.namespace === namespace);
 }
 
 export function objectKey(o: KObject): string {
@@ -93,6 +117,7 @@ export function addObjects(snapshot: Snapshot, objects: KObject[], describe: (o:
       index.set(key, snapshot.objects.length);
       snapshot.objects.push(o);
     } else {
+      byKindCache.delete(snapshot.objects); // replaced in place: the index no longer holds
       const previous = snapshot.objects[at] as KObject;
       snapshot.warnings.push(`${describe(o)}: duplicate of ${describe(previous)}; the later one is used`);
       snapshot.positions.delete(previous);

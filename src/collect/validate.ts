@@ -315,12 +315,22 @@ export type Warn = (message: string) => void;
  * Labels and annotations must be strings; YAML makes `true` and `8080` booleans and numbers.
  * Kubernetes rejects those, so say so, and read them as the strings the author meant.
  */
-function coerceStringMap(value: unknown, what: string, warn: Warn): StringMap | undefined {
+function coerceStringMap(value: unknown, describeMap: () => string, warn: Warn): StringMap | undefined {
   if (value === undefined || value === null) return undefined;
   if (!isPlainObject(value)) {
-    warn(`${what} is ${describe(value)}, not a mapping: ignored`);
+    warn(`${describeMap()} is ${describe(value)}, not a mapping: ignored`);
     return undefined;
   }
+  // Nearly always every value is already a string: keep the map as it is.
+  let allStrings = true;
+  for (const key in value) {
+    if (typeof value[key] !== 'string') {
+      allStrings = false;
+      break;
+    }
+  }
+  if (allStrings) return value as StringMap;
+  const what = describeMap();
   const out: StringMap = {};
   for (const [key, v] of Object.entries(value)) {
     if (typeof v === 'string') out[key] = v;
@@ -335,7 +345,7 @@ function coerceStringMap(value: unknown, what: string, warn: Warn): StringMap | 
 
 function coerceMetadataMaps(meta: Record<string, unknown>, where: string, warn: Warn): void {
   for (const field of ['labels', 'annotations'] as const) {
-    const coerced = coerceStringMap(meta[field], `${where}: ${field === 'labels' ? 'label' : 'annotation'}`, warn);
+    const coerced = coerceStringMap(meta[field], () => `${where}: ${field === 'labels' ? 'label' : 'annotation'}`, warn);
     if (coerced) meta[field] = coerced;
     else delete meta[field];
   }

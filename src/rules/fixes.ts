@@ -10,6 +10,7 @@ import type { PodView } from '../model/pods.js';
 import { PROXY_CONFIG_ANNOTATION, proxyConfigWithHold } from '../model/proxyconfig.js';
 import type { ServiceView } from '../model/services.js';
 import { INJECT_KEY } from '../model/sidecar.js';
+import { findObject, objectsOfKindName } from '../collect/snapshot.js';
 import type { Fix } from './types.js';
 import { withComments } from './yaml.js';
 
@@ -42,7 +43,7 @@ export function ref(kind: string, namespace: string, name: string): ObjectRef {
 
 /** apiVersion for new Istio objects: what the input already uses, else v1. */
 export function istioApiVersion(model: MeshModel, kind: 'DestinationRule' | 'PeerAuthentication'): string {
-  const seen = model.snapshot.objects.find((o) => o.kind === kind);
+  const seen = objectsOfKindName(model.snapshot, kind)[0];
   if (seen) return seen.apiVersion;
   return kind === 'DestinationRule' ? 'networking.istio.io/v1' : 'security.istio.io/v1';
 }
@@ -110,9 +111,7 @@ export function workloadObject(model: MeshModel, pod: PodView): Workload | undef
   if (pod.fromTemplate) return pod.object as Workload;
   const owner = pod.owner;
   if (!owner) return undefined;
-  return model.snapshot.objects.find(
-    (o) => o.kind === owner.kind && o.metadata.namespace === owner.namespace && o.metadata.name === owner.name,
-  ) as Workload | undefined;
+  return findObject(model.snapshot, owner.kind, owner.namespace, owner.name) as Workload | undefined;
 }
 
 /** Labels that select exactly this workload's pods: its own selector, else the fallback (a Service's), else the pod's labels. */
