@@ -124,7 +124,7 @@ export class MeshModel {
    * not missing.
    */
   servicesCollected(namespace: string): boolean {
-    return this.snapshot.mode === 'live' ? this.covers('Service', namespace) : this.services.some((s) => s.namespace === namespace);
+    return this.snapshot.mode === 'live' ? this.covers('Service', namespace) : this.servicesByNamespace.has(namespace);
   }
 
   podsIn(namespace: string): PodView[] {
@@ -143,10 +143,29 @@ export class MeshModel {
   backendsOf(svc: ServiceView): PodView[] {
     let pods = this.backends.get(svc);
     if (!pods) {
-      pods = selectedPods(svc, this.podsIn(svc.namespace));
+      pods = svc.selector ? selectedPods(svc, this.podsWithLabels(svc.namespace, svc.selector)) : [];
       this.backends.set(svc, pods);
     }
     return pods;
+  }
+
+  /** Pods of a namespace by `key=value` label, so a selector is matched against few pods, not all. */
+  private readonly podsByLabel = new Map<string, Map<string, PodView[]>>();
+
+  /** The pods of `namespace` carrying the rarest of the selector's labels (a superset of its matches). */
+  private podsWithLabels(namespace: string, selector: Record<string, string>): PodView[] {
+    let index = this.podsByLabel.get(namespace);
+    if (!index) {
+      index = new Map();
+      for (const p of this.podsIn(namespace)) for (const k in p.labels) push(index, `${k}=${p.labels[k]}`, p);
+      this.podsByLabel.set(namespace, index);
+    }
+    let best: PodView[] | undefined;
+    for (const k in selector) {
+      const list = index.get(`${k}=${selector[k]}`) ?? [];
+      if (!best || list.length < best.length) best = list;
+    }
+    return best ?? this.podsIn(namespace);
   }
 
   /**

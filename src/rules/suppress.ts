@@ -109,25 +109,46 @@ export function unknownCodes(patterns: string[]): string[] {
 
 /** Objects by `Kind/ns/name`, for annotations and owners. */
 export class ObjectIndex {
-  private readonly byKey = new Map<string, KObject>();
-  private readonly workloads = new Map<string, Workload>();
+  private index?: { byKey: Map<string, KObject>; workloads: Map<string, Workload> };
+  private annotated?: boolean;
 
-  constructor(objects: readonly KObject[]) {
-    for (const o of objects) {
-      const key = refKey(o.kind, o.metadata.namespace, o.metadata.name);
-      this.byKey.set(key, o);
-      if (isWorkloadKind(o.kind)) this.workloads.set(key, o as Workload);
+  /** Built on first use: most runs have no suppression that needs it. */
+  constructor(private readonly objects: readonly KObject[]) {}
+
+  private built(): { byKey: Map<string, KObject>; workloads: Map<string, Workload> } {
+    if (!this.index) {
+      const byKey = new Map<string, KObject>();
+      const workloads = new Map<string, Workload>();
+      for (const o of this.objects) {
+        const key = refKey(o.kind, o.metadata.namespace, o.metadata.name);
+        byKey.set(key, o);
+        if (isWorkloadKind(o.kind)) workloads.set(key, o as Workload);
+      }
+      this.index = { byKey, workloads };
     }
+    return this.index;
+  }
+
+  /** Does any object (or pod template) carry the suppression annotation at all? */
+  anyAnnotated(): boolean {
+    this.annotated ??= this.objects.some((o) => {
+      if (o.metadata.annotations?.[SUPPRESS_ANNOTATION] !== undefined) return true;
+      if (!isWorkloadKind(o.kind)) return false;
+      const w = o as Workload;
+      const template = o.kind === 'CronJob' ? w.spec?.jobTemplate?.spec?.template : w.spec?.template;
+      return template?.metadata?.annotations?.[SUPPRESS_ANNOTATION] !== undefined;
+    });
+    return this.annotated;
   }
 
   get(ref: ObjectRef): KObject | undefined {
-    return this.byKey.get(refKey(ref.kind, ref.namespace, ref.name));
+    return this.built().byKey.get(refKey(ref.kind, ref.namespace, ref.name));
   }
 
   /** The workload that owns a Pod (through its ReplicaSet or Job), when it can be told. */
   ownerOf(o: KObject): ObjectRef | undefined {
     if (o.kind !== 'Pod') return undefined;
-    return resolveOwner(o as Pod, this.workloads);
+    return resolveOwner(o as Pod, this.built().workloads);
   }
 }
 
@@ -152,6 +173,7 @@ interface AnnotationSource {
 /** Where a finding's suppression annotation may be written: the resource, its pod template, its owner. */
 function annotationSources(f: Finding, index: ObjectIndex): AnnotationSource[] {
   const out: AnnotationSource[] = [];
+  if (!index.anyAnnotated()) return out;
   const add = (object: KObject, annotations: Record<string, string> | undefined, where: string): void => {
     const value = annotations?.[SUPPRESS_ANNOTATION];
     if (value !== undefined) out.push({ object, where, codes: annotationCodes(value) });
@@ -249,6 +271,7 @@ function suppressionFor(
       return { source: 'annotation', origin: `annotation ${SUPPRESS_ANNOTATION} on ${source.where}` };
     }
   }
+  if (policy.suppressions.length === 0) return undefined;
   const resource = index.get(f.resource);
   const owner = resource ? index.ownerOf(resource) : undefined;
   const candidates = owner ? [f.resource, owner] : [f.resource];
