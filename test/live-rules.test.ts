@@ -15,12 +15,14 @@ import { startApiServer, type ApiServer } from './support/apiserver.js';
 import {
   deployment,
   destinationRule,
+  istioGateway,
   namespace,
   operatorCloudflared,
   operatorTunnelConfig,
   peerAuthentication,
   pod,
   service,
+  virtualService,
   type Obj,
 } from './support/build.js';
 import { writeKubeconfig } from './support/kubeconfig.js';
@@ -93,6 +95,18 @@ const SCOPED: Obj[] = [
   deployment('other', 'db', { ports: [{ port: 5432 }] }),
 ];
 
+/** An ingress gateway routed by a VirtualService to a port its target keeps out of the sidecar. */
+const GATEWAY: Obj[] = [
+  namespace('istio-system'),
+  pod('istio-system', 'istio-ingressgateway-1', { sidecar: 'gateway', owner: 'istio-ingressgateway', labels: { app: 'istio-ingressgateway', istio: 'ingressgateway' } }),
+  namespace('app', { 'istio-injection': 'enabled' }),
+  istioGateway('app', 'public'),
+  virtualService('app', 'admin', { gateways: ['public'], host: 'gw', port: 9091 }),
+  deployment('app', 'gw', { annotations: { [EXCL_IN]: '9091' }, ports: [{ name: 'admin', port: 9091 }] }),
+  pod('app', 'gw-1', { owner: 'gw', initExclude: '9091', ports: [{ name: 'admin', port: 9091 }] }),
+  service('app', 'gw', [{ name: 'http-admin', port: 9091 }]),
+];
+
 async function live(server: ApiServer, namespace?: string): Promise<MeshModel> {
   const kubeconfig = writeKubeconfig(server);
   const { snapshot } = await collectLive({ kubeconfig, allNamespaces: namespace === undefined, ...(namespace ? { namespace } : {}), requestTimeoutMs: 5000 });
@@ -114,6 +128,21 @@ interface Scenario {
 }
 
 const SCENARIOS: Scenario[] = [
+  {
+    name: 'gateway routes: the ingress gateway sends auto mTLS to an excluded port (TM101, not TM104)',
+    objects: GATEWAY,
+    rules: rules('TM101', 'TM104'),
+    expected: ['TM101 error Service app/gw:9091'],
+    liveFacts: (model) => assert.equal(model.routeEdges[0]?.clients[0]?.group.context.pod?.name, 'istio-ingressgateway-1'),
+  },
+  {
+    name: '-n app: the gateway pods in istio-system are not listed; the Gateway still makes its proxy a client',
+    objects: GATEWAY,
+    rules: rules('TM101', 'TM104'),
+    namespace: 'app',
+    expected: ['TM101 error Service app/gw:9091'],
+    liveFacts: (model) => assert.match(model.routeEdges[0]?.clientEvidence ?? '', /proxy pods are not among the pods collected/),
+  },
   {
     name: 'TM1xx: invalid and mismatched port-level settings, a rejected capture annotation',
     objects: TM1,

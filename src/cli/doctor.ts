@@ -178,6 +178,15 @@ function edgeNotes(model: import('../model/model.js').MeshModel, scope: string |
     }
   }
   for (const [key, why] of unknown) notes.push(`edge to ${key} not judged: ${why}`);
+  const unknownRoutes = new Map<string, string>();
+  for (const e of model.routeEdges) {
+    for (const c of e.clients) {
+      for (const v of c.endpoints) {
+        if (v.outcome === 'unknown') unknownRoutes.set(`${e.service.namespace}/${e.service.name}:${e.servicePort.port}`, v.why);
+      }
+    }
+  }
+  for (const [key, why] of unknownRoutes) if (!unknown.has(key)) notes.push(`gateway route to ${key} not judged: ${why}`);
   for (const b of model.operator.backends) {
     if (b.cls.ours !== false && b.unserved) notes.push(`${b.label} ${b.host || '(no host)'}: no tunnel rule — ${b.unserved}`);
   }

@@ -17,13 +17,19 @@ import {
 } from './tunnels.js';
 
 export interface ClientGroup {
-  context: ClientContext & { pod: PodView };
+  /** A representative pod, or none when the client's pods are not in the input (a gateway known by its Gateway only). */
+  context: ClientContext;
   pods: PodView[];
   workload: ObjectRef;
 }
 
-export interface ClientVerdicts {
-  group: ClientGroup;
+/** Clients found as pods (tunnel connectors always are). */
+export interface PodClientGroup extends ClientGroup {
+  context: ClientContext & { pod: PodView };
+}
+
+export interface ClientVerdicts<G extends ClientGroup = ClientGroup> {
+  group: G;
   endpoints: EndpointVerdict[];
 }
 
@@ -34,7 +40,7 @@ export interface TunnelEdge {
   address: ServiceAddress;
   service: ServiceView;
   servicePort: ServicePort;
-  clients: ClientVerdicts[];
+  clients: Array<ClientVerdicts<PodClientGroup>>;
 }
 
 export type RuleTarget =
@@ -78,16 +84,16 @@ export function resolveRuleTarget(model: MeshModel, tunnel: TunnelConfig, rule: 
   return { kind: 'service', url, address, service, servicePort };
 }
 
-/** Connectors with the same workload and the same sidecar situation are one client. */
-export function groupClients(pods: PodView[]): ClientGroup[] {
-  const groups = new Map<string, ClientGroup>();
+/** Clients (connectors, gateway proxies) with the same workload and the same sidecar situation are one client. */
+export function groupClients(pods: PodView[], role = 'cloudflared'): PodClientGroup[] {
+  const groups = new Map<string, PodClientGroup>();
   for (const pod of pods) {
     const workload = workloadOf(pod);
     const key = `${workload.kind}/${workload.namespace}/${workload.name}|${pod.sidecar.state}|${pod.sidecar.ambient}|${pod.outbound.source}`;
     const existing = groups.get(key);
     if (existing) existing.pods.push(pod);
     else {
-      const label = pod.owner ? `cloudflared ${workload.kind} ${workload.namespace}/${workload.name}` : `cloudflared ${describePod(pod)}`;
+      const label = pod.owner ? `${role} ${workload.kind} ${workload.namespace}/${workload.name}` : `${role} ${describePod(pod)}`;
       groups.set(key, { context: { pod, namespace: pod.namespace, label }, pods: [pod], workload });
     }
   }

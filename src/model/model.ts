@@ -3,6 +3,7 @@
 import { objectsOfKind, type Snapshot } from '../collect/snapshot.js';
 import { DestinationRuleIndex, isWildcardHost, serviceOfHost } from './destinationrule.js';
 import { buildTunnelEdges, type EdgeGap, type TunnelEdges, type TunnelEdge } from './edges.js';
+import { buildRouteEdges, type RouteEdge, type RouteEdges } from './routes.js';
 import type { DestinationRule, KObject, Namespace, Workload } from './k8s.js';
 import { matchesLabels } from './labels.js';
 import { DEFAULT_ROOT_NAMESPACE, meshSettingsFrom, type MeshSettings } from './mesh.js';
@@ -56,6 +57,7 @@ export class MeshModel {
   private readonly servicesByNamespace = new Map<string, ServiceView[]>();
   private readonly backends = new Map<ServiceView, PodView[]>();
   private edgeCache?: TunnelEdges;
+  private routeCache?: RouteEdges;
 
   constructor(
     readonly snapshot: Snapshot,
@@ -206,10 +208,17 @@ export class MeshModel {
     return this.edgeCache.edges;
   }
 
-  /** Tunnel rules and edges that could not be judged because their evidence was not seen. */
+  /** Every VirtualService route from an ingress gateway to a Service port, judged per gateway and endpoint. */
+  get routeEdges(): RouteEdge[] {
+    this.routeCache ??= buildRouteEdges(this);
+    return this.routeCache.edges;
+  }
+
+  /** Tunnel rules, gateway routes and edges that could not be judged because their evidence was not seen. */
   get edgeGaps(): EdgeGap[] {
     this.edgeCache ??= buildTunnelEdges(this);
-    return this.edgeCache.gaps;
+    this.routeCache ??= buildRouteEdges(this);
+    return [...this.edgeCache.gaps, ...this.routeCache.gaps];
   }
 
   /**

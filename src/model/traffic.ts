@@ -43,6 +43,8 @@ export interface ClientContext {
   namespace?: string;
   /** How the client is named in findings. */
   label: string;
+  /** The DestinationRule subset the client's route selects (VirtualService `destination.subset`): its trafficPolicy can override tls. */
+  subset?: string;
 }
 
 export type Outcome =
@@ -122,15 +124,15 @@ export function decideSends(
       const sends = schemeSends(scheme);
       return { sends, cause: 'outbound-bypass', steps: [...steps, `${bypass.why}: the connection skips the sidecar`] };
     }
-    const decision = decideMeshedSends(model, { namespace: pod.namespace, labels: pod.labels }, svc, sp, target, targetPort, steps);
+    const decision = decideMeshedSends(model, { namespace: pod.namespace, labels: pod.labels }, svc, sp, target, targetPort, steps, client.subset);
     if (bypass.maybe) decision.condition = bypass.maybe;
     return decision;
   }
   if (client.namespace === undefined) {
     steps.push('any meshed client (no particular one)');
-    return decideMeshedSends(model, undefined, svc, sp, target, targetPort, steps);
+    return decideMeshedSends(model, undefined, svc, sp, target, targetPort, steps, client.subset);
   }
-  return decideMeshedSends(model, { namespace: client.namespace }, svc, sp, target, targetPort, steps);
+  return decideMeshedSends(model, { namespace: client.namespace }, svc, sp, target, targetPort, steps, client.subset);
 }
 
 /**
@@ -151,6 +153,7 @@ function servicePart(
   client: { namespace: string; labels?: Record<string, string> } | undefined,
   svc: ServiceView,
   sp: ServicePort,
+  subset: string | undefined,
 ): ServicePart {
   let cache = serviceParts.get(model);
   if (!cache) {
@@ -159,10 +162,10 @@ function servicePart(
   }
   // Client labels only matter to DestinationRules with a workloadSelector.
   const clientKey = client ? `${client.namespace}\u0001${model.destinationRules.hasWorkloadSelectors && client.labels ? JSON.stringify(client.labels) : ''}` : '\u0002';
-  const key = `${clientKey}\u0000${svc.namespace}/${svc.name}\u0000${sp.port}`;
+  const key = `${clientKey}\u0000${svc.namespace}/${svc.name}\u0000${sp.port}\u0000${subset ?? ''}`;
   let part = cache.get(key);
   if (!part) {
-    part = decideServicePart(model, client, svc, sp);
+    part = decideServicePart(model, client, svc, sp, subset);
     Object.freeze(part.steps);
     cache.set(key, part);
   }
@@ -174,6 +177,7 @@ function decideServicePart(
   client: { namespace: string; labels?: Record<string, string> } | undefined,
   svc: ServiceView,
   sp: ServicePort,
+  subset: string | undefined,
 ): ServicePart {
   const steps: string[] = [];
   const match = client
@@ -189,7 +193,7 @@ function decideServicePart(
   }
   // 1. A DestinationRule that sets tls for this port wins.
   if (match) {
-    const tls = tlsForPort(match, sp.port);
+    const tls = tlsForPort(match, sp.port, subset);
     const names = match.rules.map((r) => drName(r.rule)).join(' + ');
     steps.push(`${names} applies (${stepLabel(match.step)}, host ${match.host})`);
     if (tls.mode) {
@@ -238,8 +242,9 @@ function decideMeshedSends(
   target: PodView,
   targetPort: number,
   steps: string[],
+  subset?: string,
 ): SendDecision {
-  const part = servicePart(model, client, svc, sp);
+  const part = servicePart(model, client, svc, sp, subset);
   for (const step of part.steps) steps.push(step);
   const match = part.match;
   if (part.final) return match ? { ...part.final, steps, match } : { ...part.final, steps };

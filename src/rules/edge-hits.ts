@@ -3,6 +3,7 @@
 
 import type { RuleMatch } from '../model/destinationrule.js';
 import { ruleKey, type ClientVerdicts, type TunnelEdge } from '../model/edges.js';
+import type { RouteEdge } from '../model/routes.js';
 import { formatRef, type ObjectRef, type ServicePort } from '../model/k8s.js';
 import type { MeshModel } from '../model/model.js';
 import type { TunnelConfig, TunnelRule } from '../model/tunnels.js';
@@ -12,8 +13,15 @@ import { isInboundCaptured } from '../model/capture.js';
 import { formatServicePort, resolveTargetPort, type ServiceView } from '../model/services.js';
 import { judgeEndpoint, type ClientContext, type EndpointVerdict } from '../model/traffic.js';
 
+/** A judged path: a tunnel rule's, or a gateway route's (the hop after an ingress gateway). */
+export type PathEdge = TunnelEdge | RouteEdge;
+
+export function isRouteEdge(edge: PathEdge): edge is RouteEdge {
+  return 'virtualService' in edge;
+}
+
 export interface EdgeHit {
-  edge: TunnelEdge;
+  edge: PathEdge;
   client: ClientVerdicts;
   endpoint: EndpointVerdict;
 }
@@ -26,7 +34,8 @@ export interface HitGroup {
 /** Judged endpoints matching `pred`, grouped by Service port, in a stable order. */
 export function groupHits(model: MeshModel, pred: (v: EndpointVerdict, hit: Omit<EdgeHit, 'endpoint'>) => boolean): HitGroup[] {
   const groups = new Map<string, EdgeHit[]>();
-  for (const edge of model.tunnelEdges) {
+  const edges: PathEdge[] = [...model.tunnelEdges, ...model.routeEdges];
+  for (const edge of edges) {
     for (const client of edge.clients) {
       for (const endpoint of client.endpoints) {
         if (!pred(endpoint, { edge, client })) continue;
@@ -83,12 +92,29 @@ export function ruleLine(edge: { tunnel: TunnelConfig; rule: TunnelRule }): stri
   return `tunnel rule #${r.index} ${where}: ${host}${path} → ${r.service}${origin ? ` (from ${origin})` : ''}`;
 }
 
-/** The rule keys of a group of hits (FindingDraft.edges). */
-export function hitEdges(hits: Array<{ edge: TunnelEdge }>): string[] {
-  return unique(hits.map((h) => ruleKey(h.edge.tunnel, h.edge.rule)));
+/** `VirtualService app/x http[0].route[0] (through Gateway istio-system/gw): hosts → reviews:9080` */
+export function routeLine(edge: RouteEdge): string {
+  const vs = edge.virtualService;
+  const hosts = (vs.spec?.hosts ?? []).join(', ') || '*';
+  const subset = edge.subset ? ` subset ${edge.subset}` : '';
+  return `VirtualService ${vs.metadata.namespace ?? 'default'}/${vs.metadata.name} ${edge.path} through Gateway ${edge.gateway.namespace}/${edge.gateway.name}: ${hosts} → ${edge.service.fqdn}:${edge.servicePort.port}${subset}`;
 }
 
-export function serviceLine(edge: TunnelEdge, endpoint: EndpointVerdict): string {
+/** Where a path edge comes from: its tunnel rule or its gateway route. */
+export function pathLine(edge: PathEdge): string {
+  return isRouteEdge(edge) ? routeLine(edge) : ruleLine(edge);
+}
+
+/** The rule keys of a group of hits (FindingDraft.edges); gateway routes have keys of their own. */
+export function hitEdges(hits: Array<{ edge: PathEdge }>): string[] {
+  return unique(
+    hits.map((h) =>
+      isRouteEdge(h.edge) ? `VirtualService ${h.edge.virtualService.metadata.namespace ?? 'default'}/${h.edge.virtualService.metadata.name}#${h.edge.path}` : ruleKey(h.edge.tunnel, h.edge.rule),
+    ),
+  );
+}
+
+export function serviceLine(edge: { service: ServiceView; servicePort: ServicePort }, endpoint: EndpointVerdict): string {
   const sp = edge.servicePort;
   const target = endpoint.targetPortNote ?? `targetPort ${endpoint.targetPort ?? '?'}`;
   return `Service ${edge.service.namespace}/${edge.service.name} port ${formatServicePort(sp)} → ${target} on ${describePod(endpoint.pod)}`;
@@ -97,7 +123,7 @@ export function serviceLine(edge: TunnelEdge, endpoint: EndpointVerdict): string
 /** The evidence chain of one hit: rule, client, what it sends and why, the target side. */
 export function hitEvidence(hit: EdgeHit): string[] {
   const { edge, client, endpoint } = hit;
-  const lines = [ruleLine(edge), `client: ${edge.tunnel.connectorEvidence}`];
+  const lines = [pathLine(edge), `client: ${isRouteEdge(edge) ? edge.clientEvidence : edge.tunnel.connectorEvidence}`];
   lines.push(...endpoint.sends.steps);
   if (endpoint.sends.condition) lines.push(`note: ${endpoint.sends.condition}`);
   lines.push(serviceLine(edge, endpoint));
@@ -121,7 +147,7 @@ export function groupEvidence(hits: EdgeHit[]): string[] {
   const otherPods = unique(hits.slice(1).map((h) => h.endpoint.pod)).filter((p) => p !== first.endpoint.pod);
   if (otherPods.length) lines.push(`also affected: ${listing(otherPods.slice(0, 10).map(describePod))}${otherPods.length > 10 ? ` and ${otherPods.length - 10} more` : ''}`);
   const otherRules = unique(hits.map((h) => h.edge)).filter((e) => e !== first.edge);
-  for (const e of otherRules.slice(0, 5)) lines.push(`also via ${ruleLine(e)}`);
+  for (const e of otherRules.slice(0, 5)) lines.push(`also via ${pathLine(e)}`);
   return lines;
 }
 
@@ -131,13 +157,13 @@ export function matchKey(match: RuleMatch | undefined): string {
   return rule ? `${match.step}:${rule.metadata.namespace}/${rule.metadata.name}` : 'none';
 }
 
-export function serviceRef(edge: TunnelEdge): ObjectRef {
+export function serviceRef(edge: { service: ServiceView }): ObjectRef {
   return { kind: 'Service', namespace: edge.service.namespace, name: edge.service.name };
 }
 
 /** Namespaces a group touches besides the Service's (the clients'), for -n. */
 export function hitNamespaces(hits: EdgeHit[]): string[] {
-  return unique(hits.flatMap((h) => [h.client.group.context.pod.namespace, h.endpoint.pod.namespace]));
+  return unique(hits.flatMap((h) => [h.client.group.context.pod?.namespace ?? h.client.group.context.namespace, h.endpoint.pod.namespace].filter((n): n is string => n !== undefined)));
 }
 
 export interface StaticHit {

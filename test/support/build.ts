@@ -324,3 +324,28 @@ export function operatorStack(o: { meshed?: boolean; ticc?: Parameters<typeof tu
     operatorCloudflared(),
   ];
 }
+
+/** An Istio Gateway (networking.istio.io/v1) selecting ingress gateway pods. */
+export function istioGateway(ns: string, name: string, selector: Labels = { istio: 'ingressgateway' }): Obj {
+  return {
+    apiVersion: 'networking.istio.io/v1',
+    kind: 'Gateway',
+    metadata: { name, namespace: ns },
+    spec: { selector, servers: [{ port: { number: 8080, name: 'http', protocol: 'HTTP' }, hosts: ['*'] }] },
+  };
+}
+
+/** A VirtualService routing every request to one destination. */
+export function virtualService(
+  ns: string,
+  name: string,
+  o: { gateways?: string[]; hosts?: string[]; host: string; port?: number; subset?: string },
+): Obj {
+  const destination = { host: o.host, ...(o.port !== undefined ? { port: { number: o.port } } : {}), ...(o.subset ? { subset: o.subset } : {}) };
+  return {
+    apiVersion: 'networking.istio.io/v1',
+    kind: 'VirtualService',
+    metadata: { name, namespace: ns },
+    spec: { hosts: o.hosts ?? ['*'], ...(o.gateways ? { gateways: o.gateways } : {}), http: [{ route: [{ destination }] }] },
+  };
+}

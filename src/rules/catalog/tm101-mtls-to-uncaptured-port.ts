@@ -28,7 +28,8 @@ export const tm101: Rule = {
     description:
       "Auto mTLS makes a client sidecar send Istio mTLS to every endpoint labelled security.istio.io/tlsMode=istio, whatever the port. " +
       'A port listed in traffic.sidecar.istio.io/excludeInboundPorts (or outside a non-* includeInboundPorts) bypasses the target sidecar, ' +
-      'so the application itself receives the mTLS handshake and fails it.',
+      'so the application itself receives the mTLS handshake and fails it. ' +
+      "Judged for a tunnel's cloudflared and for an ingress gateway that a Gateway-bound VirtualService routes to the Service port.",
     howToFix:
       'Make clients send plaintext to that Service port with a DestinationRule portLevelSettings entry (tls.mode DISABLE, keyed by the Service port; recommended), ' +
       'or a workload PeerAuthentication portLevelMtls DISABLE for the target port (auto mTLS then sends plaintext), or stop excluding the port from capture.',

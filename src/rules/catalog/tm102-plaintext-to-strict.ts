@@ -19,7 +19,7 @@ export const tm102: Rule = {
     summary: 'A client sends plaintext (no sidecar, or a DestinationRule DISABLE) to a captured target port whose effective PeerAuthentication is STRICT.',
     description:
       'A sidecar (or ztunnel) in STRICT mode accepts only Istio mTLS. A cloudflared without a sidecar sends exactly what its URL says, ' +
-      'plaintext for http://, its own TLS for https://; so does a meshed client whose DestinationRule sets tls DISABLE or SIMPLE. The target resets the connection.',
+      'plaintext for http://, its own TLS for https://; so does a meshed client (a cloudflared with a sidecar, an ingress gateway routed by a VirtualService) whose DestinationRule sets tls DISABLE or SIMPLE. The target resets the connection.',
     howToFix:
       'Accept plaintext on that target port with a workload PeerAuthentication portLevelMtls PERMISSIVE (keyed by the target port), ' +
       'or give the client a sidecar (with holdApplicationUntilProxyStarts) so auto mTLS applies, or drop the DestinationRule tls that forces plaintext.',
@@ -59,8 +59,9 @@ spec:
       }
       for (const h of distinctBy(hits, (h) => formatRef(h.client.group.workload))) {
         const cause = h.endpoint.sends.cause;
-        if (cause === 'no-client-sidecar') {
-          fixes.push(injectSidecarFix(model, h.client.group.context.pod, `with a sidecar, ${h.client.group.context.label} sends Istio mTLS (auto mTLS), which STRICT accepts`));
+        const clientPod = h.client.group.context.pod;
+        if (cause === 'no-client-sidecar' && clientPod) {
+          fixes.push(injectSidecarFix(model, clientPod, `with a sidecar, ${h.client.group.context.label} sends Istio mTLS (auto mTLS), which STRICT accepts`));
         } else if (cause === 'destination-rule' && h.endpoint.sends.tls) {
           const tls = h.endpoint.sends.tls;
           fixes.push(dropDrTlsFix(model, tls.rule, sp.port, tls.portLevel, `${tls.where} sets ${tls.mode}; without it auto mTLS sends Istio mTLS`));
