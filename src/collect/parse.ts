@@ -4,7 +4,7 @@
 
 import jsyaml from 'js-yaml';
 import { InputError } from '../errors.js';
-import { jsonTooDeepAt, LimitError, loadYaml, MAX_NESTING_DEPTH, YAML_SCHEMA } from './limits.js';
+import { jsonTooDeepAt, LimitError, loadYaml, MAX_NESTING_DEPTH } from './limits.js';
 
 export interface ParsedDocument {
   value: unknown;
@@ -16,8 +16,6 @@ export interface ParsedDocument {
   template?: string;
 }
 
-const DOC_START = /^---(?:[ \t]|$)/;
-const DOC_END = /^\.\.\.(?:[ \t]|$)/;
 
 /** `bytes`, when given, is the UTF-8 the text was decoded from (JSON's depth check scans it faster). */
 export function parseText(text: string, file: string, bytes?: Uint8Array): ParsedDocument[] {
@@ -33,6 +31,10 @@ export function parseText(text: string, file: string, bytes?: Uint8Array): Parse
 
 /** JSON fast path; returns undefined when the text is not JSON after all (YAML flow style). */
 function tryParseJson(text: string, file: string, bytes: Uint8Array | undefined): ParsedDocument[] | undefined {
+  // Before JSON.parse, not after: V8 parses nesting iteratively but keeps ~50 bytes a level, so
+  // 60 MB of `[` would take 3 GB before failing. Too deep goes to js-yaml, which stops at the
+  // limit with its line (and also decides text that only looks nested, e.g. in 'quotes').
+  if (jsonTooDeepAt(bytes ?? text) >= 0) return undefined;
   let value: unknown;
   try {
     value = JSON.parse(text);
@@ -47,20 +49,12 @@ function tryParseJson(text: string, file: string, bytes: Uint8Array | undefined)
     }
     return undefined;
   }
-  const tooDeep = jsonTooDeepAt(bytes ?? text);
-  if (tooDeep >= 0) throw new InputError(file, bytes ? lineAtByte(bytes, tooDeep) : lineAt(text, tooDeep), `nested deeper than ${MAX_NESTING_DEPTH} levels (refused: no Kubernetes object needs that)`);
   return [{ value, line: lineOfFirstContent(text) }];
 }
 
 function lineAt(text: string, index: number): number {
   let line = 1;
   for (let at = text.indexOf('\n'); at >= 0 && at < index; at = text.indexOf('\n', at + 1)) line++;
-  return line;
-}
-
-function lineAtByte(bytes: Uint8Array, index: number): number {
-  let line = 1;
-  for (let at = bytes.indexOf(10); at >= 0 && at < index; at = bytes.indexOf(10, at + 1)) line++;
   return line;
 }
 
@@ -93,42 +87,59 @@ function jsonErrorReason(err: unknown): string {
     .replace(/ is not valid JSON$/, '');
 }
 
+/**
+ * Splits the stream on its `---` / `...` lines by offset (a large dump has hundreds of
+ * thousands of lines: no array of them is made) and parses each document on its own, so an
+ * error or a position is a line of the whole file.
+ */
 function parseYamlStream(text: string, file: string): ParsedDocument[] {
-  const lines = text.split('\n');
   const docs: ParsedDocument[] = [];
-  let start = 0;
-  const flush = (end: number): void => {
-    if (end > start) {
-      const doc = parseYamlChunk(lines, start, end, file);
-      if (doc) docs.push(doc);
-    }
+  const markers = /^(?:---|\.\.\.)(?=[ \t\r]|$)/gm;
+  let chunkStart = 0; // offset where the current document's text starts
+  let chunkLine = 0; // 0-based line of chunkStart
+  let prefix = ''; // `--- {inline: doc}`: the marker blanked out, the content kept in its columns
+  let counted = 0; // newlines are counted up to this offset
+  let line = 0;
+  const lineOf = (offset: number): number => {
+    for (let at = text.indexOf('\n', counted); at >= 0 && at < offset; at = text.indexOf('\n', at + 1)) line++;
+    counted = offset;
+    return line;
   };
-  for (let i = 0; i < lines.length; i++) {
-    const line = lines[i] as string;
-    if (DOC_START.test(line)) {
-      flush(i);
-      // `--- {inline: doc}` keeps its content; the marker itself is blanked out.
-      lines[i] = '   ' + line.slice(3);
-      start = i;
-    } else if (DOC_END.test(line)) {
-      flush(i);
-      start = i + 1;
+  const flush = (end: number): void => {
+    if (end <= chunkStart && !prefix) return;
+    const doc = parseYamlChunk(prefix + text.slice(chunkStart, end), chunkLine, file);
+    if (doc) docs.push(doc);
+  };
+  for (let m = markers.exec(text); m; m = markers.exec(text)) {
+    const at = m.index;
+    flush(at);
+    const markerLine = lineOf(at);
+    if (m[0] === '---') {
+      prefix = '   ';
+      chunkStart = at + 3;
+      chunkLine = markerLine;
+    } else {
+      const next = text.indexOf('\n', at);
+      prefix = '';
+      chunkStart = next < 0 ? text.length : next + 1;
+      chunkLine = markerLine + 1;
     }
   }
-  flush(lines.length);
+  flush(text.length);
   return docs;
 }
 
-function parseYamlChunk(lines: string[], start: number, end: number, file: string): ParsedDocument | undefined {
-  const contentLine = firstContentLine(lines, start, end);
-  if (contentLine < 0) return undefined;
-  const chunk = lines.slice(start, end).join('\n');
+/** One document's text (starting at 0-based line `firstLine` of the file). */
+function parseYamlChunk(chunk: string, firstLine: number, file: string): ParsedDocument | undefined {
+  const head = documentHead(chunk);
+  if (head.contentLine < 0) return undefined;
+  const contentLine = firstLine + head.contentLine;
   let value: unknown;
   try {
     value = loadYaml(chunk, file);
   } catch (err) {
     if (err instanceof jsyaml.YAMLException) {
-      const line = start + (err.mark?.line ?? 0) + 1;
+      const line = firstLine + (err.mark?.line ?? 0) + 1;
       if (/maxDepth/.test(err.reason)) throw new InputError(file, line, `nested deeper than ${MAX_NESTING_DEPTH} levels (refused: no Kubernetes object needs that)`);
       throw new InputError(file, line, `invalid YAML: ${err.reason}`);
     }
@@ -137,29 +148,32 @@ function parseYamlChunk(lines: string[], start: number, end: number, file: strin
   }
   if (value === null || value === undefined) return undefined;
   const doc: ParsedDocument = { value, line: contentLine + 1 };
-  const template = helmSource(lines, start, contentLine);
-  if (template) doc.template = template;
-  if (isListDocument(value)) doc.itemLines = listItemLines(lines, contentLine, end);
+  if (head.template) doc.template = head.template;
+  if (isListDocument(value)) {
+    const lines = chunk.split('\n');
+    doc.itemLines = listItemLines(lines, head.contentLine, lines.length).map((l) => l + firstLine);
+  }
   return doc;
 }
 
-/** `helm template` writes `# Source: <chart>/templates/<file>` above each document. */
-function helmSource(lines: string[], start: number, contentLine: number): string | undefined {
-  for (let i = start; i < contentLine; i++) {
-    const m = /^#\s*Source:\s*(\S.*?)\s*$/.exec(lines[i] as string);
-    if (m) return m[1];
+/**
+ * The line (within the chunk) of the first line that is neither blank nor a comment (-1:
+ * none), and the chart template of a `helm template` `# Source:` comment above it.
+ */
+function documentHead(chunk: string): { contentLine: number; template?: string } {
+  let template: string | undefined;
+  let index = 0;
+  for (let from = 0; from <= chunk.length; index++) {
+    const nl = chunk.indexOf('\n', from);
+    const lineText = chunk.slice(from, nl < 0 ? chunk.length : nl);
+    const trimmed = lineText.trim();
+    if (trimmed !== '' && !trimmed.startsWith('#')) return template ? { contentLine: index, template } : { contentLine: index };
+    const source = /^#\s*Source:\s*(\S.*?)\s*$/.exec(lineText);
+    if (source && template === undefined) template = source[1];
+    if (nl < 0) break;
+    from = nl + 1;
   }
-  return undefined;
-}
-
-/** Index of the first line that is neither blank nor a comment, or -1. */
-function firstContentLine(lines: string[], start: number, end: number): number {
-  const stop = Math.min(end, lines.length);
-  for (let i = start; i < stop; i++) {
-    const trimmed = (lines[i] as string).trim();
-    if (trimmed !== '' && !trimmed.startsWith('#')) return i;
-  }
-  return -1;
+  return { contentLine: -1 };
 }
 
 function isListDocument(value: unknown): boolean {

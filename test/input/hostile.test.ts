@@ -113,6 +113,14 @@ describe('hostile and broken input', { concurrency: 4 }, () => {
     assertRefused(await doctor('-f', blockDeep), blockDeep, 259, /nested deeper than 256 levels/);
   });
 
+  test('20 MB of unclosed `[` as JSON: refused before JSON.parse, in a 192 MB heap', async () => {
+    // V8's JSON.parse keeps ~50 bytes a nesting level: it would need about 1 GB before failing,
+    // and the small heap would end the process with an out-of-memory crash instead of exit 2.
+    const path = file('['.repeat(20 * 1024 * 1024), 'json');
+    const run = await runCli(['doctor', '-f', path], { nodeArgs: ['--max-old-space-size=192'], timeoutMs: 60_000 });
+    assertRefused(run, path, 1, /nested deeper than 256 levels/);
+  });
+
   test('deep JSON in a rule the fix would clone: refused, not an internal error', async () => {
     const deep = `${'['.repeat(20_000)}${']'.repeat(20_000)}`;
     const rule = `{\n"apiVersion": "networking.istio.io/v1", "kind": "DestinationRule",\n"metadata": {"name": "sg-cloud-gateway", "namespace": "app"},\n"spec": {"host": "${FQDN}", "trafficPolicy": {"connectionPool": ${deep}}}}\n`;
