@@ -2,10 +2,11 @@
 // backend that no rule serves, with the facts the model already holds about each. No judgement
 // here: verdicts come from the findings the rules produce.
 
-import { findMatchingRule, isCatchAll, matchHost, serviceKind } from './cloudflared.js';
+import { effectiveOriginRequest, findMatchingRule, isCatchAll, matchHost, serviceKind } from './cloudflared.js';
 import { resolveRuleTarget, ruleKey, type RuleTarget, type TunnelEdge } from './edges.js';
 import type { MeshModel } from './model.js';
 import type { IngressBackendView } from './operator-view.js';
+import { onwardRoutes, type RouteEdge } from './routes.js';
 import type { ServiceView } from './services.js';
 import type { TunnelConfig, TunnelRule } from './tunnels.js';
 
@@ -20,13 +21,23 @@ export interface BackendView {
   target?: RuleTarget;
   /** The judged edge, when the rule reaches a Service port. */
   edge?: TunnelEdge;
+  /** When the edge ends at ingress gateway proxies: the VirtualService routes the request goes on through. */
+  onward?: RouteEdge[];
 }
 
 function ofRule(model: MeshModel, tunnel: TunnelConfig, rule: TunnelRule): BackendView {
   const view: BackendView = { tunnel, rule, key: ruleKey(tunnel, rule), target: resolveRuleTarget(model, tunnel, rule) };
   if (rule.backend) view.ingress = rule.backend;
   const edge = model.tunnelEdges.find((e) => e.tunnel === tunnel && e.rule === rule);
-  if (edge) view.edge = edge;
+  if (edge) {
+    view.edge = edge;
+    const proxies = new Set(edge.clients.flatMap((c) => c.endpoints.map((ep) => ep.pod)).filter((p) => p.sidecar.kind === 'gateway'));
+    // cloudflared sends the visitor's Host unless httpHostHeader rewrites it; a wildcard hostname may be any host.
+    const rewritten = effectiveOriginRequest(rule, tunnel.originRequest).settings.httpHostHeader;
+    const host = typeof rewritten === 'string' && rewritten ? rewritten : rule.hostname?.includes('*') ? undefined : rule.hostname;
+    const onward = onwardRoutes(model, proxies, host);
+    if (onward.length) view.onward = onward;
+  }
   return view;
 }
 

@@ -136,6 +136,33 @@ export function buildRouteEdges(model: MeshModel): RouteEdges {
   return { edges, gaps };
 }
 
+/** Identity of one gateway route (findings carry it, like a tunnel rule's key). */
+export function routeKey(edge: RouteEdge): string {
+  const vs = edge.virtualService;
+  return `VirtualService ${vs.metadata.namespace ?? 'default'}/${vs.metadata.name}#${edge.path}`;
+}
+
+/** A VirtualService host pattern (`*`, `*.example.com`, exact) against a request's Host. */
+export function routeHostMatches(pattern: string, host: string): boolean {
+  if (pattern === '*') return true;
+  if (pattern.startsWith('*.')) return host.endsWith(pattern.slice(1)) && host.length > pattern.length - 1;
+  return pattern.toLowerCase() === host.toLowerCase();
+}
+
+/**
+ * The gateway routes a request continues on when a tunnel edge ends at gateway proxies: routes
+ * of those proxies whose VirtualService hosts take the request's Host (any host when the tunnel
+ * rule has none).
+ */
+export function onwardRoutes(model: MeshModel, proxies: ReadonlySet<unknown>, host: string | undefined): RouteEdge[] {
+  if (proxies.size === 0) return [];
+  return model.routeEdges.filter(
+    (e) =>
+      e.clients.some((c) => c.group.pods.some((p) => proxies.has(p))) &&
+      (host === undefined || (e.virtualService.spec?.hosts ?? ['*']).some((h) => typeof h === 'string' && routeHostMatches(h, host))),
+  );
+}
+
 /** A destination names its port, or the Service has exactly one (Istio's rule for omitting it). */
 function routePort(service: ServiceView, port: number | undefined): ServicePort | undefined {
   if (port === undefined) return service.ports.length === 1 ? service.ports[0] : undefined;

@@ -117,7 +117,7 @@ export function decideSends(
         steps: [`${client.label} has no sidecar (${sc.reason}): it sends what its URL says (${sends === 'APP_TLS' ? 'its own TLS' : 'plaintext'})`],
       };
     }
-    steps.push(`${client.label} has a sidecar (${sc.reason})`);
+    steps.push(sc.kind === 'gateway' ? `${client.label} is an Istio gateway proxy (${sc.reason})` : `${client.label} has a sidecar (${sc.reason})`);
     const dialPort = svc.headless ? targetPort : sp.port;
     const bypass = outboundBypass(pod.outbound, dialPort, svc.headless ? target.podIP : svc.clusterIP);
     if (bypass.bypass) {

@@ -8,6 +8,7 @@ import { isInboundCaptured } from '../model/capture.js';
 import { backendService, type BackendView } from '../model/backends.js';
 import type { MeshModel } from '../model/model.js';
 import { describePod } from '../model/pods.js';
+import { routeKey, type RouteEdge } from '../model/routes.js';
 import { istioProtocol } from '../model/protocol.js';
 import type { SidecarInfo } from '../model/sidecar.js';
 import { describeSends, type EndpointVerdict } from '../model/traffic.js';
@@ -44,6 +45,8 @@ export interface ExplainReport {
 /** A finding is about this backend when it names its rule, or (rules that name no rules) its Service port or Ingress. */
 function concerns(f: Finding, v: BackendView): boolean {
   if (v.key && f.edges?.includes(v.key)) return true;
+  // The hop after an ingress gateway is part of this backend's path.
+  if (v.onward?.some((r) => f.edges?.includes(routeKey(r)))) return true;
   const svc = backendService(v);
   if (f.edges === undefined && f.resource.kind === 'Service' && f.resource.namespace === svc.namespace && f.resource.name === svc.name && (f.port === undefined || f.port === svc.port)) return true;
   const b = v.ingress;
@@ -74,6 +77,11 @@ function missingEvidence(model: MeshModel, v: BackendView): string[] {
     const endpoints = e.clients.flatMap((c) => c.endpoints);
     if (e.clients.length > 0 && endpoints.length === 0) out.push(`no pod or workload in the input is selected by Service ${e.service.namespace}/${e.service.name}`);
     for (const ep of endpoints) if (ep.outcome === 'unknown') out.push(`${describePod(ep.pod)}: ${ep.why}`);
+  }
+  for (const r of v.onward ?? []) {
+    for (const ep of r.clients.flatMap((c) => c.endpoints)) {
+      if (ep.outcome === 'unknown') out.push(`after the gateway, ${describePod(ep.pod)}: ${ep.why}`);
+    }
   }
   return [...new Set(out)];
 }
@@ -110,6 +118,30 @@ export function explainBackends(model: MeshModel, findings: Finding[], views: Ba
 }
 
 // ---- JSON -------------------------------------------------------------------------------
+
+/** The worst endpoint of a gateway route (what the hop after the gateway does). */
+function worstEndpoint(r: RouteEdge): { endpoint: EndpointVerdict; label: string } | undefined {
+  const pairs = r.clients.flatMap((c) => c.endpoints.map((endpoint) => ({ endpoint, label: c.group.context.label })));
+  pairs.sort((x, y) => (OUTCOME_RANK[x.endpoint.outcome] ?? 9) - (OUTCOME_RANK[y.endpoint.outcome] ?? 9));
+  return pairs[0];
+}
+
+function routeJson(r: RouteEdge): Record<string, unknown> {
+  const worst = worstEndpoint(r);
+  return {
+    virtualService: `${r.virtualService.metadata.namespace ?? 'default'}/${r.virtualService.metadata.name}`,
+    route: r.path,
+    gateway: `${r.gateway.namespace}/${r.gateway.name}`,
+    service: { namespace: r.service.namespace, name: r.service.name, port: r.servicePort.port },
+    subset: r.subset ?? null,
+    client: worst?.label ?? null,
+    clientSends: worst?.endpoint.sends.sends ?? null,
+    target: worst ? describePod(worst.endpoint.pod) : null,
+    targetPort: worst?.endpoint.targetPort ?? null,
+    outcome: worst?.endpoint.outcome ?? null,
+    why: worst?.endpoint.why ?? null,
+  };
+}
 
 function sidecarFlag(s: SidecarInfo | undefined): boolean | null {
   return s === undefined || s.state === 'unknown' ? null : s.state === 'present';
@@ -172,6 +204,7 @@ function backendJson(model: MeshModel, x: ExplainedBackend): Record<string, unkn
     symptom: x.symptom,
     codes: [...new Set(x.findings.map((f) => f.code))],
     ingress: b ? `${b.namespace}/${b.ingress.metadata.name}` : null,
+    gatewayRoutes: (view.onward ?? []).map(routeJson),
     missing: x.missing,
   };
 }
@@ -242,6 +275,18 @@ function backendText(model: MeshModel, x: ExplainedBackend, c: ChalkInstance): s
       lines.push(`    ${c.dim('outcome:')} ${ep.why}`);
     } else if (e.clients.length === 0) {
       lines.push(`    ${c.yellow('no cloudflared pod in the input runs this config')}`);
+    }
+  }
+  for (const r of view.onward ?? []) {
+    const worst = worstEndpoint(r);
+    lines.push(`  ${c.dim('then, through the gateway:')} VirtualService ${r.virtualService.metadata.namespace ?? 'default'}/${r.virtualService.metadata.name} ${r.path} → Service ${r.service.namespace}/${r.service.name}:${r.servicePort.port}${r.subset ? ` subset ${r.subset}` : ''}`);
+    if (worst) {
+      const ep = worst.endpoint;
+      lines.push(`    sends: ${describeSends(ep.sends.sends)} ${c.dim(`(${ep.sends.sends}; ${ep.sends.steps.length > 1 ? ep.sends.steps.at(-1) : ep.sends.cause})`)}`);
+      lines.push(`    target ${describePod(ep.pod)} port ${ep.targetPort ?? '?'}: ${ep.captured === false ? `${c.red('NOT captured')} (${ep.pod.inbound.source})` : ep.pod.sidecar.reason}`);
+      lines.push(`    ${c.dim('outcome:')} ${ep.why}`);
+    } else {
+      lines.push(`    ${c.yellow('no pod or workload in the input is selected by the Service')}`);
     }
   }
   lines.push(`  ${c.bold('verdict:')} ${verdictText(c, x.verdict)}${x.symptom ? ` — ${x.symptom}` : ''}`);

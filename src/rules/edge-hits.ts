@@ -3,7 +3,7 @@
 
 import type { RuleMatch } from '../model/destinationrule.js';
 import { ruleKey, type ClientVerdicts, type TunnelEdge } from '../model/edges.js';
-import type { RouteEdge } from '../model/routes.js';
+import { routeKey, type RouteEdge } from '../model/routes.js';
 import { formatRef, type ObjectRef, type ServicePort } from '../model/k8s.js';
 import type { MeshModel } from '../model/model.js';
 import type { TunnelConfig, TunnelRule } from '../model/tunnels.js';
@@ -109,7 +109,7 @@ export function pathLine(edge: PathEdge): string {
 export function hitEdges(hits: Array<{ edge: PathEdge }>): string[] {
   return unique(
     hits.map((h) =>
-      isRouteEdge(h.edge) ? `VirtualService ${h.edge.virtualService.metadata.namespace ?? 'default'}/${h.edge.virtualService.metadata.name}#${h.edge.path}` : ruleKey(h.edge.tunnel, h.edge.rule),
+      isRouteEdge(h.edge) ? routeKey(h.edge) : ruleKey(h.edge.tunnel, h.edge.rule),
     ),
   );
 }
@@ -122,7 +122,7 @@ export function serviceLine(edge: { service: ServiceView; servicePort: ServicePo
 
 /** The evidence chain of one hit: rule, client, what it sends and why, the target side. */
 export function hitEvidence(hit: EdgeHit): string[] {
-  const { edge, client, endpoint } = hit;
+  const { edge, endpoint } = hit;
   const lines = [pathLine(edge), `client: ${isRouteEdge(edge) ? edge.clientEvidence : edge.tunnel.connectorEvidence}`];
   lines.push(...endpoint.sends.steps);
   if (endpoint.sends.condition) lines.push(`note: ${endpoint.sends.condition}`);

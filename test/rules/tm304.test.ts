@@ -1,4 +1,5 @@
 import { tm304 } from '../../src/rules/catalog/tm304-http2-origin-missing.js';
+import { cloudflaredConfigMap, cloudflaredDeployment, namespace, pod, service } from '../support/build.js';
 import { testRule } from '../support/rule-tester.js';
 import { viaConfig, viaOperator } from '../support/tunnel-scenarios.js';
 
@@ -16,6 +17,17 @@ testRule(tm304, {
       objects: viaConfig([{ hostname: host, service: 'https://web.app:443' }, catchAll], { ports: [{ name: 'http2', port: 443 }], extra: { originRequest: { http2Origin: true } } }),
     },
     { name: 'gRPC-Web works over HTTP/1.1', objects: viaOperator([{ host, service: 'web', port: 8080 }], { ports: [{ name: 'grpc-web', port: 8080 }] }) },
+    {
+      name: "istio-ingressgateway's port 80 is named http2, but the gateway's HTTP listener takes HTTP/1.1",
+      objects: [
+        namespace('edge'),
+        cloudflaredConfigMap('edge', 'cloudflared', [{ hostname: host, service: 'http://istio-ingressgateway.istio-system:80' }, catchAll]),
+        cloudflaredDeployment('edge', 'cloudflared', 'cloudflared'),
+        namespace('istio-system'),
+        pod('istio-system', 'istio-ingressgateway-1', { sidecar: 'gateway', owner: 'istio-ingressgateway', labels: { istio: 'ingressgateway' }, ports: [{ port: 8080 }] }),
+        service('istio-system', 'istio-ingressgateway', [{ name: 'http2', port: 80, targetPort: 8080 }], { selector: { istio: 'ingressgateway' } }),
+      ],
+    },
     { name: 'a plain HTTP backend', objects: viaOperator([{ host, service: 'web', port: 8080 }], { ports: [{ name: 'http', port: 8080 }] }) },
     { name: 'h2mux:// is a raw TCP stream: TM302 reports it', objects: viaOperator([{ host, service: 'web', port: 8080 }], { ports: [{ name: 'h2c', port: 8080 }] }) },
   ],

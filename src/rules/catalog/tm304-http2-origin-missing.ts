@@ -18,6 +18,10 @@ function miss(edge: TunnelEdge): Miss | undefined {
   if (kind.kind !== 'http') return undefined; // raw TCP schemes are TM302
   const speech = declaredSpeech(edge.servicePort).speech;
   if (speech !== 'grpc' && speech !== 'http2') return undefined;
+  // An Istio gateway's HTTP listener takes HTTP/1.1 and HTTP/2 alike (istio-ingressgateway names
+  // its port 80 `http2` for sidecar clients); what runs behind it is judged on the gateway's routes.
+  const pods = edge.clients.flatMap((c) => c.endpoints.map((e) => e.pod));
+  if (pods.length > 0 && pods.every((p) => p.sidecar.kind === 'gateway')) return undefined;
   const origin = effectiveOriginRequest(edge.rule, edge.tunnel.originRequest);
   const h2 = origin.settings.http2Origin === true;
   if (kind.scheme === 'https' && h2) return undefined;
