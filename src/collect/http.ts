@@ -147,12 +147,18 @@ async function requestOnce(conn: ApiConnection, path: string): Promise<ApiResult
         res.on('error', (e) => reject(classify(e)));
         res.on('end', () => {
           const status = res.statusCode ?? 0;
-          const text = Buffer.concat(chunks).toString('utf8');
+          const bytes = Buffer.concat(chunks);
+          const text = bytes.toString('utf8');
           if (!res.complete) {
             reject(incomplete());
             return;
           }
           if (status >= 200 && status < 300) {
+            // Checked before parsing (see jsonTooDeepAt): asking again will not help.
+            if (jsonTooDeepAt(bytes) >= 0) {
+              resolve({ ok: false, status, message: `the response nests deeper than ${MAX_NESTING_DEPTH} levels` });
+              return;
+            }
             let body: unknown;
             try {
               body = JSON.parse(text);
@@ -161,9 +167,7 @@ async function requestOnce(conn: ApiConnection, path: string): Promise<ApiResult
               reject(new NetworkError(`invalid JSON in the response to ${path}`, 'EBADBODY'));
               return;
             }
-            // Well-formed but deeper than anything downstream may walk: asking again will not help.
-            if (jsonTooDeepAt(text) >= 0) resolve({ ok: false, status, message: `the response nests deeper than ${MAX_NESTING_DEPTH} levels` });
-            else resolve({ ok: true, status, body });
+            resolve({ ok: true, status, body });
             return;
           }
           resolve(failure(status, text, res.headers['retry-after']));

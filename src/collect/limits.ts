@@ -133,16 +133,15 @@ export function checkAliases(root: object): void {
 // ---- JSON ----------------------------------------------------------------------------
 
 /**
- * Where JSON (already known to be valid) first nests deeper than MAX_NESTING_DEPTH, as an
- * index into `json`; -1 when it never does. Brackets inside strings do not count. Given the
- * UTF-8 bytes it runs about twice as fast as over the decoded string (multi-byte sequences
- * never contain the ASCII quote, backslash or brackets).
+ * Where JSON first nests deeper than MAX_NESTING_DEPTH, as a byte offset into its UTF-8; -1
+ * when it never does. Brackets inside strings do not count (multi-byte UTF-8 sequences never
+ * contain the ASCII quote, backslash or brackets). Run it BEFORE JSON.parse: V8 parses nesting
+ * iteratively but keeps ~50 bytes a level, so a few MB of `[` cost gigabytes before failing.
+ * Text that is not JSON may be misjudged either way; callers then let a bounded parser decide.
  */
 export function jsonTooDeepAt(json: string | Uint8Array): number {
-  return typeof json === 'string' ? tooDeepInText(json) : tooDeepInBytes(json);
-}
-
-function tooDeepInBytes(b: Uint8Array): number {
+  // One loop over bytes, about twice as fast as over a string; encoding a string first is cheap next to it.
+  const b = typeof json === 'string' ? Buffer.from(json, 'utf8') : json;
   let depth = 0;
   const n = b.length;
   for (let i = 0; i < n; i++) {
@@ -162,31 +161,8 @@ function tooDeepInBytes(b: Uint8Array): number {
   return -1;
 }
 
-function tooDeepInText(text: string): number {
-  let depth = 0;
-  const n = text.length;
-  for (let i = 0; i < n; i++) {
-    const c = text.charCodeAt(i);
-    if (c === 34 /* " */) {
-      for (i++; i < n; i++) {
-        const s = text.charCodeAt(i);
-        if (s === 92 /* \ */) i++;
-        else if (s === 34) break;
-      }
-    } else if (c === 123 /* { */ || c === 91 /* [ */) {
-      if (++depth > MAX_NESTING_DEPTH) return i;
-    } else if (c === 125 /* } */ || c === 93 /* ] */) {
-      depth--;
-    }
-  }
-  return -1;
-}
-
 /** JSON.parse with the nesting bound; throws SyntaxError or LimitError. */
 export function parseJson(text: string): unknown {
-  const value: unknown = JSON.parse(text);
-  if (typeof value === 'object' && value !== null && jsonTooDeepAt(text) >= 0) {
-    throw new LimitError(`nested deeper than ${MAX_NESTING_DEPTH} levels`);
-  }
-  return value;
+  if (jsonTooDeepAt(text) >= 0) throw new LimitError(`nested deeper than ${MAX_NESTING_DEPTH} levels`);
+  return JSON.parse(text) as unknown;
 }
