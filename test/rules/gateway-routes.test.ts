@@ -80,6 +80,7 @@ testRule(tm101, {
           resource: 'Service app/gw',
           port: 9091,
           message: ['ingress gateway Deployment istio-system/istio-ingressgateway sends Istio mTLS to Service app/gw port 9091', 'does not capture target port 9091'],
+          symptom: 'the ingress gateway answers 503',
           evidence: [
             `VirtualService app/admin http[0].route[0] through Gateway app/public: * → ${FQDN}:9091`,
             'client: Gateway app/public (selector istio=ingressgateway) selects 1 proxy pod',

@@ -26,6 +26,7 @@ export interface ExpectedFinding {
   port?: number;
   severity?: Finding['severity'];
   message?: Match | Match[];
+  symptom?: Match;
   evidence?: Match[];
   /** Expected fixes in order (titles and/or YAML fragments); fewer entries = a prefix. */
   fixes?: Array<{ title?: Match; yaml?: Match[] }>;
@@ -76,6 +77,7 @@ export function testRule(rule: Rule, cases: { valid: ValidCase[]; invalid: Inval
           if (expected.port !== undefined) assert.equal(f.port, expected.port);
           assert.equal(f.severity, expected.severity ?? rule.meta.severity);
           for (const m of [expected.message ?? []].flat()) assertMatch(f.message, m, 'message');
+          if (expected.symptom !== undefined) assertMatch(f.symptom ?? '', expected.symptom, 'symptom');
           for (const m of expected.evidence ?? []) assertMatch(f.evidence.join('\n'), m, 'evidence');
           expected.fixes?.forEach((fx, j) => {
             const fix = f.fixes[j];

@@ -5,12 +5,16 @@ import type { MeshModel } from '../../model/model.js';
 import type { EndpointVerdict } from '../../model/traffic.js';
 import { workloadOf } from '../../model/pods.js';
 import { captureFix, destinationRuleTlsFix, peerAuthPortFix } from '../fixes.js';
-import { clientNames, distinctBy, groupEvidence, groupHits, hitEdges, hitNamespaces, listing, matchKey, serviceRef, unique, workloadNames } from '../edge-hits.js';
+import { clientNames, distinctBy, groupEvidence, groupHits, hitEdges, hitNamespaces, isRouteEdge, listing, matchKey, serviceRef, unique, workloadNames } from '../edge-hits.js';
 import type { Fix, Rule } from '../types.js';
 import { APP_NAMESPACE, CLOUDFLARED, edgeNamespace, EXCLUDE_INBOUND, gateway, GATEWAY_SERVICE, manifests, tunnelConfig } from '../examples.js';
 
 export const SYMPTOM_MTLS_TO_APP =
   'WRONG_VERSION_NUMBER / TLS handshake failure / upstream_reset_before_response_started in cloudflared and the proxy logs; the tunnel hostname answers 502';
+
+/** The same failure one hop later: the gateway's upstream connection fails, and it answers for it. */
+const SYMPTOM_MTLS_BEHIND_GATEWAY =
+  'the ingress gateway answers 503 "upstream connect error or disconnect/reset before headers" (upstream_reset_before_response_started in its access log), and the tunnel hostname passes it on';
 
 const isTm101 = (v: EndpointVerdict): boolean => v.outcome === 'mtls-to-uncaptured' && v.sends.cause === 'auto-mtls';
 
@@ -66,7 +70,7 @@ export const tm101: Rule = {
         resource: serviceRef(first.edge),
         port: sp.port,
         message: `${listing(clientNames(hits))} send${clientNames(hits).length === 1 ? 's' : ''} Istio mTLS to Service ${svc.namespace}/${svc.name} port ${sp.port}, but the sidecar of ${listing(workloadNames(pods))} does not capture target port ${listing(targetPorts.map(String))}: the application receives a TLS handshake it cannot read.`,
-        symptom: SYMPTOM_MTLS_TO_APP,
+        symptom: hits.every((h) => isRouteEdge(h.edge)) ? SYMPTOM_MTLS_BEHIND_GATEWAY : SYMPTOM_MTLS_TO_APP,
         evidence: groupEvidence(hits),
         fixes,
         namespaces: hitNamespaces(hits),
