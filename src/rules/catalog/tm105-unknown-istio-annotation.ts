@@ -148,14 +148,14 @@ export const tm105: Rule = {
 function judgeKey(position: { file: string; line: number } | undefined, c: Carrier, where: Where, key: string, value: string): FindingDraft | undefined {
   const other: Where = where === 'annotation' ? 'label' : 'annotation';
   const known = KNOWN[where].get(key);
+  // Labels such as istio.io/rev mark many kinds; only a pod key on a workload's own metadata is a clear mistake.
+  if (known && (appliesTo(known, c.resource) || (where === 'label' && !(isWorkloadKind(c.object.kind) && !c.template)))) return undefined;
   const ref = refOf(c.object);
   const placeText = `${c.place} of ${c.object.kind} ${c.object.metadata.namespace ? `${c.object.metadata.namespace}/` : ''}${c.object.metadata.name}`;
   let problem: string;
   let meant: IstioKey | undefined;
   let moveTo: { where: Where; template: boolean } | undefined;
   if (known) {
-    // Labels such as istio.io/rev mark many kinds; only a pod key on a workload's own metadata is a clear mistake.
-    if (appliesTo(known, c.resource) || (where === 'label' && !(isWorkloadKind(c.object.kind) && !c.template))) return undefined;
     // A pod-level key on the workload's own metadata: it belongs on the pod template.
     if (!c.template && isWorkloadKind(c.object.kind) && appliesTo(known, 'Pod')) {
       problem = `${where} ${key} is on the ${placeText}, where Istio does not read it: it applies to pods, so it belongs on spec.template.metadata`;
