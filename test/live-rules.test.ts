@@ -107,6 +107,11 @@ const GATEWAY: Obj[] = [
   service('app', 'gw', [{ name: 'http-admin', port: 9091 }]),
 ];
 
+/** The same, with a shared Gateway in istio-system that the app's VirtualService names as `istio-system/public`. */
+const SHARED_GATEWAY: Obj[] = GATEWAY.map((o) =>
+  o.kind === 'Gateway' ? istioGateway('istio-system', 'public') : o.kind === 'VirtualService' ? virtualService('app', 'admin', { gateways: ['istio-system/public'], host: 'gw', port: 9091 }) : o,
+);
+
 async function live(server: ApiServer, namespace?: string): Promise<MeshModel> {
   const kubeconfig = writeKubeconfig(server);
   const { snapshot } = await collectLive({ kubeconfig, allNamespaces: namespace === undefined, ...(namespace ? { namespace } : {}), requestTimeoutMs: 5000 });
@@ -142,6 +147,17 @@ const SCENARIOS: Scenario[] = [
     namespace: 'app',
     expected: ['TM101 error Service app/gw:9091'],
     liveFacts: (model) => assert.match(model.routeEdges[0]?.clientEvidence ?? '', /proxy pods are not among the pods collected/),
+  },
+  {
+    name: '-n app with a shared Gateway in istio-system: its Gateway and proxy pods are collected as evidence',
+    objects: SHARED_GATEWAY,
+    rules: rules('TM101', 'TM104'),
+    namespace: 'app',
+    expected: ['TM101 error Service app/gw:9091'],
+    liveFacts: (model) => {
+      assert.equal(model.routeEdges[0]?.clients[0]?.group.context.pod?.name, 'istio-ingressgateway-1');
+      assert.equal(model.covers('Gateway', 'istio-system'), true);
+    },
   },
   {
     name: 'TM1xx: invalid and mismatched port-level settings, a rejected capture annotation',

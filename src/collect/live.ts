@@ -166,6 +166,16 @@ export async function collectLive(opts: LiveOptions): Promise<LiveResult> {
     for (const ns of extraNamespaces) {
       for (const kind of ['DestinationRule', 'VirtualService', 'PeerAuthentication'] as const) phase2.push({ info: kindInfo(kind) as KindInfo, namespace: ns });
     }
+    // Gateways that the VirtualServices in scope bind to elsewhere (`istio-system/public`): their
+    // proxies are those routes' clients, with the DestinationRules of their namespace.
+    const rootNamespaces = new Set([rootGuess, mesh.rootNamespace]);
+    for (const ns of collector.gatewayNamespaces()) {
+      if (ns === namespace) continue;
+      phase2.push({ info: kindInfo('Gateway') as KindInfo, namespace: ns });
+      if (clientNamespaces.has(ns) || extraNamespaces.has(ns)) continue; // their Pods and DestinationRules are listed already
+      phase2.push({ info: kindInfo('Pod') as KindInfo, namespace: ns });
+      if (!rootNamespaces.has(ns)) phase2.push({ info: kindInfo('DestinationRule') as KindInfo, namespace: ns });
+    }
     // TunnelIngressClassConfigs the IngressClasses point at, where they live.
     for (const ns of collector.classConfigNamespaces()) {
       if (ns !== namespace && !extraNamespaces.has(ns) && !clientNamespaces.has(ns)) phase2.push({ info: kindInfo('TunnelIngressClassConfig') as KindInfo, namespace: ns });
@@ -228,6 +238,21 @@ class Collector {
   classConfigNamespaces(): string[] {
     const classes = this.objects().filter((o) => o.kind === 'IngressClass') as Array<RawObject & { spec?: { parameters?: { kind?: string; namespace?: string } } }>;
     return [...new Set(classes.filter((c) => c.spec?.parameters?.kind === 'TunnelIngressClassConfig').map((c) => c.spec?.parameters?.namespace || OPERATOR_NAMESPACE))];
+  }
+
+  /** Namespaces named by VirtualServices' `gateways: [ns/name]`. */
+  gatewayNamespaces(): string[] {
+    const out = new Set<string>();
+    for (const o of this.objects()) {
+      if (o.kind !== 'VirtualService') continue;
+      const gateways = (o.spec as { gateways?: unknown } | undefined)?.gateways;
+      if (!Array.isArray(gateways)) continue;
+      for (const g of gateways) {
+        const slash = typeof g === 'string' ? g.indexOf('/') : -1;
+        if (slash > 0) out.add((g as string).slice(0, slash));
+      }
+    }
+    return [...out];
   }
 
   podNamespaces(): string[] {
