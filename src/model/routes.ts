@@ -9,6 +9,7 @@ import { groupClients, type ClientGroup, type ClientVerdicts, type EdgeGap } fro
 import type { KObject, ServicePort, StringMap, VirtualService } from './k8s.js';
 import { matchesLabels } from './labels.js';
 import type { MeshModel } from './model.js';
+import type { PodView } from './pods.js';
 import type { ServiceView } from './services.js';
 import { judgeEndpoint, type ClientContext } from './traffic.js';
 import { routeDestinations } from './virtualservice.js';
@@ -115,8 +116,9 @@ export function buildRouteEdges(model: MeshModel): RouteEdges {
           gaps.push({ namespace: service.namespace, text: `${where} (gateway → ${service.namespace}/${service.name}:${servicePort.port}) not judged: Pods ${podsUnseen}` });
           continue;
         }
-        const backends = model.backendsOf(service);
         const subset = destination.subset;
+        const backends = subset ? subsetBackends(model, found.groups[0]?.context, service, subset) : model.backendsOf(service);
+        if (!backends) continue; // an undefined subset routes nowhere (503 NR): TM402 says so
         edges.push({
           virtualService: vs,
           path,
@@ -161,6 +163,18 @@ export function onwardRoutes(model: MeshModel, proxies: ReadonlySet<unknown>, ho
       e.clients.some((c) => c.group.pods.some((p) => proxies.has(p))) &&
       (host === undefined || (e.virtualService.spec?.hosts ?? ['*']).some((h) => typeof h === 'string' && routeHostMatches(h, host))),
   );
+}
+
+/**
+ * A route to a subset reaches only the Service's pods with the subset's labels, as the
+ * DestinationRule the gateway sees defines them; undefined when no rule it sees defines it.
+ */
+function subsetBackends(model: MeshModel, client: ClientContext | undefined, service: ServiceView, subset: string): PodView[] | undefined {
+  const namespace = client?.pod?.namespace ?? client?.namespace;
+  const match = namespace === undefined ? undefined : model.destinationRules.lookup({ namespace, ...(client?.pod ? { labels: client.pod.labels } : {}) }, service.fqdn, service.namespace);
+  const defined = match?.rules.flatMap((r) => r.rule.spec.subsets ?? []).find((s) => s.name === subset);
+  if (!defined) return undefined;
+  return model.backendsOf(service).filter((p) => matchesLabels(defined.labels ?? {}, p.labels));
 }
 
 /** A destination names its port, or the Service has exactly one (Istio's rule for omitting it). */

@@ -106,6 +106,36 @@ testRule(tm101, {
   ],
 });
 
+/** Two versions behind one Service; only v2 keeps 9091 out of its sidecar. */
+function versions(subset: string): Obj[] {
+  const ports = [{ name: 'admin', port: 9091 }];
+  return [
+    namespace('istio-system'),
+    namespace('app', { 'istio-injection': 'enabled' }),
+    pod('istio-system', 'istio-ingressgateway-1', { sidecar: 'gateway', owner: 'istio-ingressgateway', labels: { app: 'istio-ingressgateway', istio: 'ingressgateway' } }),
+    istioGateway('app', 'public'),
+    virtualService('app', 'admin', { gateways: ['public'], host: 'gw', port: 9091, subset }),
+    deployment('app', 'gw-v1', { labels: { app: 'gw', version: 'v1' }, ports }),
+    deployment('app', 'gw-v2', { labels: { app: 'gw', version: 'v2' }, annotations: { 'traffic.sidecar.istio.io/excludeInboundPorts': '9091' }, ports }),
+    service('app', 'gw', [{ name: 'http-admin', port: 9091 }], { selector: { app: 'gw' } }),
+    destinationRule('app', 'gw', { host: 'gw', subsets: [{ name: 'v1', labels: { version: 'v1' } }, { name: 'v2', labels: { version: 'v2' } }] }),
+  ];
+}
+
+testRule(tm101, {
+  valid: [
+    { name: "the route's subset (v1) holds only pods that capture the port", objects: versions('v1') },
+    { name: 'the route names a subset no DestinationRule defines: it routes nowhere (TM402), nothing to judge here', objects: versions('v9') },
+  ],
+  invalid: [
+    {
+      name: "the route's subset (v2) holds the pods that exclude the port",
+      objects: versions('v2'),
+      findings: [{ resource: 'Service app/gw', port: 9091, message: 'the sidecar of Deployment app/gw-v2 does not capture' }],
+    },
+  ],
+});
+
 testRule(tm102, {
   valid: [{ name: 'the gateway sends auto mTLS to a STRICT captured port', objects: scenario({ excluded: '', extra: [peerAuthentication('app', 'default', { mode: 'STRICT' })] }) }],
   invalid: [
