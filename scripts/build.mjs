@@ -5,6 +5,8 @@
 // only. Type-checking is `npm run typecheck`.
 
 import { rmSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import { fileURLToPath } from 'node:url';
 import { build } from 'esbuild';
 
 rmSync(new URL('../dist/', import.meta.url), { recursive: true, force: true });
@@ -24,3 +26,15 @@ await build({
   legalComments: 'none',
   logLevel: 'warning',
 });
+
+// V8's code cache for the bundle, taken after a quiet run on the demo so the functions a run
+// needs are in it (bin/start.cjs uses it; `doctor -f fixtures/demo` ~0.21 s → ~0.18 s, `node -e 0`
+// being ~0.11 s). Without it everything still works, only slower: a failure here is a warning.
+try {
+  const require = createRequire(import.meta.url);
+  const demo = fileURLToPath(new URL('../fixtures/demo', import.meta.url));
+  const quiet = { out: () => undefined, err: () => undefined };
+  await require('../bin/start.cjs').writeCache(['node', 'tunnelmesh', 'doctor', '-f', demo, '-o', 'json'], quiet);
+} catch (err) {
+  process.stderr.write(`build: no code cache written: ${err instanceof Error ? err.message : String(err)}\n`);
+}

@@ -3,6 +3,7 @@
 
 import type http from 'node:http';
 import type https from 'node:https';
+import { lazyImport } from './lazy-import.js';
 import { jsonTooDeepAt, MAX_NESTING_DEPTH } from './limits.js';
 
 export interface ApiConnection {
@@ -91,7 +92,10 @@ const TLS_ERRORS = /CERT|SELF_SIGNED|UNABLE_TO_VERIFY|ERR_TLS|DEPTH_ZERO/;
  */
 let transportModules: Promise<{ http: typeof http; https: typeof https }> | undefined;
 function transports(): Promise<{ http: typeof http; https: typeof https }> {
-  transportModules ??= Promise.all([import('node:http'), import('node:https')]).then(([h, s]) => ({ http: h.default, https: s.default }));
+  transportModules ??= Promise.all([lazyImport<{ default: typeof http }>('node:http'), lazyImport<{ default: typeof https }>('node:https')]).then(([h, s]) => ({
+    http: h.default,
+    https: s.default,
+  }));
   return transportModules;
 }
 

@@ -9,6 +9,7 @@ import { homedir } from 'node:os';
 import { join } from 'node:path';
 import type https from 'node:https';
 import { ClusterError, UsageError } from '../errors.js';
+import { lazyImport } from './lazy-import.js';
 import type { ConfigMap, KObject } from '../model/k8s.js';
 import { DEFAULT_ROOT_NAMESPACE, isMeshConfigMap, meshSettingsFrom } from '../model/mesh.js';
 import { OPERATOR_NAMESPACE } from '../model/operator.js';
@@ -52,7 +53,7 @@ interface ListTarget {
 
 /** Loads the kubeconfig the way kubectl does, with the errors kubectl users expect. */
 async function loadKubeConfig(opts: LiveOptions) {
-  const k8s = await import('@kubernetes/client-node');
+  const k8s = await lazyImport<typeof import('@kubernetes/client-node')>('@kubernetes/client-node');
   const kc = new k8s.KubeConfig();
   const file = opts.kubeconfig;
   try {
