@@ -3,6 +3,8 @@
 import { readFileSync } from 'node:fs';
 import { UsageError } from '../errors.js';
 import { incompleteScope, type Snapshot } from '../collect/snapshot.js';
+import type { TunnelEdge } from '../model/edges.js';
+import type { RouteEdge } from '../model/routes.js';
 import type { ReportInput } from '../report/json.js';
 import type { FailOn } from '../rules/run.js';
 import { makeChalk, processIo, startSpinner, VerboseLog, warn, type ColorMode, type Io } from './terminal.js';
@@ -162,6 +164,17 @@ async function writeFixes(dir: string, input: ReportInput, snapshot: Snapshot, q
   if (!quiet) process.stderr.write(`tunnelmesh: wrote ${written} fix file${written === 1 ? '' : 's'} and README.md to ${dir}\n`);
 }
 
+/** Service ports (`ns/name:port`) with an endpoint judged unknown, and why (the last reason seen). */
+function unjudgedServicePorts(edges: Array<TunnelEdge | RouteEdge>): Map<string, string> {
+  const out = new Map<string, string>();
+  for (const e of edges) {
+    for (const c of e.clients) {
+      for (const v of c.endpoints) if (v.outcome === 'unknown') out.set(`${e.service.namespace}/${e.service.name}:${e.servicePort.port}`, v.why);
+    }
+  }
+  return out;
+}
+
 /** What the report should say about edges it could not judge. */
 function edgeNotes(model: import('../model/model.js').MeshModel, scope: string | undefined): string[] {
   const notes: string[] = [];
@@ -169,24 +182,9 @@ function edgeNotes(model: import('../model/model.js').MeshModel, scope: string |
     if (t.connectors.length === 0) notes.push(`${t.label}: ${t.connectorEvidence}; what its clients send cannot be judged`);
     for (const p of t.problems) notes.push(`${t.label}: ${p}`);
   }
-  const unknown = new Map<string, string>();
-  for (const e of model.tunnelEdges) {
-    for (const c of e.clients) {
-      for (const v of c.endpoints) {
-        if (v.outcome === 'unknown') unknown.set(`${e.service.namespace}/${e.service.name}:${e.servicePort.port}`, v.why);
-      }
-    }
-  }
+  const unknown = unjudgedServicePorts(model.tunnelEdges);
   for (const [key, why] of unknown) notes.push(`edge to ${key} not judged: ${why}`);
-  const unknownRoutes = new Map<string, string>();
-  for (const e of model.routeEdges) {
-    for (const c of e.clients) {
-      for (const v of c.endpoints) {
-        if (v.outcome === 'unknown') unknownRoutes.set(`${e.service.namespace}/${e.service.name}:${e.servicePort.port}`, v.why);
-      }
-    }
-  }
-  for (const [key, why] of unknownRoutes) if (!unknown.has(key)) notes.push(`gateway route to ${key} not judged: ${why}`);
+  for (const [key, why] of unjudgedServicePorts(model.routeEdges)) if (!unknown.has(key)) notes.push(`gateway route to ${key} not judged: ${why}`);
   for (const b of model.operator.backends) {
     if (b.cls.ours !== false && b.unserved) notes.push(`${b.label} ${b.host || '(no host)'}: no tunnel rule — ${b.unserved}`);
   }

@@ -16,7 +16,6 @@ export interface ParsedDocument {
   template?: string;
 }
 
-
 /** `bytes`, when given, is the UTF-8 the text was decoded from (JSON's depth check scans it faster). */
 export function parseText(text: string, file: string, bytes?: Uint8Array): ParsedDocument[] {
   const body = text.charCodeAt(0) === 0xfeff ? text.slice(1) : text;

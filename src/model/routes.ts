@@ -4,9 +4,9 @@
 // at the gateway's Service is judged ok up to the gateway; these edges judge the hop after it.
 
 import { objectsOfKind } from '../collect/snapshot.js';
-import { resolveHost, serviceOfHost } from './destinationrule.js';
+import { hostMatches, resolveHost, serviceOfHost } from './destinationrule.js';
 import { groupClients, type ClientGroup, type ClientVerdicts, type EdgeGap } from './edges.js';
-import type { KObject, ServicePort, StringMap, VirtualService } from './k8s.js';
+import { formatRef, refOf, type KObject, type ServicePort, type StringMap, type VirtualService } from './k8s.js';
 import { matchesLabels } from './labels.js';
 import type { MeshModel } from './model.js';
 import type { PodView } from './pods.js';
@@ -96,10 +96,10 @@ export function buildRouteEdges(model: MeshModel): RouteEdges {
   for (const vs of objectsOfKind(model.snapshot, 'VirtualService')) {
     const vsNamespace = vs.metadata.namespace ?? 'default';
     for (const ref of gatewayRefs(vs)) {
-      const gw = gateways.get(`${ref.namespace}/${ref.name}`);
+      const gwKey = `${ref.namespace}/${ref.name}`;
+      const gw = gateways.get(gwKey);
       const selector = gw && selectorOf(gw);
       if (!selector) continue; // TM4xx rules speak of references that lead nowhere; nothing to judge here
-      const gwKey = `${ref.namespace}/${ref.name}`;
       if (!clientsByGateway.has(gwKey)) clientsByGateway.set(gwKey, gatewayClients(model, ref, selector));
       const found = clientsByGateway.get(gwKey);
       if (!found) continue;
@@ -110,7 +110,7 @@ export function buildRouteEdges(model: MeshModel): RouteEdges {
         if (!service) continue;
         const servicePort = routePort(service, destination.port?.number);
         if (!servicePort) continue;
-        const where = `VirtualService ${vsNamespace}/${vs.metadata.name} ${path}`;
+        const where = `${formatRef(refOf(vs))} ${path}`;
         const podsUnseen = model.incompleteFor('Pod', [service.namespace]);
         if (podsUnseen) {
           gaps.push({ namespace: service.namespace, text: `${where} (gateway → ${service.namespace}/${service.name}:${servicePort.port}) not judged: Pods ${podsUnseen}` });
@@ -140,15 +140,7 @@ export function buildRouteEdges(model: MeshModel): RouteEdges {
 
 /** Identity of one gateway route (findings carry it, like a tunnel rule's key). */
 export function routeKey(edge: RouteEdge): string {
-  const vs = edge.virtualService;
-  return `VirtualService ${vs.metadata.namespace ?? 'default'}/${vs.metadata.name}#${edge.path}`;
-}
-
-/** A VirtualService host pattern (`*`, `*.example.com`, exact) against a request's Host. */
-export function routeHostMatches(pattern: string, host: string): boolean {
-  if (pattern === '*') return true;
-  if (pattern.startsWith('*.')) return host.endsWith(pattern.slice(1)) && host.length > pattern.length - 1;
-  return pattern.toLowerCase() === host.toLowerCase();
+  return `${formatRef(refOf(edge.virtualService))}#${edge.path}`;
 }
 
 /**
@@ -161,7 +153,7 @@ export function onwardRoutes(model: MeshModel, proxies: ReadonlySet<unknown>, ho
   return model.routeEdges.filter(
     (e) =>
       e.clients.some((c) => c.group.pods.some((p) => proxies.has(p))) &&
-      (host === undefined || (e.virtualService.spec?.hosts ?? ['*']).some((h) => typeof h === 'string' && routeHostMatches(h, host))),
+      (host === undefined || (e.virtualService.spec?.hosts ?? ['*']).some((h) => typeof h === 'string' && hostMatches(h.toLowerCase(), host.toLowerCase()))),
   );
 }
 

@@ -6,7 +6,9 @@ import type { ChalkInstance } from 'chalk';
 import { effectiveOriginRequest } from '../model/cloudflared.js';
 import { isInboundCaptured } from '../model/capture.js';
 import { backendService, type BackendView } from '../model/backends.js';
+import type { ClientVerdicts } from '../model/edges.js';
 import type { MeshModel } from '../model/model.js';
+import { formatRef, refOf } from '../model/k8s.js';
 import { describePod } from '../model/pods.js';
 import { routeKey, type RouteEdge } from '../model/routes.js';
 import { istioProtocol } from '../model/protocol.js';
@@ -58,6 +60,13 @@ function concerns(f: Finding, v: BackendView): boolean {
 
 const OUTCOME_RANK: Record<string, number> = { 'mtls-to-uncaptured': 0, 'mtls-to-disabled-port': 0, 'mtls-to-no-sidecar': 0, 'plaintext-to-strict': 0, 'no-endpoint': 1, unknown: 2, ok: 3 };
 
+/** The worst endpoint of an edge (what a user would see first), and the client that reaches it. */
+function worstEndpoint(r: { clients: ClientVerdicts[] }): { endpoint: EndpointVerdict; label: string } | undefined {
+  const pairs = r.clients.flatMap((c) => c.endpoints.map((endpoint) => ({ endpoint, label: c.group.context.label })));
+  pairs.sort((x, y) => (OUTCOME_RANK[x.endpoint.outcome] ?? 9) - (OUTCOME_RANK[y.endpoint.outcome] ?? 9));
+  return pairs[0];
+}
+
 function missingEvidence(model: MeshModel, v: BackendView): string[] {
   const out: string[] = [];
   const b = v.ingress;
@@ -94,9 +103,7 @@ export function explainBackends(model: MeshModel, findings: Finding[], views: Ba
     const missing = missingEvidence(model, view);
     const verdict: Verdict = errors.length ? 'broken' : missing.length ? 'unknown' : 'ok';
     const b = view.ingress;
-    const pairs = view.edge?.clients.flatMap((c) => c.endpoints.map((endpoint) => ({ endpoint, label: c.group.context.label }))) ?? [];
-    pairs.sort((x, y) => (OUTCOME_RANK[x.endpoint.outcome] ?? 9) - (OUTCOME_RANK[y.endpoint.outcome] ?? 9));
-    const shown = pairs[0];
+    const shown = view.edge ? worstEndpoint(view.edge) : undefined;
     const out: ExplainedBackend = {
       view,
       host: b ? b.host || null : (view.rule?.hostname ?? null),
@@ -118,13 +125,6 @@ export function explainBackends(model: MeshModel, findings: Finding[], views: Ba
 }
 
 // ---- JSON -------------------------------------------------------------------------------
-
-/** The worst endpoint of a gateway route (what the hop after the gateway does). */
-function worstEndpoint(r: RouteEdge): { endpoint: EndpointVerdict; label: string } | undefined {
-  const pairs = r.clients.flatMap((c) => c.endpoints.map((endpoint) => ({ endpoint, label: c.group.context.label })));
-  pairs.sort((x, y) => (OUTCOME_RANK[x.endpoint.outcome] ?? 9) - (OUTCOME_RANK[y.endpoint.outcome] ?? 9));
-  return pairs[0];
-}
 
 function routeJson(r: RouteEdge): Record<string, unknown> {
   const worst = worstEndpoint(r);
@@ -279,7 +279,7 @@ function backendText(model: MeshModel, x: ExplainedBackend, c: ChalkInstance): s
   }
   for (const r of view.onward ?? []) {
     const worst = worstEndpoint(r);
-    lines.push(`  ${c.dim('then, through the gateway:')} VirtualService ${r.virtualService.metadata.namespace ?? 'default'}/${r.virtualService.metadata.name} ${r.path} → Service ${r.service.namespace}/${r.service.name}:${r.servicePort.port}${r.subset ? ` subset ${r.subset}` : ''}`);
+    lines.push(`  ${c.dim('then, through the gateway:')} ${formatRef(refOf(r.virtualService))} ${r.path} → Service ${r.service.namespace}/${r.service.name}:${r.servicePort.port}${r.subset ? ` subset ${r.subset}` : ''}`);
     if (worst) {
       const ep = worst.endpoint;
       lines.push(`    sends: ${describeSends(ep.sends.sends)} ${c.dim(`(${ep.sends.sends}; ${ep.sends.steps.length > 1 ? ep.sends.steps.at(-1) : ep.sends.cause})`)}`);

@@ -4,7 +4,7 @@
 import type { RuleMatch } from '../model/destinationrule.js';
 import { ruleKey, type ClientVerdicts, type TunnelEdge } from '../model/edges.js';
 import { routeKey, type RouteEdge } from '../model/routes.js';
-import { formatRef, type ObjectRef, type ServicePort } from '../model/k8s.js';
+import { formatRef, refOf, type ObjectRef, type ServicePort } from '../model/k8s.js';
 import type { MeshModel } from '../model/model.js';
 import type { TunnelConfig, TunnelRule } from '../model/tunnels.js';
 import { describePod, workloadOf, type PodView } from '../model/pods.js';
@@ -97,7 +97,7 @@ export function routeLine(edge: RouteEdge): string {
   const vs = edge.virtualService;
   const hosts = (vs.spec?.hosts ?? []).join(', ') || '*';
   const subset = edge.subset ? ` subset ${edge.subset}` : '';
-  return `VirtualService ${vs.metadata.namespace ?? 'default'}/${vs.metadata.name} ${edge.path} through Gateway ${edge.gateway.namespace}/${edge.gateway.name}: ${hosts} → ${edge.service.fqdn}:${edge.servicePort.port}${subset}`;
+  return `${formatRef(refOf(vs))} ${edge.path} through Gateway ${edge.gateway.namespace}/${edge.gateway.name}: ${hosts} → ${edge.service.fqdn}:${edge.servicePort.port}${subset}`;
 }
 
 /** Where a path edge comes from: its tunnel rule or its gateway route. */
