@@ -2,7 +2,7 @@
 // (10k Pods, 2k Services with their Deployments and DestinationRules, Ingresses and an
 // operator tunnel config with 2k rules), as `kubectl get -o json` would dump them.
 
-import type { KObject } from '../src/model/k8s.js';
+import type { KObject } from '../src/core/k8s.js';
 
 /** A small seeded PRNG (mulberry32): the same scale always gives the same cluster. */
 function rng(seed: number): () => number {

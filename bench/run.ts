@@ -9,7 +9,7 @@ import { cpus, tmpdir, totalmem } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import jsyaml from 'js-yaml';
-import { KINDS } from '../src/collect/kinds.js';
+import { KINDS } from '../src/core/kinds.js';
 import { startApiServer } from '../test/support/apiserver.js';
 import { writeKubeconfig } from '../test/support/kubeconfig.js';
 import { asJsonList, generateCluster } from './generate.js';

@@ -5,8 +5,8 @@ import assert from 'node:assert/strict';
 import { X509Certificate } from 'node:crypto';
 import https from 'node:https';
 import { after, before, describe, test } from 'node:test';
-import { KINDS, apiVersionOf, resourcePath, type KindInfo } from '../src/collect/kinds.js';
-import type { KObject } from '../src/model/k8s.js';
+import { KINDS, apiVersionOf, resourcePath, type KindInfo } from '../src/core/kinds.js';
+import type { KObject } from '../src/core/k8s.js';
 import {
   DEFAULT_USER,
   SECRET_KIND,

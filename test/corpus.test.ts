@@ -13,7 +13,7 @@ import { fileURLToPath } from 'node:url';
 import jsyaml from 'js-yaml';
 import { collectFromTexts, type NamedText } from '../src/collect/files.js';
 import { InputError } from '../src/errors.js';
-import { formatRef } from '../src/model/k8s.js';
+import { formatRef } from '../src/core/k8s.js';
 import { MeshModel } from '../src/model/model.js';
 import { runRules } from '../src/rules/run.js';
 import type { Finding } from '../src/rules/types.js';

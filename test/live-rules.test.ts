@@ -5,8 +5,8 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { collectLive } from '../src/collect/live.js';
-import type { KObject } from '../src/model/k8s.js';
-import { formatRef } from '../src/model/k8s.js';
+import type { KObject } from '../src/core/k8s.js';
+import { formatRef } from '../src/core/k8s.js';
 import { MeshModel } from '../src/model/model.js';
 import { RULES } from '../src/rules/index.js';
 import { runRules } from '../src/rules/run.js';

@@ -2,7 +2,7 @@
 
 import { readFileSync } from 'node:fs';
 import { UsageError } from '../errors.js';
-import { incompleteScope, type Snapshot } from '../collect/snapshot.js';
+import { incompleteScope, type Snapshot } from '../core/snapshot.js';
 import type { TunnelEdge } from '../model/edges.js';
 import type { RouteEdge } from '../model/routes.js';
 import type { ReportInput } from '../report/json.js';
@@ -62,7 +62,7 @@ export type CollectOptions = Pick<DoctorOptions, 'namespace' | 'allNamespaces' |
 export async function collect(opts: CollectOptions, spinnerEnabled: boolean, io: Io = processIo): Promise<Collected> {
   if (opts.namespace && opts.allNamespaces) throw new UsageError('-n and -A cannot be used together');
   if (opts.filename?.length) {
-    const [{ collectFromFiles }, { parseSize }] = await Promise.all([import('../collect/files.js'), import('../collect/limits.js')]);
+    const [{ collectFromFiles }, { parseSize }] = await Promise.all([import('../collect/files.js'), import('../core/limits.js')]);
     const maxInputBytes = parseSize(opts.maxInputSize);
     if (maxInputBytes === undefined) throw new UsageError(`--max-input-size ${opts.maxInputSize}: expected a size such as 256Mi, 1Gi or 500000000`);
     const snapshot = await collectFromFiles(opts.filename, { maxInputBytes, ...(opts.namespace ? { namespace: opts.namespace } : {}) });

@@ -1,6 +1,6 @@
 // `tunnelmesh snapshot`: what doctor would judge, as one redacted YAML stream on stdout.
 
-import type { ConfigMap } from '../model/k8s.js';
+import type { ConfigMap } from '../core/k8s.js';
 import { collect, packageVersion, type CollectOptions } from './doctor.js';
 import { VerboseLog, warn } from './terminal.js';
 

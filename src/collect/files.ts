@@ -6,11 +6,11 @@ import { readdir, readFile, stat } from 'node:fs/promises';
 import type { Readable } from 'node:stream';
 import { extname, join } from 'node:path';
 import { InputError, UsageError } from '../errors.js';
-import type { KObject } from '../model/k8s.js';
-import { kindInfo } from './kinds.js';
-import { DEFAULT_MAX_INPUT_BYTES, formatSize } from './limits.js';
+import type { KObject } from '../core/k8s.js';
+import { kindInfo } from '../core/kinds.js';
+import { DEFAULT_MAX_INPUT_BYTES, formatSize } from '../core/limits.js';
 import { parseText, type ParsedDocument } from './parse.js';
-import { addObjects, emptySnapshot, type Snapshot, type SourcePosition } from './snapshot.js';
+import { addObjects, emptySnapshot, type Snapshot, type SourcePosition } from '../core/snapshot.js';
 import { readSnapshotHeader } from './snapshot-file.js';
 import { normalizeObject } from './validate.js';
 

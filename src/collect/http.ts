@@ -4,7 +4,7 @@
 import type http from 'node:http';
 import type https from 'node:https';
 import { lazyImport } from './lazy-import.js';
-import { jsonTooDeepAt, MAX_NESTING_DEPTH } from './limits.js';
+import { jsonTooDeepAt, MAX_NESTING_DEPTH } from '../core/limits.js';
 
 export interface ApiConnection {
   server: string;

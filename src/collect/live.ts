@@ -10,13 +10,11 @@ import { join } from 'node:path';
 import type https from 'node:https';
 import { ClusterError, UsageError } from '../errors.js';
 import { lazyImport } from './lazy-import.js';
-import type { ConfigMap, KObject } from '../model/k8s.js';
-import { DEFAULT_ROOT_NAMESPACE, isMeshConfigMap, meshSettingsFrom } from '../model/mesh.js';
-import { OPERATOR_NAMESPACE } from '../model/operator.js';
-import { CONNECTOR_SELECTOR, isTunnelConfigMap, OPERATOR_LABEL } from '../model/tunnels.js';
+import type { ConfigMap, KObject } from '../core/k8s.js';
+import { CONNECTOR_SELECTOR, DEFAULT_ROOT_NAMESPACE, isMeshConfigMap, isTunnelConfigMap, OPERATOR_LABEL, OPERATOR_NAMESPACE, readMeshConfigMap, rootNamespaceOf } from '../core/wellknown.js';
 import { getJson, NetworkError, UNREACHABLE_CODES, type ApiConnection, type ApiResult } from './http.js';
-import { apiVersionOf, kindInfo, KINDS, resourcePath, type KindInfo } from './kinds.js';
-import { addObjects, emptySnapshot, type IncompleteEntry, type ListedScope, type Snapshot } from './snapshot.js';
+import { apiVersionOf, kindInfo, KINDS, resourcePath, type KindInfo } from '../core/kinds.js';
+import { addObjects, emptySnapshot, type IncompleteEntry, type ListedScope, type Snapshot } from '../core/snapshot.js';
 import { normalizeObject } from './validate.js';
 
 export { OPERATOR_NAMESPACE };
@@ -156,7 +154,7 @@ export async function collectLive(opts: LiveOptions): Promise<LiveResult> {
   if (namespace) {
     // Phase 2: what phase 1 pointed at — the real root namespace, the clients' namespaces.
     const phase2: ListTarget[] = [];
-    const mesh = meshSettingsFrom(collector.configMaps().filter(isMeshConfigMap), () => undefined);
+    const mesh = { rootNamespace: rootNamespaceOf(readMeshConfigMap(collector.configMaps())?.mesh) };
     if (mesh.rootNamespace !== rootGuess && mesh.rootNamespace !== namespace) {
       for (const kind of ['PeerAuthentication', 'DestinationRule', 'VirtualService', 'ServiceEntry'] as const) {
         phase2.push({ info: kindInfo(kind) as KindInfo, namespace: mesh.rootNamespace });

@@ -4,7 +4,7 @@
 
 import jsyaml from 'js-yaml';
 import { InputError } from '../errors.js';
-import { jsonTooDeepAt, LimitError, loadYaml, MAX_NESTING_DEPTH } from './limits.js';
+import { jsonTooDeepAt, LimitError, loadYaml, MAX_NESTING_DEPTH } from '../core/limits.js';
 
 export interface ParsedDocument {
   value: unknown;

@@ -2,7 +2,7 @@
 // Nothing tunnelmesh judges depends on a secret value: `--token` and TUNNEL_TOKEN stay visible
 // by name (remotely managed tunnels are told by them), only their values go.
 
-import type { KObject } from '../model/k8s.js';
+import type { KObject } from '../core/k8s.js';
 
 export const REDACTED = '<redacted by tunnelmesh>';
 

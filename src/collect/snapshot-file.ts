@@ -4,10 +4,10 @@
 // running pods only (not workload templates) and the same `incomplete` kinds.
 
 import jsyaml from 'js-yaml';
-import type { KObject } from '../model/k8s.js';
-import { KINDS } from './kinds.js';
+import type { KObject } from '../core/k8s.js';
+import { KINDS } from '../core/kinds.js';
 import { redactObject } from './redact.js';
-import type { IncompleteEntry, LiveOrigin, Snapshot } from './snapshot.js';
+import type { IncompleteEntry, LiveOrigin, Snapshot } from '../core/snapshot.js';
 
 export const SNAPSHOT_API_VERSION = 'tunnelmesh.io/v1alpha1';
 export const SNAPSHOT_KIND = 'Snapshot';

@@ -1,8 +1,8 @@
 // Shape checks, once, at the border: every field the model reads is checked against the
-// type declared in model/k8s.ts. An object of the wrong shape is skipped with a warning
+// type declared in core/k8s.ts. An object of the wrong shape is skipped with a warning
 // naming it and the field; the rest of the run goes on.
 
-import type { KObject, StringMap } from '../model/k8s.js';
+import type { KObject, StringMap } from '../core/k8s.js';
 
 type Shape =
   | 'string'

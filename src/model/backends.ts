@@ -35,7 +35,7 @@ function ofRule(model: MeshModel, tunnel: TunnelConfig, rule: TunnelRule): Backe
     // cloudflared sends the visitor's Host unless httpHostHeader rewrites it; a wildcard hostname may be any host.
     const rewritten = effectiveOriginRequest(rule, tunnel.originRequest).settings.httpHostHeader;
     const host = typeof rewritten === 'string' && rewritten ? rewritten : rule.hostname?.includes('*') ? undefined : rule.hostname;
-    const onward = onwardRoutes(model, proxies, host);
+    const onward = onwardRoutes(model.routeEdges, proxies, host);
     if (onward.length) view.onward = onward;
   }
   return view;

@@ -3,7 +3,7 @@
 // and Istio CNI read) and, without CNI, the `istio-init` container's args (what was applied).
 
 import { isIPv6 } from 'node:net';
-import type { Container, StringMap } from './k8s.js';
+import type { Container, StringMap } from '../core/k8s.js';
 
 export const ANNOTATION = {
   includeInboundPorts: 'traffic.sidecar.istio.io/includeInboundPorts',

@@ -3,8 +3,8 @@
 // namespace, then rules exported from the Service's namespace, then from the root namespace;
 // first hit wins, an exact host beats the most specific wildcard.
 
-import type { ClientTls, DestinationRule, StringMap, TrafficPolicy } from './k8s.js';
-import { matchesLabels } from './labels.js';
+import type { ClientTls, DestinationRule, StringMap, TrafficPolicy } from '../core/k8s.js';
+import { matchesLabels } from '../core/labels.js';
 import { oldestFirst } from './peerauth.js';
 
 export interface IndexedRule {

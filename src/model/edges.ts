@@ -1,8 +1,8 @@
 // Tunnel edges: each tunnel rule that points at a Service port in the cluster, with every
 // distinct client (cloudflared workload) judged against every endpoint pod.
 
-import type { ObjectRef, ServicePort } from './k8s.js';
-import type { MeshModel } from './model.js';
+import type { ObjectRef, ServicePort } from '../core/k8s.js';
+import type { MeshIndex } from './indexes.js';
 import { describePod, workloadOf, type PodView } from './pods.js';
 import { findServicePort, type ServiceView } from './services.js';
 import { judgeEndpoint, type ClientContext, type EndpointVerdict } from './traffic.js';
@@ -59,7 +59,7 @@ export function ruleKey(tunnel: TunnelConfig, rule: TunnelRule): string {
 }
 
 /** Where a rule's service URL leads inside the cluster (or that it leads elsewhere). */
-export function resolveRuleTarget(model: MeshModel, tunnel: TunnelConfig, rule: TunnelRule): RuleTarget {
+export function resolveRuleTarget(model: MeshIndex, tunnel: TunnelConfig, rule: TunnelRule): RuleTarget {
   if (isSpecialService(rule.service)) return { kind: 'special' };
   const url = parseOriginUrl(rule.service);
   if (!url) return { kind: 'unparsable' };
@@ -112,10 +112,10 @@ export interface TunnelEdges {
   gaps: EdgeGap[];
 }
 
-export function buildTunnelEdges(model: MeshModel): TunnelEdges {
+export function buildTunnelEdges(model: MeshIndex, tunnels: readonly TunnelConfig[]): TunnelEdges {
   const edges: TunnelEdge[] = [];
   const gaps: EdgeGap[] = [];
-  for (const tunnel of model.tunnels) {
+  for (const tunnel of tunnels) {
     const clients = groupClients(tunnel.connectors);
     for (const rule of tunnel.rules) {
       const target = resolveRuleTarget(model, tunnel, rule);

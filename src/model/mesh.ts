@@ -1,8 +1,9 @@
 // Mesh-wide settings that change verdicts: meshConfig from the `istio` ConfigMap.
 
-import jsyaml from 'js-yaml';
-import { loadYaml } from '../collect/limits.js';
-import type { ConfigMap } from './k8s.js';
+import type { ConfigMap } from '../core/k8s.js';
+import { DEFAULT_ROOT_NAMESPACE, isMeshConfigMap, readMeshConfigMap, rootNamespaceOf } from '../core/wellknown.js';
+
+export { DEFAULT_ROOT_NAMESPACE, isMeshConfigMap };
 
 export interface MeshSettings {
   rootNamespace: string;
@@ -14,7 +15,6 @@ export interface MeshSettings {
   defaulted: boolean;
 }
 
-export const DEFAULT_ROOT_NAMESPACE = 'istio-system';
 
 export function defaultMeshSettings(): MeshSettings {
   return {
@@ -26,40 +26,21 @@ export function defaultMeshSettings(): MeshSettings {
   };
 }
 
-/** The istiod ConfigMap: `istio` (or `istio-<revision>`) in istio-system, key `mesh`. */
-export function isMeshConfigMap(cm: ConfigMap): boolean {
-  const name = cm.metadata.name;
-  return (
-    cm.metadata.namespace === DEFAULT_ROOT_NAMESPACE &&
-    (name === 'istio' || name.startsWith('istio-')) &&
-    typeof cm.data?.mesh === 'string'
-  );
-}
-
 export function meshSettingsFrom(configMaps: ConfigMap[], warn: (m: string) => void): MeshSettings {
-  const candidates = configMaps.filter(isMeshConfigMap);
-  // The default revision's `istio` wins over revisioned ones.
-  candidates.sort((a, b) => (a.metadata.name === 'istio' ? -1 : b.metadata.name === 'istio' ? 1 : 0));
-  const cm = candidates[0];
-  if (!cm) return defaultMeshSettings();
-  let mesh: unknown;
-  try {
-    mesh = loadYaml(cm.data?.mesh ?? '');
-  } catch (err) {
-    const why = err instanceof jsyaml.YAMLException ? err.reason : (err as Error).message;
-    warn(`ConfigMap istio-system/${cm.metadata.name}: key mesh cannot be read (${why}); Istio's defaults assumed`);
+  const found = readMeshConfigMap(configMaps);
+  if (!found) return defaultMeshSettings();
+  const name = found.configMap.metadata.name;
+  if (!found.mesh) {
+    warn(`ConfigMap istio-system/${name}: key mesh cannot be read (${found.error}); Istio's defaults assumed`);
     return defaultMeshSettings();
   }
-  const m = (typeof mesh === 'object' && mesh !== null ? mesh : {}) as Record<string, unknown>;
-  const defaultConfig = (typeof m.defaultConfig === 'object' && m.defaultConfig !== null ? m.defaultConfig : {}) as Record<
-    string,
-    unknown
-  >;
+  const m = found.mesh;
+  const defaultConfig = (typeof m.defaultConfig === 'object' && m.defaultConfig !== null ? m.defaultConfig : {}) as Record<string, unknown>;
   return {
-    rootNamespace: typeof m.rootNamespace === 'string' && m.rootNamespace ? m.rootNamespace : DEFAULT_ROOT_NAMESPACE,
+    rootNamespace: rootNamespaceOf(m),
     enableAutoMtls: m.enableAutoMtls !== false,
     holdApplicationUntilProxyStarts: defaultConfig.holdApplicationUntilProxyStarts === true,
-    source: `ConfigMap istio-system/${cm.metadata.name} (key mesh)`,
+    source: `ConfigMap istio-system/${name} (key mesh)`,
     defaulted: false,
   };
 }

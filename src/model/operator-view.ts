@@ -4,7 +4,7 @@
 // compared with it (drift); when none is (manifests in CI), the chain's rules become a predicted
 // config whose clients are the tunnel's cloudflared pods, judged like any other.
 
-import type { Ingress, IngressClass, TunnelIngressClassConfig } from './k8s.js';
+import type { Ingress, IngressClass, TunnelIngressClassConfig } from '../core/k8s.js';
 import {
   INGRESS_RULE_PRIORITY,
   operatorPath,
@@ -27,50 +27,13 @@ import {
   parseOriginUrl,
   serviceAddress,
   withOperatorCatchAll,
+  type IngressBackendView,
   type TunnelConfig,
   type TunnelRule,
 } from './tunnels.js';
 
-export interface IngressBackendView {
-  ingress: Ingress;
-  /** `Ingress ns/name` */
-  label: string;
-  namespace: string;
-  /** Position in the Ingress: spec.rules[ruleIndex].http.paths[pathIndex]. */
-  ruleIndex: number;
-  pathIndex: number;
-  /** `spec.rules[].host` ('' when absent). */
-  host: string;
-  /** The path as written in the Ingress, and its pathType. */
-  path?: string;
-  pathType?: string;
-  /** The path regexp the operator writes (undefined = all paths). */
-  rulePath?: string;
-  /** undefined: a resource backend (the operator writes http_status:503). */
-  serviceName?: string;
-  service?: ServiceView;
-  port: BackendPort;
-  /** The seven levels; undefined when the operator does not serve the Ingress. */
-  chain?: ProtocolChain;
-  /** The service the operator writes for it. */
-  url: string;
-  originRequest: Record<string, unknown>;
-  /** originRequest settings asked for that the operator's ConfigMap path drops. */
-  droppedOriginRequest: string[];
-  cls: ClassResolution;
-  classConfig?: ClassConfigResolution;
-  /** Why the operator writes no rule for it; undefined = it writes one. */
-  unserved?: string;
-  /** The rule that serves it (the real config's when one covers its class config, else the predicted one). */
-  rule?: TunnelRule;
-  tunnel?: TunnelConfig;
-  /** The real config that carries its class config's rules (also when it lacks this backend's rule). */
-  coveringConfig?: TunnelConfig;
-  /** A real operator config covers its class config, so the chain's rule was compared with it. */
-  driftChecked: boolean;
-  /** How the real rule differs from what the chain resolves today (empty: no drift). */
-  drift: string[];
-}
+export type { IngressBackendView };
+
 
 export interface StaleRule {
   tunnel: TunnelConfig;

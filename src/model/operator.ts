@@ -3,10 +3,12 @@
 // the rule it writes for each backend, and the seven-level protocol chain. Pure functions over the
 // objects, so the model, the rules and explain-protocol read one answer.
 
-import type { Ingress, IngressClass, ServicePort, StringMap, TunnelIngressClassConfig } from './k8s.js';
+import type { Ingress, IngressClass, ServicePort, StringMap, TunnelIngressClassConfig } from '../core/k8s.js';
 import type { ServiceView } from './services.js';
+import { OPERATOR_NAMESPACE } from '../core/wellknown.js';
 
-export const OPERATOR_NAMESPACE = 'cloudflare-operator-system';
+export { OPERATOR_NAMESPACE };
+
 export const OPERATOR_CONTROLLER = 'cloudflare-operator.io/ingress-controller';
 export const TICC_API_GROUP = 'networking.cloudflare-operator.io';
 export const TICC_KIND = 'TunnelIngressClassConfig';

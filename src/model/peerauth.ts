@@ -1,7 +1,7 @@
 // What a target accepts (domain §5): PeerAuthentication scopes and their composition.
 
-import type { MtlsMode, PeerAuthentication, StringMap } from './k8s.js';
-import { matchesLabels } from './labels.js';
+import type { MtlsMode, PeerAuthentication, StringMap } from '../core/k8s.js';
+import { matchesLabels } from '../core/labels.js';
 import type { PodView } from './pods.js';
 
 export type Scope = 'mesh' | 'namespace' | 'workload' | 'ignored';

@@ -1,9 +1,9 @@
 // Pods as the rules see them: running Pods (live, or from a dump) and, for rendered
 // manifests, workload pod templates judged as predicted pods (domain §2b).
 
-import { isWorkloadKind } from '../collect/kinds.js';
+import { isWorkloadKind } from '../core/kinds.js';
 import { ANNOTATION, inboundCapture, outboundCapture, readInitArgs, type InboundCapture, type OutboundCapture } from './capture.js';
-import type { KObject, Namespace, ObjectRef, Pod, PodSpec, StringMap, Workload } from './k8s.js';
+import type { KObject, Namespace, ObjectRef, Pod, PodSpec, StringMap, Workload } from '../core/k8s.js';
 import { DATAPLANE_MODE_LABEL, PROXY_CONTAINER, sidecarInfo, type SidecarInfo } from './sidecar.js';
 
 export interface PodView {

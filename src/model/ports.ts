@@ -1,7 +1,7 @@
 // Ports a pod really has: what its containers declare, what Services reach on it, and the
 // range the Istio sidecar keeps for itself.
 
-import type { Container, PodSpec } from './k8s.js';
+import type { Container, PodSpec } from '../core/k8s.js';
 import type { PodView } from './pods.js';
 import { resolveTargetPort, type ServiceView } from './services.js';
 import { INIT_CONTAINER, PROXY_CONTAINER } from './sidecar.js';

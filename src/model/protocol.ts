@@ -1,6 +1,6 @@
 // How Istio decides a Service port's protocol (domain §8).
 
-import type { ServicePort } from './k8s.js';
+import type { ServicePort } from '../core/k8s.js';
 
 export type IstioProtocol =
   | 'TCP'

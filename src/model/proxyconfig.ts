@@ -2,8 +2,8 @@
 // and what it says about the application/proxy start order (holdApplicationUntilProxyStarts).
 
 import jsyaml from 'js-yaml';
-import { loadYaml } from '../collect/limits.js';
-import type { Container } from './k8s.js';
+import { loadYaml } from '../core/limits.js';
+import type { Container } from '../core/k8s.js';
 import type { MeshSettings } from './mesh.js';
 import type { PodView } from './pods.js';
 import { PROXY_CONTAINER } from './sidecar.js';

@@ -3,12 +3,12 @@
 // meshed client exactly like a cloudflared with a sidecar (domain §1, §4). A tunnel that points
 // at the gateway's Service is judged ok up to the gateway; these edges judge the hop after it.
 
-import { objectsOfKind } from '../collect/snapshot.js';
+import { objectsOfKind } from '../core/snapshot.js';
 import { hostMatches, resolveHost, serviceOfHost } from './destinationrule.js';
 import { groupClients, type ClientGroup, type ClientVerdicts, type EdgeGap } from './edges.js';
-import { formatRef, refOf, type KObject, type ServicePort, type StringMap, type VirtualService } from './k8s.js';
-import { matchesLabels } from './labels.js';
-import type { MeshModel } from './model.js';
+import { formatRef, refOf, type KObject, type ServicePort, type StringMap, type VirtualService } from '../core/k8s.js';
+import { matchesLabels } from '../core/labels.js';
+import type { MeshIndex } from './indexes.js';
 import type { PodView } from './pods.js';
 import type { ServiceView } from './services.js';
 import { judgeEndpoint, type ClientContext } from './traffic.js';
@@ -71,7 +71,7 @@ function describeSelector(selector: StringMap): string {
  * usually run; the evidence says it is assumed). Selected pods without a proxy are not a
  * gateway: nothing is judged.
  */
-function gatewayClients(model: MeshModel, gw: GatewayRef, selector: StringMap): { groups: ClientGroup[]; evidence: string } | undefined {
+function gatewayClients(model: MeshIndex, gw: GatewayRef, selector: StringMap): { groups: ClientGroup[]; evidence: string } | undefined {
   const what = `Gateway ${gw.namespace}/${gw.name} (selector ${describeSelector(selector)})`;
   const selected = model.pods.filter((p) => matchesLabels(selector, p.labels));
   const proxies = selected.filter((p) => p.sidecar.state === 'present');
@@ -86,7 +86,7 @@ function gatewayClients(model: MeshModel, gw: GatewayRef, selector: StringMap): 
   };
 }
 
-export function buildRouteEdges(model: MeshModel): RouteEdges {
+export function buildRouteEdges(model: MeshIndex): RouteEdges {
   const edges: RouteEdge[] = [];
   const gaps: EdgeGap[] = [];
   const gateways = new Map<string, KObject>();
@@ -148,9 +148,9 @@ export function routeKey(edge: RouteEdge): string {
  * of those proxies whose VirtualService hosts take the request's Host (any host when the tunnel
  * rule has none).
  */
-export function onwardRoutes(model: MeshModel, proxies: ReadonlySet<unknown>, host: string | undefined): RouteEdge[] {
+export function onwardRoutes(routeEdges: readonly RouteEdge[], proxies: ReadonlySet<unknown>, host: string | undefined): RouteEdge[] {
   if (proxies.size === 0) return [];
-  return model.routeEdges.filter(
+  return routeEdges.filter(
     (e) =>
       e.clients.some((c) => c.group.pods.some((p) => proxies.has(p))) &&
       (host === undefined || (e.virtualService.spec?.hosts ?? ['*']).some((h) => typeof h === 'string' && hostMatches(h.toLowerCase(), host.toLowerCase()))),
@@ -161,7 +161,7 @@ export function onwardRoutes(model: MeshModel, proxies: ReadonlySet<unknown>, ho
  * A route to a subset reaches only the Service's pods with the subset's labels, as the
  * DestinationRule the gateway sees defines them; undefined when no rule it sees defines it.
  */
-function subsetBackends(model: MeshModel, client: ClientContext | undefined, service: ServiceView, subset: string): PodView[] | undefined {
+function subsetBackends(model: MeshIndex, client: ClientContext | undefined, service: ServiceView, subset: string): PodView[] | undefined {
   const namespace = client?.pod?.namespace ?? client?.namespace;
   const match = namespace === undefined ? undefined : model.destinationRules.lookup({ namespace, ...(client?.pod ? { labels: client.pod.labels } : {}) }, service.fqdn, service.namespace);
   const defined = match?.rules.flatMap((r) => r.rule.spec.subsets ?? []).find((s) => s.name === subset);

@@ -1,7 +1,7 @@
 // Services, their ports, and the three port numbers of domain §7.
 
-import type { Service, ServicePort } from './k8s.js';
-import { isEmptySelector, matchesLabels } from './labels.js';
+import type { Service, ServicePort } from '../core/k8s.js';
+import { isEmptySelector, matchesLabels } from '../core/labels.js';
 import type { PodView } from './pods.js';
 
 export const DEFAULT_CLUSTER_DOMAIN = 'cluster.local';

@@ -1,6 +1,6 @@
 // Does a pod have a sidecar (domain §2), and for pod templates, would the injector add one (§2b)?
 
-import type { Container, PodSpec, StringMap } from './k8s.js';
+import type { Container, PodSpec, StringMap } from '../core/k8s.js';
 
 export const PROXY_CONTAINER = 'istio-proxy';
 export const INIT_CONTAINER = 'istio-init';

@@ -4,8 +4,8 @@
 
 import { ALWAYS_BYPASSED_INBOUND, isInboundCaptured, outboundBypass } from './capture.js';
 import { drName, tlsForPort, type RuleMatch, type TlsSetting } from './destinationrule.js';
-import type { ServicePort } from './k8s.js';
-import type { MeshModel } from './model.js';
+import type { ServicePort } from '../core/k8s.js';
+import type { MeshIndex } from './indexes.js';
 import { paName, type ServerMode } from './peerauth.js';
 import { describePod, type PodView } from './pods.js';
 import { resolveTargetPort, type ServiceView } from './services.js';
@@ -91,7 +91,7 @@ function sendsFromMode(mode: string | undefined): Sends {
  * decides what a client without a sidecar, or bypassing it, puts on the wire.
  */
 export function decideSends(
-  model: MeshModel,
+  model: MeshIndex,
   client: ClientContext,
   svc: ServiceView,
   sp: ServicePort,
@@ -146,10 +146,10 @@ interface ServicePart {
   final?: Omit<SendDecision, 'steps' | 'match'>;
 }
 
-const serviceParts = new WeakMap<MeshModel, Map<string, ServicePart>>();
+const serviceParts = new WeakMap<MeshIndex, Map<string, ServicePart>>();
 
 function servicePart(
-  model: MeshModel,
+  model: MeshIndex,
   client: { namespace: string; labels?: Record<string, string> } | undefined,
   svc: ServiceView,
   sp: ServicePort,
@@ -173,7 +173,7 @@ function servicePart(
 }
 
 function decideServicePart(
-  model: MeshModel,
+  model: MeshIndex,
   client: { namespace: string; labels?: Record<string, string> } | undefined,
   svc: ServiceView,
   sp: ServicePort,
@@ -235,7 +235,7 @@ function decideServicePart(
 
 /** §4 steps 1–6 for a client whose sidecar handles the connection. */
 function decideMeshedSends(
-  model: MeshModel,
+  model: MeshIndex,
   client: { namespace: string; labels?: Record<string, string> } | undefined,
   svc: ServiceView,
   sp: ServicePort,
@@ -277,7 +277,7 @@ function decideMeshedSends(
  * wins (§6): every namespace before the step that matched (all three when none did) must have
  * been seen, and the root namespace must be known when it is reached.
  */
-function destinationRulesUnseen(model: MeshModel, step: RuleMatch['step'] | undefined, clientNs: string | undefined, svcNs: string): string | undefined {
+function destinationRulesUnseen(model: MeshIndex, step: RuleMatch['step'] | undefined, clientNs: string | undefined, svcNs: string): string | undefined {
   const order: Array<[RuleMatch['step'], string | undefined]> = [
     ['client-namespace', clientNs],
     ['service-namespace', svcNs],
@@ -291,7 +291,7 @@ function destinationRulesUnseen(model: MeshModel, step: RuleMatch['step'] | unde
 }
 
 /** What a target accepts needs its namespace's and the root namespace's PeerAuthentications. */
-function peerAuthUnseen(model: MeshModel, namespace: string): string | undefined {
+function peerAuthUnseen(model: MeshIndex, namespace: string): string | undefined {
   return model.incompleteFor('PeerAuthentication', [namespace]) ?? model.rootUnseen('PeerAuthentication');
 }
 
@@ -324,7 +324,7 @@ export function describeSends(s: Sends): string {
 
 /** Judges one client → Service port → endpoint pod (the §5 outcome table). */
 export function judgeEndpoint(
-  model: MeshModel,
+  model: MeshIndex,
   client: ClientContext,
   svc: ServiceView,
   sp: ServicePort,

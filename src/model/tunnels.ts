@@ -1,21 +1,14 @@
 // Tunnel configs (domain §9): the three layouts they live in, their ordered ingress rules,
 // and the cloudflared pods (connectors) that serve each one.
 
-import jsyaml from 'js-yaml';
-import { LimitError, loadYaml, parseJson } from '../collect/limits.js';
-import type { ConfigMap, KObject } from './k8s.js';
-import type { IngressBackendView } from './operator-view.js';
+import { LimitError, parseJson } from '../core/limits.js';
+import { isOperatorConfig, isRefusal, OPERATOR_LABEL, parseCloudflaredYaml } from '../core/wellknown.js';
+import type { ConfigMap, Ingress, KObject } from '../core/k8s.js';
+export { CONNECTOR_SELECTOR, isTunnelConfigMap, OPERATOR_LABEL } from '../core/wellknown.js';
+import type { BackendPort, ClassConfigResolution, ClassResolution, ProtocolChain } from './operator.js';
+import type { ServiceView } from './services.js';
 import type { PodView } from './pods.js';
 
-export const OPERATOR_LABEL = {
-  type: 'cloudflare-operator.io/type',
-  tunnelId: 'cloudflare-operator.io/tunnel-id',
-  podId: 'cloudflare-operator.io/id',
-  podTunnel: 'cloudflare-operator.io/tunnel',
-} as const;
-
-/** Every cloudflared pod the operator runs carries this label: one cluster-wide list finds them all. */
-export const CONNECTOR_SELECTOR = 'cloudflare-operator.io/app=cloudflared';
 
 /**
  * operator-json: the Cloudflare operator's `tunnel-config-<id>` (config.json, pushed as remote config);
@@ -24,6 +17,48 @@ export const CONNECTOR_SELECTOR = 'cloudflare-operator.io/app=cloudflared';
  * TunnelIngressClassConfig (manifests in CI hold Ingresses, the operator writes the config at run time).
  */
 export type TunnelLayout = 'operator-json' | 'cloudflared-yaml' | 'operator-predicted';
+
+/** An Ingress backend as the Cloudflare operator reads it (built by operator-view.ts). */
+export interface IngressBackendView {
+  ingress: Ingress;
+  /** `Ingress ns/name` */
+  label: string;
+  namespace: string;
+  /** Position in the Ingress: spec.rules[ruleIndex].http.paths[pathIndex]. */
+  ruleIndex: number;
+  pathIndex: number;
+  /** `spec.rules[].host` ('' when absent). */
+  host: string;
+  /** The path as written in the Ingress, and its pathType. */
+  path?: string;
+  pathType?: string;
+  /** The path regexp the operator writes (undefined = all paths). */
+  rulePath?: string;
+  /** undefined: a resource backend (the operator writes http_status:503). */
+  serviceName?: string;
+  service?: ServiceView;
+  port: BackendPort;
+  /** The seven levels; undefined when the operator does not serve the Ingress. */
+  chain?: ProtocolChain;
+  /** The service the operator writes for it. */
+  url: string;
+  originRequest: Record<string, unknown>;
+  /** originRequest settings asked for that the operator's ConfigMap path drops. */
+  droppedOriginRequest: string[];
+  cls: ClassResolution;
+  classConfig?: ClassConfigResolution;
+  /** Why the operator writes no rule for it; undefined = it writes one. */
+  unserved?: string;
+  /** The rule that serves it (the real config's when one covers its class config, else the predicted one). */
+  rule?: TunnelRule;
+  tunnel?: TunnelConfig;
+  /** The real config that carries its class config's rules (also when it lacks this backend's rule). */
+  coveringConfig?: TunnelConfig;
+  /** A real operator config covers its class config, so the chain's rule was compared with it. */
+  driftChecked: boolean;
+  /** How the real rule differs from what the chain resolves today (empty: no drift). */
+  drift: string[];
+}
 
 export interface TunnelRule {
   /** Position in the final, ordered rule list cloudflared evaluates. */
@@ -85,50 +120,6 @@ function toRule(raw: unknown, index: number): TunnelRule | undefined {
   if (isObject(raw.originRequest)) rule.originRequest = raw.originRequest;
   if (typeof raw.priority === 'number') rule.priority = raw.priority;
   return rule;
-}
-
-interface CloudflaredYaml {
-  ingress: unknown[];
-  originRequest?: Record<string, unknown>;
-  tunnel?: string;
-}
-
-/**
- * Is this ConfigMap key's text a cloudflared config (a mapping with an `ingress:` list)? Text
- * that looks like one (an `ingress:` line) but cannot be read gives the reason instead.
- */
-function parseCloudflaredYaml(text: string): CloudflaredYaml | { error: string; refused: boolean } | undefined {
-  if (!/^ingress\s*:/m.test(text)) return undefined;
-  let doc: unknown;
-  try {
-    doc = loadYaml(text);
-  } catch (err) {
-    const reason = err instanceof jsyaml.YAMLException ? err.reason : (err as Error).message;
-    return { error: `looks like a cloudflared config (ingress:) but cannot be read: ${reason}`, refused: isRefusal(err) };
-  }
-  if (!isObject(doc) || !Array.isArray(doc.ingress)) return undefined;
-  const out: CloudflaredYaml = { ingress: doc.ingress };
-  if (isObject(doc.originRequest)) out.originRequest = doc.originRequest;
-  if (typeof doc.tunnel === 'string') out.tunnel = doc.tunnel;
-  return out;
-}
-
-/** tunnelmesh's own limits (alias bombs, nesting depth) — not a judgement of what cloudflared accepts. */
-function isRefusal(err: unknown): boolean {
-  return err instanceof LimitError || (err instanceof jsyaml.YAMLException && /maxDepth/.test(err.reason ?? ''));
-}
-
-function isOperatorConfig(cm: ConfigMap): boolean {
-  return (
-    typeof cm.data?.['config.json'] === 'string' &&
-    (cm.metadata.labels?.[OPERATOR_LABEL.type] === 'tunnel-config' || cm.metadata.name.startsWith('tunnel-config-'))
-  );
-}
-
-/** Does a ConfigMap hold a tunnel config (any layout)? Live collection keeps only these. */
-export function isTunnelConfigMap(cm: ConfigMap): boolean {
-  if (isOperatorConfig(cm)) return true;
-  return Object.values(cm.data ?? {}).some((text) => parseCloudflaredYaml(text) !== undefined);
 }
 
 /**

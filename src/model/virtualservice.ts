@@ -1,7 +1,7 @@
 // VirtualService route destinations, where subsets are referenced (a subset no DestinationRule
 // defines makes the route fail with 503 NR).
 
-import type { Destination, VirtualService } from './k8s.js';
+import type { Destination, VirtualService } from '../core/k8s.js';
 
 export interface RouteDestination {
   /** `http[0].route[1]` — where in the VirtualService. */

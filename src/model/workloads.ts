@@ -1,7 +1,7 @@
 // Workloads as findings name them: many pods of one Deployment/StatefulSet/DaemonSet are one
 // subject (ReplicaSet → Deployment resolved in pods.ts), so a finding lists its pods once.
 
-import { formatRef, type ObjectRef } from './k8s.js';
+import { formatRef, type ObjectRef } from '../core/k8s.js';
 import { describePod, workloadOf, type PodView } from './pods.js';
 
 export interface WorkloadGroup {

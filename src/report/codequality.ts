@@ -2,7 +2,7 @@
 // findings show in merge requests. GitLab needs a path and a line; live objects get the same
 // placeholder paths as SARIF. Suppressed findings are left out (the format has no such notion).
 
-import { formatRef } from '../model/k8s.js';
+import { formatRef } from '../core/k8s.js';
 import type { Severity } from '../rules/types.js';
 import type { ReportInput } from './json.js';
 import { fingerprint } from './sarif.js';

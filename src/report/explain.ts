@@ -8,7 +8,7 @@ import { isInboundCaptured } from '../model/capture.js';
 import { backendService, type BackendView } from '../model/backends.js';
 import type { ClientVerdicts } from '../model/edges.js';
 import type { MeshModel } from '../model/model.js';
-import { formatRef, refOf } from '../model/k8s.js';
+import { formatRef, refOf } from '../core/k8s.js';
 import { describePod } from '../model/pods.js';
 import { routeKey, type RouteEdge } from '../model/routes.js';
 import { istioProtocol } from '../model/protocol.js';

@@ -9,7 +9,7 @@
 //   DIR/README.md           finding → files, conflicts, how to apply
 
 import jsyaml from 'js-yaml';
-import { formatRef, type KObject, type ObjectRef } from '../model/k8s.js';
+import { formatRef, type KObject, type ObjectRef } from '../core/k8s.js';
 import { editable } from '../rules/fixes.js';
 import type { ObjectIndex } from '../rules/suppress.js';
 import type { Finding, Fix } from '../rules/types.js';

@@ -1,7 +1,7 @@
 // `-o json`, exactly as the CLI contract shows it (new keys may be added, none renamed).
 // `-o yaml` renders the same document.
 
-import type { IncompleteEntry } from '../collect/snapshot.js';
+import type { IncompleteEntry } from '../core/snapshot.js';
 import { summarize } from '../rules/run.js';
 import type { SuppressedFinding } from '../rules/suppress.js';
 import type { Finding } from '../rules/types.js';

@@ -2,8 +2,8 @@
 // placeholder path for live objects (SARIF viewers need a path and a line for every result).
 
 import { relative, sep } from 'node:path';
-import type { Snapshot, SourcePosition } from '../collect/snapshot.js';
-import type { ObjectRef } from '../model/k8s.js';
+import type { Snapshot, SourcePosition } from '../core/snapshot.js';
+import type { ObjectRef } from '../core/k8s.js';
 import { ObjectIndex } from '../rules/suppress.js';
 
 export interface Locator {

@@ -5,7 +5,7 @@
 import type { ChalkInstance } from 'chalk';
 import Table from 'cli-table3';
 import { collectFromTexts } from '../collect/files.js';
-import { formatRef } from '../model/k8s.js';
+import { formatRef } from '../core/k8s.js';
 import { MeshModel } from '../model/model.js';
 import { RULES } from '../rules/index.js';
 import { runRules } from '../rules/run.js';

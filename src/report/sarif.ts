@@ -6,7 +6,7 @@
 
 import { createHash } from 'node:crypto';
 import type { Location, Log, Notification, ReportingDescriptor, Result } from 'sarif';
-import { formatRef, refOf, type ObjectRef } from '../model/k8s.js';
+import { formatRef, refOf, type ObjectRef } from '../core/k8s.js';
 import { RULES } from '../rules/index.js';
 import { summarize } from '../rules/run.js';
 import type { SuppressedFinding } from '../rules/suppress.js';

@@ -3,11 +3,11 @@
 
 import type { ChalkInstance } from 'chalk';
 import Table from 'cli-table3';
-import { formatRef } from '../model/k8s.js';
+import { formatRef } from '../core/k8s.js';
 import { summarize } from '../rules/run.js';
 import { suppressedByCode } from '../rules/suppress.js';
 import type { Finding, Severity } from '../rules/types.js';
-import { incompleteScope } from '../collect/snapshot.js';
+import { incompleteScope } from '../core/snapshot.js';
 import type { ReportInput } from './json.js';
 
 export interface TableOptions {

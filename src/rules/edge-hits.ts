@@ -4,7 +4,7 @@
 import type { RuleMatch } from '../model/destinationrule.js';
 import { ruleKey, type ClientVerdicts, type TunnelEdge } from '../model/edges.js';
 import { routeKey, type RouteEdge } from '../model/routes.js';
-import { formatRef, refOf, type ObjectRef, type ServicePort } from '../model/k8s.js';
+import { formatRef, refOf, type ObjectRef, type ServicePort } from '../core/k8s.js';
 import type { MeshModel } from '../model/model.js';
 import type { TunnelConfig, TunnelRule } from '../model/tunnels.js';
 import { describePod, workloadOf, type PodView } from '../model/pods.js';

@@ -4,13 +4,13 @@
 
 import { ANNOTATION } from '../model/capture.js';
 import { effectivePolicy, type RuleMatch } from '../model/destinationrule.js';
-import type { DestinationRule, KObject, ObjectRef, PeerAuthentication, ServicePort, StringMap, TrafficPolicy, Workload } from '../model/k8s.js';
+import type { DestinationRule, KObject, ObjectRef, PeerAuthentication, ServicePort, StringMap, TrafficPolicy, Workload } from '../core/k8s.js';
 import type { MeshModel } from '../model/model.js';
 import type { PodView } from '../model/pods.js';
 import { PROXY_CONFIG_ANNOTATION, proxyConfigWithHold } from '../model/proxyconfig.js';
 import type { ServiceView } from '../model/services.js';
 import { INJECT_KEY } from '../model/sidecar.js';
-import { findObject, objectsOfKindName } from '../collect/snapshot.js';
+import { findObject, objectsOfKindName } from '../core/snapshot.js';
 import type { Fix } from './types.js';
 import { withComments } from './yaml.js';
 

@@ -5,8 +5,8 @@
 
 import { UsageError } from '../errors.js';
 import { resolveOwner } from '../model/pods.js';
-import { formatRef, refOf, type KObject, type ObjectRef, type Pod, type Workload } from '../model/k8s.js';
-import { isWorkloadKind } from '../collect/kinds.js';
+import { formatRef, refOf, type KObject, type ObjectRef, type Pod, type Workload } from '../core/k8s.js';
+import { isWorkloadKind } from '../core/kinds.js';
 import { RULES } from './index.js';
 import { compareFindings } from './run.js';
 import { SEVERITIES, type Finding, type Severity } from './types.js';

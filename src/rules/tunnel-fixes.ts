@@ -3,8 +3,8 @@
 // which Istio reads too), or the cloudflared config that holds a hand-written rule.
 
 import jsyaml from 'js-yaml';
-import { loadYaml, parseJson } from '../collect/limits.js';
-import type { ConfigMap, ServicePort } from '../model/k8s.js';
+import { loadYaml, parseJson } from '../core/limits.js';
+import type { ConfigMap, ServicePort } from '../core/k8s.js';
 import type { MeshModel } from '../model/model.js';
 import { CF_ANNOTATION } from '../model/operator.js';
 import type { IngressBackendView } from '../model/operator-view.js';

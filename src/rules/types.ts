@@ -1,7 +1,7 @@
 // A rule is one module: metadata (one catalogue for codes, docs and output) plus a pure
 // check over the model that returns findings with their evidence and fixes.
 
-import type { KObject, ObjectRef } from '../model/k8s.js';
+import type { KObject, ObjectRef } from '../core/k8s.js';
 import type { MeshModel } from '../model/model.js';
 
 export type Severity = 'error' | 'warning' | 'info';

@@ -8,7 +8,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import jsyaml from 'js-yaml';
-import type { KObject } from '../../src/model/k8s.js';
+import type { KObject } from '../../src/core/k8s.js';
 import { REDACTED, redactObject } from '../../src/collect/redact.js';
 import { SECRET_KIND, startApiServer, type ApiServer } from '../support/apiserver.js';
 import { loadManifests, runCli, runCliAsync } from '../support/bin.js';

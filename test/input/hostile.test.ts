@@ -7,7 +7,7 @@ import assert from 'node:assert/strict';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, test } from 'node:test';
-import { MAX_NESTING_DEPTH } from '../../src/collect/limits.js';
+import { MAX_NESTING_DEPTH } from '../../src/core/limits.js';
 import { toYaml } from '../support/build.js';
 import { lazyTempDir } from '../support/tmp.js';
 import { DEMO_DIR, demoTexts, jsonOf, runCli, runInProcess, stderrLines, type CliRun } from '../support/cli.js';

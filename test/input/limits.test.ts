@@ -1,4 +1,4 @@
-// The bounds of src/collect/limits.ts on their own: sizes, the alias walk (bombs, cycles,
+// The bounds of src/core/limits.ts on their own: sizes, the alias walk (bombs, cycles,
 // depth through aliases, honest sharing), the alias gate in every place YAML lets an alias
 // stand, and the JSON depth scan's handling of strings.
 
@@ -6,7 +6,7 @@ import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import fc from 'fast-check';
 import jsyaml from 'js-yaml';
-import { checkAliases, formatSize, jsonTooDeepAt, LimitError, loadYaml, MAX_NESTING_DEPTH, mayHaveAliases, parseJson, parseSize } from '../../src/collect/limits.js';
+import { checkAliases, formatSize, jsonTooDeepAt, LimitError, loadYaml, MAX_NESTING_DEPTH, mayHaveAliases, parseJson, parseSize } from '../../src/core/limits.js';
 
 /** A billion-laughs body: 10 levels of 10 aliases each (10^10 nodes expanded). */
 function bomb(indent: string): string {

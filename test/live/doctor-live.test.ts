@@ -9,7 +9,7 @@ import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { collectFromFiles } from '../../src/collect/files.js';
 import { collectLive } from '../../src/collect/live.js';
-import type { KObject } from '../../src/model/k8s.js';
+import type { KObject } from '../../src/core/k8s.js';
 import { SECRET_KIND, startApiServer, type ApiServer } from '../support/apiserver.js';
 import { run } from '../support/cli.js';
 import { writeKubeconfig, writeUnreachableKubeconfig } from '../support/kubeconfig.js';

@@ -10,7 +10,7 @@ import { run as runAsUser, runInProcess, stderrLines } from '../support/cli.js';
 import { startApiServer } from '../support/apiserver.js';
 import { untrustedClientCert } from '../support/certs.js';
 import { pod } from '../support/build.js';
-import { KINDS } from '../../src/collect/kinds.js';
+import { KINDS } from '../../src/core/kinds.js';
 import { DEMO_FINDING, demo, findingKeys, key, liveRun, type LiveRun } from './scenarios.js';
 
 const TM101 = key(DEMO_FINDING);

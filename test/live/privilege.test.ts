@@ -9,14 +9,14 @@ import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, test } from 'node:test';
 import jsyaml from 'js-yaml';
-import { clusterRoleRules, type PolicyRule } from '../../src/collect/kinds.js';
+import { clusterRoleRules, type PolicyRule } from '../../src/core/kinds.js';
 import { SECRET_KIND, startApiServer, type ApiServer, type RequestLogEntry } from '../support/apiserver.js';
 import { testPki } from '../support/certs.js';
 import { ROOT, runCli, runInProcess, type CliRun } from '../support/cli.js';
 import { writeKubeconfig } from '../support/kubeconfig.js';
 import { lazyTempDir } from '../support/tmp.js';
 import { demo, strictObjects } from './scenarios.js';
-import type { KObject } from '../../src/model/k8s.js';
+import type { KObject } from '../../src/core/k8s.js';
 
 interface RbacObject {
   kind: string;
@@ -63,7 +63,7 @@ async function fullRun(server: ApiServer, scope: string[]): Promise<CliRun> {
 }
 
 describe('least privilege', () => {
-  test('deploy/rbac.yaml holds exactly the rules generated from src/collect/kinds.ts', () => {
+  test('deploy/rbac.yaml holds exactly the rules generated from src/core/kinds.ts', () => {
     const expected = clusterRoleRules();
     assert.deepEqual(clusterRole(), expected, `deploy/rbac.yaml is stale; its ClusterRole rules should be:\n${jsyaml.dump(expected, { flowLevel: 2 })}`);
     for (const rule of expected) {

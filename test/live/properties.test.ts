@@ -8,7 +8,7 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import fc from 'fast-check';
-import { KINDS } from '../../src/collect/kinds.js';
+import { KINDS } from '../../src/core/kinds.js';
 import type { FaultRule, ForbiddenRule } from '../support/apiserver.js';
 import { demo, findingKeys, liveRun, strictObjects, type LiveCase } from './scenarios.js';
 

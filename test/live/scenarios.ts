@@ -7,7 +7,7 @@ import { startApiServer, type ApiServer, type ApiServerOptions } from '../suppor
 import { cloudflaredConfigMap, namespace, peerAuthentication, pod, service, type Obj } from '../support/build.js';
 import { demoObjects, jsonOf, runCli, runInProcess, type CliRun } from '../support/cli.js';
 import { writeKubeconfig, type KubeconfigOptions } from '../support/kubeconfig.js';
-import type { KObject } from '../../src/model/k8s.js';
+import type { KObject } from '../../src/core/k8s.js';
 
 export const DEMO_FINDING = { code: 'TM101', namespace: 'app', name: 'sg-cloud-gateway', port: 9091 };
 

@@ -6,7 +6,7 @@
 
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
-import type { KObject } from '../../src/model/k8s.js';
+import type { KObject } from '../../src/core/k8s.js';
 import type { ForbiddenRule } from '../support/apiserver.js';
 import { destinationRule } from '../support/build.js';
 import { runInProcess } from '../support/cli.js';

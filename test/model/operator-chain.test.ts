@@ -2,7 +2,7 @@
 
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import type { Ingress, IngressClass, ServicePort, TunnelIngressClassConfig } from '../../src/model/k8s.js';
+import type { Ingress, IngressClass, ServicePort, TunnelIngressClassConfig } from '../../src/core/k8s.js';
 import {
   operatorPath,
   parseGoBool,

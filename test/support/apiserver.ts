@@ -2,7 +2,7 @@
 // the real @kubernetes/client-node stack (TLS, bearer tokens, client certificates, JSON).
 //
 // It imitates the parts of a real API server that a read-only client can observe:
-// discovery, list/get routes for every kind in src/collect/kinds.ts (plus kinds a test
+// discovery, list/get routes for every kind in src/core/kinds.ts (plus kinds a test
 // registers), 401/403/404 bodies worded like the real thing, label and field selectors,
 // limit/continue pagination over consistent snapshots, and "404 page not found" for API
 // groups that are not installed. Faults (errors, latency, resets, broken bodies, expired
@@ -16,8 +16,8 @@ import https from 'node:https';
 import { Socket, type AddressInfo } from 'node:net';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { TLSSocket } from 'node:tls';
-import { KINDS, apiVersionOf, type KindInfo } from '../../src/collect/kinds.js';
-import type { KObject } from '../../src/model/k8s.js';
+import { KINDS, apiVersionOf, type KindInfo } from '../../src/core/kinds.js';
+import type { KObject } from '../../src/core/k8s.js';
 import { testPki } from './certs.js';
 
 // ---------------------------------------------------------------------------------------

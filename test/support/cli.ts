@@ -8,7 +8,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import jsyaml from 'js-yaml';
 import { main } from '../../src/cli/main.js';
-import type { KObject } from '../../src/model/k8s.js';
+import type { KObject } from '../../src/core/k8s.js';
 import { lazyTempDir } from './tmp.js';
 
 /** The repository root, with a trailing slash. */

@@ -7,7 +7,7 @@
 
 import fc from 'fast-check';
 import jsyaml from 'js-yaml';
-import { KINDS } from '../../src/collect/kinds.js';
+import { KINDS } from '../../src/core/kinds.js';
 
 export type Json = null | boolean | number | string | Json[] | { [key: string]: Json };
 type Path = Array<string | number>;

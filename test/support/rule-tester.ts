@@ -6,7 +6,7 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import jsyaml from 'js-yaml';
 import { collectFromTexts } from '../../src/collect/files.js';
-import { formatRef } from '../../src/model/k8s.js';
+import { formatRef } from '../../src/core/k8s.js';
 import { MeshModel } from '../../src/model/model.js';
 import { runRules } from '../../src/rules/run.js';
 import type { Finding, Rule } from '../../src/rules/types.js';

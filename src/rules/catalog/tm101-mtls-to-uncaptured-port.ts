@@ -1,6 +1,6 @@
 // TM101: Istio mTLS reaches a port the target's sidecar does not capture (seed 000's failure).
 
-import { formatRef } from '../../model/k8s.js';
+import { formatRef } from '../../core/k8s.js';
 import type { MeshModel } from '../../model/model.js';
 import type { EndpointVerdict } from '../../model/traffic.js';
 import { workloadOf } from '../../model/pods.js';

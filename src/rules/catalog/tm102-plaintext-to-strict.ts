@@ -1,6 +1,6 @@
 // TM102: plaintext (or non-Istio TLS) reaches a captured port that requires mTLS.
 
-import { formatRef } from '../../model/k8s.js';
+import { formatRef } from '../../core/k8s.js';
 import { workloadOf } from '../../model/pods.js';
 import { describeSends } from '../../model/traffic.js';
 import { dropDrTlsFix, injectSidecarFix, peerAuthPortFix } from '../fixes.js';

@@ -4,7 +4,7 @@ import { drName } from '../../model/destinationrule.js';
 import { ruleKey } from '../../model/edges.js';
 import { describePod } from '../../model/pods.js';
 import { isPlainProtocol, istioProtocol } from '../../model/protocol.js';
-import type { DestinationRule, TrafficPolicy } from '../../model/k8s.js';
+import type { DestinationRule, TrafficPolicy } from '../../core/k8s.js';
 import type { ServiceView } from '../../model/services.js';
 import type { ClientContext, EndpointVerdict } from '../../model/traffic.js';
 import { ANY_MESHED_CLIENT, distinctBy, listing, matchKey, staticHits, unique, type StaticHit } from '../edge-hits.js';

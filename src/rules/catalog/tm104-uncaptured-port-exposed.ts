@@ -1,7 +1,7 @@
 // TM104: a Service exposes a port its meshed pods do not capture, and nothing makes meshed
 // clients send plaintext to it (seed 000's best practice 1). Fires without any tunnel.
 
-import { formatRef } from '../../model/k8s.js';
+import { formatRef } from '../../core/k8s.js';
 import { workloadOf } from '../../model/pods.js';
 import { ANY_MESHED_CLIENT, distinctBy, listing, staticHits, uncapturedSidecarPort, unique } from '../edge-hits.js';
 import { captureFix, destinationRuleTlsFix, peerAuthPortFix } from '../fixes.js';

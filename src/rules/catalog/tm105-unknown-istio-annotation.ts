@@ -3,8 +3,8 @@
 // annotation or the reverse, or a pod-level key on the workload's own metadata.
 
 import { ISTIO_ANNOTATIONS, ISTIO_LABELS, type IstioKey } from '../../model/istio-keys.js';
-import { refOf, type KObject, type StringMap, type Workload } from '../../model/k8s.js';
-import { isWorkloadKind } from '../../collect/kinds.js';
+import { refOf, type KObject, type StringMap, type Workload } from '../../core/k8s.js';
+import { isWorkloadKind } from '../../core/kinds.js';
 import { editDistance } from '../../model/text.js';
 import type { Fix, FindingDraft, Rule } from '../types.js';
 import { withComments } from '../yaml.js';

@@ -1,8 +1,8 @@
 // TM106: a PeerAuthentication Istio rejects or ignores: portLevelMtls without a selector, a
 // selector in the root namespace, an empty portLevelMtls map, or a key that is not a port.
 
-import { objectsOfKind } from '../../collect/snapshot.js';
-import type { PeerAuthentication } from '../../model/k8s.js';
+import { objectsOfKind } from '../../core/snapshot.js';
+import type { PeerAuthentication } from '../../core/k8s.js';
 import type { MeshModel } from '../../model/model.js';
 import { formatSelector, hasSelector, isValidPortKey, paName, podsSelectedBy, scopeOf } from '../../model/peerauth.js';
 import { appContainers } from '../../model/ports.js';

@@ -3,9 +3,9 @@
 // used), or a DestinationRule portLevelSettings port the host's Service does not have (the
 // target port was used). Either way the setting matches nothing.
 
-import { objectsOfKind } from '../../collect/snapshot.js';
+import { objectsOfKind } from '../../core/snapshot.js';
 import { drName, portLevelEntries } from '../../model/destinationrule.js';
-import type { DestinationRule, PeerAuthentication, TrafficPolicy } from '../../model/k8s.js';
+import type { DestinationRule, PeerAuthentication, TrafficPolicy } from '../../core/k8s.js';
 import type { MeshModel } from '../../model/model.js';
 import { isValidPortKey, paName, podsSelectedBy, scopeOf } from '../../model/peerauth.js';
 import { appContainers, knownPodPorts, type KnownPort } from '../../model/ports.js';

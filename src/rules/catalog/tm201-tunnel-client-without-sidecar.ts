@@ -1,6 +1,6 @@
 // TM201: a tunnel's cloudflared has no sidecar while its backends are meshed.
 
-import { formatRef } from '../../model/k8s.js';
+import { formatRef } from '../../core/k8s.js';
 import { groupClients } from '../../model/edges.js';
 import { workloadOf } from '../../model/pods.js';
 import { injectSidecarFix } from '../fixes.js';

@@ -1,7 +1,7 @@
 // TM205: an application container declares a port inside 15000-15100, which the Istio sidecar
 // keeps for itself (Envoy's listeners, the agent, admin, DNS, HBONE).
 
-import type { KObject, Workload } from '../../model/k8s.js';
+import type { KObject, Workload } from '../../core/k8s.js';
 import type { MeshModel } from '../../model/model.js';
 import type { PodView } from '../../model/pods.js';
 import { appContainers, isReservedPort, reservedPortUse } from '../../model/ports.js';

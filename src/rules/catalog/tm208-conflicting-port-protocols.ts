@@ -1,7 +1,7 @@
 // TM208: one target port of a meshed pod is exposed by several Services that declare different
 // Istio protocols (domain §8): the sidecar's inbound listener for the port can be only one.
 
-import type { ServicePort } from '../../model/k8s.js';
+import type { ServicePort } from '../../core/k8s.js';
 import type { MeshModel } from '../../model/model.js';
 import type { PodView } from '../../model/pods.js';
 import { istioProtocol, protocolFamily, type ProtocolFamily } from '../../model/protocol.js';

@@ -2,7 +2,7 @@
 // injection, or a pod with a sidecar (observed or predicted) that ambient mode would capture.
 // The sidecar wins (ztunnel skips pods that have one), which is rarely what was meant.
 
-import type { Namespace } from '../../model/k8s.js';
+import type { Namespace } from '../../core/k8s.js';
 import type { PodView } from '../../model/pods.js';
 import { DATAPLANE_MODE_LABEL, INJECTION_LABEL, isAmbient, namespaceInjectionLabel, REV_LABEL } from '../../model/sidecar.js';
 import { describeGroup, groupByWorkload } from '../../model/workloads.js';

@@ -1,6 +1,6 @@
 // TM305: a tunnel rule points at a Service, port or endpoints that do not exist.
 
-import type { ObjectRef } from '../../model/k8s.js';
+import type { ObjectRef } from '../../core/k8s.js';
 import { resolveRuleTarget, ruleKey, type RuleTarget } from '../../model/edges.js';
 import type { MeshModel } from '../../model/model.js';
 import { describePod } from '../../model/pods.js';

@@ -2,7 +2,7 @@
 
 import { HTTP_SCHEMES, STREAM_DEFAULT_PORTS } from '../../model/cloudflared.js';
 import { ruleKey } from '../../model/edges.js';
-import type { Ingress } from '../../model/k8s.js';
+import type { Ingress } from '../../core/k8s.js';
 import type { MeshModel } from '../../model/model.js';
 import { CF_ANNOTATION } from '../../model/operator.js';
 import type { IngressBackendView } from '../../model/operator-view.js';

@@ -1,9 +1,9 @@
 // TM401: a DestinationRule whose host is no Service and no ServiceEntry: it applies to nothing
 // (typically a short or partial host resolved against the wrong namespace, or a typo).
 
-import { objectsOfKind } from '../../collect/snapshot.js';
+import { objectsOfKind } from '../../core/snapshot.js';
 import { drName, hostMatches, portLevelEntries } from '../../model/destinationrule.js';
-import type { DestinationRule, ServiceEntry } from '../../model/k8s.js';
+import type { DestinationRule, ServiceEntry } from '../../core/k8s.js';
 import type { MeshModel } from '../../model/model.js';
 import { editDistance } from '../../model/text.js';
 import { unique } from '../edge-hits.js';

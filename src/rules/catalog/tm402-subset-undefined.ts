@@ -1,9 +1,9 @@
 // TM402: a VirtualService routes to a subset that no DestinationRule applying to its clients
 // defines: Envoy has no cluster for it and answers 503 NR (no route / no healthy upstream).
 
-import { objectsOfKind } from '../../collect/snapshot.js';
+import { objectsOfKind } from '../../core/snapshot.js';
 import { drName, isWildcardHost, resolveHost, serviceOfHost, type IndexedRule, type RuleMatch } from '../../model/destinationrule.js';
-import type { DestinationRule, StringMap, VirtualService } from '../../model/k8s.js';
+import type { DestinationRule, StringMap, VirtualService } from '../../core/k8s.js';
 import type { MeshModel } from '../../model/model.js';
 import { routeDestinations, type RouteDestination } from '../../model/virtualservice.js';
 import { listing, unique } from '../edge-hits.js';

@@ -3,7 +3,7 @@
 // earlier lookup step hides the rest entirely (domain §6).
 
 import { drName, serviceOfHost, type IndexedRule } from '../../model/destinationrule.js';
-import type { DestinationRule } from '../../model/k8s.js';
+import type { DestinationRule } from '../../core/k8s.js';
 import type { MeshModel } from '../../model/model.js';
 import { listing, unique } from '../edge-hits.js';
 import { editFix } from '../fixes.js';

@@ -1,8 +1,8 @@
 // TM404: several PeerAuthentications compete for one scope: Istio applies only the oldest
 // namespace-wide (or mesh-wide) policy of a namespace, and only the oldest workload policy of a pod.
 
-import { objectsOfKind } from '../../collect/snapshot.js';
-import type { PeerAuthentication } from '../../model/k8s.js';
+import { objectsOfKind } from '../../core/snapshot.js';
+import type { PeerAuthentication } from '../../core/k8s.js';
 import type { MeshModel } from '../../model/model.js';
 import { modeOf, oldestFirst, paName, scopeOf } from '../../model/peerauth.js';
 import type { PodView } from '../../model/pods.js';

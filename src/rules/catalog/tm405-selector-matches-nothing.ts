@@ -1,10 +1,10 @@
 // TM405: a selector that selects no pod: a workload PeerAuthentication whose matchLabels fit no
 // pod of its namespace, or a DestinationRule subset whose labels fit none of its Service's pods.
 
-import { objectsOfKind } from '../../collect/snapshot.js';
+import { objectsOfKind } from '../../core/snapshot.js';
 import { drName, resolveHost } from '../../model/destinationrule.js';
-import type { PeerAuthentication, StringMap } from '../../model/k8s.js';
-import { formatLabels, matchesLabels } from '../../model/labels.js';
+import type { PeerAuthentication, StringMap } from '../../core/k8s.js';
+import { formatLabels, matchesLabels } from '../../core/labels.js';
 import type { MeshModel } from '../../model/model.js';
 import { formatSelector, paName, podsSelectedBy, scopeOf } from '../../model/peerauth.js';
 import { routeDestinations } from '../../model/virtualservice.js';

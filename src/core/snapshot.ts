@@ -1,7 +1,7 @@
 // One Snapshot: every object tunnelmesh judges, however it was collected (files or a
 // live cluster), plus what could not be collected. Everything downstream reads only this.
 
-import type { KObject, KindMap, KnownKind } from '../model/k8s.js';
+import type { KObject, KindMap, KnownKind } from './k8s.js';
 
 export interface SourcePosition {
   file: string;
