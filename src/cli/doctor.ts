@@ -38,6 +38,8 @@ export interface DoctorOptions {
   requestTimeout: string;
   /** Largest input file or stream accepted (`256Mi`). */
   maxInputSize: string;
+  /** Largest answer one live list may take (`256Mi`). */
+  maxListSize: string;
   color: ColorMode;
   verbose?: boolean;
 }
@@ -57,7 +59,7 @@ export interface Collected {
   title: string;
 }
 
-export type CollectOptions = Pick<DoctorOptions, 'namespace' | 'allNamespaces' | 'filename' | 'context' | 'kubeconfig' | 'requestTimeout' | 'maxInputSize' | 'tunnelNamespace' | 'verbose'>;
+export type CollectOptions = Pick<DoctorOptions, 'namespace' | 'allNamespaces' | 'filename' | 'context' | 'kubeconfig' | 'requestTimeout' | 'maxInputSize' | 'maxListSize' | 'tunnelNamespace' | 'verbose'>;
 
 export async function collect(opts: CollectOptions, spinnerEnabled: boolean, io: Io = processIo): Promise<Collected> {
   if (opts.namespace && opts.allNamespaces) throw new UsageError('-n and -A cannot be used together');
@@ -69,6 +71,9 @@ export async function collect(opts: CollectOptions, spinnerEnabled: boolean, io:
     const title = `tunnelmesh doctor — ${snapshot.objects.length} objects from ${opts.filename.map((f) => (f === '-' ? '<stdin>' : f)).join(', ')}${opts.namespace ? ` (findings in namespace ${opts.namespace})` : ''}`;
     return opts.namespace ? { snapshot, namespace: opts.namespace, title } : { snapshot, title };
   }
+  const { parseSize } = await import('../core/limits.js');
+  const maxListBytes = parseSize(opts.maxListSize ?? '256Mi');
+  if (maxListBytes === undefined) throw new UsageError(`--max-list-size ${opts.maxListSize}: expected a size such as 256Mi, 1Gi or 500000000`);
   const spinner = await startSpinner('collecting from the cluster…', spinnerEnabled);
   try {
     const { collectLive } = await import('../collect/live.js');
@@ -78,6 +83,7 @@ export async function collect(opts: CollectOptions, spinnerEnabled: boolean, io:
       ...(opts.namespace ? { namespace: opts.namespace } : {}),
       allNamespaces: opts.allNamespaces === true,
       requestTimeoutMs: parseDuration(opts.requestTimeout),
+      maxListBytes,
       tunnelNamespaces: opts.tunnelNamespace ?? [],
       ...(opts.verbose ? { log: (m: string) => io.err(`tunnelmesh: ${m}\n`) } : {}),
     });
@@ -122,7 +128,7 @@ export async function runDoctor(opts: DoctorOptions, io: Io = processIo): Promis
   const input: ReportInput = { findings: judged.findings, suppressed: judged.suppressed, incomplete, notes, locator: locatorFor(snapshot) };
   const text = await verbose.phase('report', () => render(opts, input, collected.title), () => opts.output);
   io.out(text);
-  if (opts.fixOut) await writeFixes(opts.fixOut, input, snapshot, opts.quiet === true);
+  if (opts.fixOut) await writeFixes(opts.fixOut, input, snapshot, opts.quiet === true, io);
   const fails = failsAt(judged.findings, failOn);
   verbose.log(`exit ${fails ? 1 : 0}: ${fails ? 'a finding is' : 'no finding is'} at or above --fail-on ${failOn}`);
   return fails ? 1 : 0;
@@ -151,7 +157,7 @@ async function render(opts: DoctorOptions, input: ReportInput, title: string): P
   }
 }
 
-async function writeFixes(dir: string, input: ReportInput, snapshot: Snapshot, quiet: boolean): Promise<void> {
+async function writeFixes(dir: string, input: ReportInput, snapshot: Snapshot, quiet: boolean, io: Io): Promise<void> {
   const [{ planFixFiles }, { writeFixFiles }, { ObjectIndex }] = await Promise.all([
     import('../report/fix-files.js'),
     import('./fix-out.js'),
@@ -159,9 +165,9 @@ async function writeFixes(dir: string, input: ReportInput, snapshot: Snapshot, q
   ]);
   const plan = planFixFiles(input.findings, new ObjectIndex(snapshot.objects));
   await writeFixFiles(dir, plan);
-  for (const c of plan.conflicts) warn(`--fix-out: the fix for ${c.finding} sets ${c.target} ${c.field} differently from ${c.keptIn}; not written (see ${dir}/README.md)`);
+  for (const c of plan.conflicts) warn(`--fix-out: the fix for ${c.finding} sets ${c.target} ${c.field} differently from ${c.keptIn}; not written (see ${dir}/README.md)`, io);
   const written = plan.files.filter((f) => f.path.endsWith('.yaml')).length;
-  if (!quiet) process.stderr.write(`tunnelmesh: wrote ${written} fix file${written === 1 ? '' : 's'} and README.md to ${dir}\n`);
+  if (!quiet) io.err(`tunnelmesh: wrote ${written} fix file${written === 1 ? '' : 's'} and README.md to ${dir}\n`);
 }
 
 /** Service ports (`ns/name:port`) with an endpoint judged unknown, and why (the last reason seen). */

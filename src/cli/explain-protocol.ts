@@ -6,7 +6,7 @@ import { UsageError } from '../errors.js';
 import type { BackendView } from '../model/backends.js';
 import type { MeshModel } from '../model/model.js';
 import { collect, type DoctorOptions } from './doctor.js';
-import { makeChalk, warn, type ColorMode } from './terminal.js';
+import { makeChalk, processIo, warn, type ColorMode } from './terminal.js';
 
 export interface ExplainOptions {
   namespace?: string;
@@ -20,6 +20,7 @@ export interface ExplainOptions {
   tunnelNamespace?: string[];
   requestTimeout: string;
   maxInputSize: string;
+  maxListSize: string;
   verbose?: boolean;
 }
 
@@ -108,10 +109,10 @@ export async function runExplainProtocol(targetText: string, opts: ExplainOption
     explained.notes.push('no tunnel config for some class configs is in the input: their rules are predicted from the Ingresses with the operator\'s chain');
   }
   if (opts.output === 'json') {
-    process.stdout.write(report.explainJson(model, explained));
+    processIo.out(report.explainJson(model, explained));
   } else {
     const where = snapshot.live ? `context ${snapshot.live.context} (${snapshot.live.server})` : `${snapshot.objects.length} objects from ${opts.filename?.join(', ')}`;
-    process.stdout.write(report.explainText(model, explained, await makeChalk(opts.color), `tunnelmesh explain-protocol ${label} — ${where}`));
+    processIo.out(report.explainText(model, explained, await makeChalk(opts.color), `tunnelmesh explain-protocol ${label} — ${where}`));
   }
   return failsAt(explained.findings, opts.failOn ?? 'error') ? 1 : 0;
 }
@@ -134,6 +135,7 @@ export function configureExplainProtocol(command: Command, done: (exitCode: numb
     .option('--tunnel-namespace <namespace>', 'another namespace where cloudflared runs (repeatable)', repeatable)
     .option('--request-timeout <duration>', 'per-request timeout against the API server', '30s')
     .option('--max-input-size <size>', 'with -f: refuse a file (or stdin) larger than this (e.g. 512Mi)', '256Mi')
+    .option('--max-list-size <size>', 'live: the most one list (all its pages) may take from the API server; past it that kind is incomplete', '256Mi')
     .option('-v, --verbose', 'say what is requested from the cluster, with timings')
     .action(async (target: string, opts: ExplainOptions) => {
       done(await runExplainProtocol(target, opts));

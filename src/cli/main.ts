@@ -5,7 +5,7 @@ import { basename } from 'node:path';
 import { Argument, Command, CommanderError, Option } from 'commander';
 import { isExitError } from '../errors.js';
 import { OUTPUT_FORMATS } from './doctor.js';
-import { processIo, type Io } from './terminal.js';
+import { processIo, redactedIo, type Io } from './terminal.js';
 import { configureExplainProtocol } from './explain-protocol.js';
 
 const pkg = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string };
@@ -30,6 +30,7 @@ function addCollectOptions(cmd: Command): Command {
     .option('--tunnel-namespace <namespace>', 'with -n: another namespace where cloudflared runs (repeatable)', collectList)
     .option('--request-timeout <duration>', 'per-request timeout against the API server', '30s')
     .option('--max-input-size <size>', 'with -f: refuse a file (or stdin) larger than this (e.g. 512Mi)', '256Mi')
+    .option('--max-list-size <size>', 'live: the most one list (all its pages) may take from the API server; past it that kind is incomplete', '256Mi')
     .option('-v, --verbose', 'say what is requested, with timings');
 }
 
@@ -94,7 +95,8 @@ export function buildProgram(name: string, io: Io = processIo, done: (exitCode: 
 }
 
 /** Runs one command line; returns the exit code (the caller sets it on the process). */
-export async function main(argv: string[], io: Io = processIo): Promise<number> {
+export async function main(argv: string[], unsafeIo: Io = processIo): Promise<number> {
+  const io = redactedIo(unsafeIo);
   let exitCode = 0;
   const program = buildProgram(programName(argv[1]), io, (code) => {
     exitCode = code;

@@ -2,7 +2,7 @@
 
 import type { ConfigMap } from '../core/k8s.js';
 import { collect, packageVersion, type CollectOptions } from './doctor.js';
-import { VerboseLog, warn } from './terminal.js';
+import { processIo, VerboseLog, warn } from './terminal.js';
 
 export async function runSnapshot(opts: CollectOptions): Promise<number> {
   const verbose = new VerboseLog(opts.verbose === true);
@@ -23,6 +23,6 @@ export async function runSnapshot(opts: CollectOptions): Promise<number> {
   const text = await verbose.phase('render', () =>
     renderSnapshot(snapshot, { ...(collected.namespace ? { namespace: collected.namespace } : {}), version: packageVersion(), collectedAt: new Date().toISOString() }),
   );
-  process.stdout.write(text);
+  processIo.out(text);
   return 0;
 }

@@ -1,6 +1,7 @@
 // Terminal manners: colour only where it belongs, spinners only on an interactive stderr.
 
 import type { ChalkInstance } from 'chalk';
+import { redactText } from '../core/redact.js';
 
 export type ColorMode = 'auto' | 'always' | 'never';
 
@@ -48,10 +49,18 @@ export interface Io {
   err(text: string): void;
 }
 
-export const processIo: Io = {
+const REDACTED_IO = Symbol('redacted io');
+
+/** Every write through core/redact.ts: no output path of the CLI bypasses it. */
+export function redactedIo(io: Io): Io {
+  if ((io as { [REDACTED_IO]?: true })[REDACTED_IO]) return io;
+  return Object.assign({ out: (text: string) => io.out(redactText(text)), err: (text: string) => io.err(redactText(text)) }, { [REDACTED_IO]: true as const });
+}
+
+export const processIo: Io = redactedIo({
   out: (text) => void process.stdout.write(text),
   err: (text) => void process.stderr.write(text),
-};
+});
 
 export function warn(message: string, io: Io = processIo): void {
   io.err(`tunnelmesh: warning: ${message}\n`);
@@ -62,7 +71,7 @@ export class VerboseLog {
   constructor(readonly enabled: boolean) {}
 
   log(message: string): void {
-    if (this.enabled) process.stderr.write(`tunnelmesh: ${message}\n`);
+    if (this.enabled) processIo.err(`tunnelmesh: ${message}\n`);
   }
 
   /** Runs one phase and reports its duration (and what it produced). */

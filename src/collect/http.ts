@@ -1,10 +1,12 @@
 // GET-only JSON requests to the API server, with the TLS agent and auth headers that
 // @kubernetes/client-node's KubeConfig produced. Bounded retries for idempotent reads.
 
+import type dns from 'node:dns';
 import type http from 'node:http';
 import type https from 'node:https';
+import type { LookupFunction } from 'node:net';
 import { lazyImport } from './lazy-import.js';
-import { jsonTooDeepAt, MAX_NESTING_DEPTH } from '../core/limits.js';
+import { formatSize, jsonTooDeepAt, MAX_NESTING_DEPTH } from '../core/limits.js';
 
 export interface ApiConnection {
   server: string;
@@ -15,10 +17,19 @@ export interface ApiConnection {
   signal?: AbortSignal;
   /** Called for every request made (for --verbose and the tests' request log). */
   onRequest?: (info: { path: string; status: number | string; ms: number; attempt: number }) => void;
+  /** Called before each wait between attempts (for --verbose: the waits are counted, not timed). */
+  onRetry?: (info: { path: string; waitMs: number; attempt: number; why: string }) => void;
+  /** Resolves the server's host name; one lookup per run (see cachedLookup). */
+  lookup?: LookupFunction;
+}
+
+export interface GetOptions {
+  /** Bytes this answer may have; past it the request stops (NetworkError ETOOLARGE, not retried). */
+  maxBytes?: number;
 }
 
 export type ApiResult =
-  | { ok: true; status: number; body: unknown }
+  | { ok: true; status: number; body: unknown; /** Length of the body as received. */ bytes: number }
   | { ok: false; status: number; reason?: string; message?: string; retryAfterSeconds?: number };
 
 export class NetworkError extends Error {
@@ -37,28 +48,66 @@ const MAX_TIMEOUT_ATTEMPTS = 2;
 const MAX_BACKOFF_MS = 8000;
 
 /**
- * The cluster cannot be reached at all (refused, no route, unknown host, TLS not trusted):
- * these do not heal in a second, and no other request will fare better.
+ * The cluster cannot be reached at all (refused, no route, unknown host, TLS not trusted, no
+ * TLS session within the timeout): these do not heal in a second, and no other request will
+ * fare better.
  */
-export const UNREACHABLE_CODES: ReadonlySet<string> = new Set(['ECONNREFUSED', 'ENOTFOUND', 'EHOSTUNREACH', 'ENETUNREACH', 'CERT']);
+export const UNREACHABLE_CODES: ReadonlySet<string> = new Set(['ECONNREFUSED', 'ENOTFOUND', 'EAI_AGAIN', 'EHOSTUNREACH', 'ENETUNREACH', 'CERT', 'ECONNECTTIMEOUT']);
+/** Not worth asking again: the same request gets the same answer. */
+const FINAL_CODES: ReadonlySet<string> = new Set(['EABORTED', 'ETOOLARGE', 'EUNDECODABLE']);
 
 /** One GET; retries 429/5xx (honouring Retry-After), resets, invalid bodies and timeouts a bounded number of times. */
-export async function getJson(conn: ApiConnection, path: string): Promise<ApiResult> {
+export async function getJson(conn: ApiConnection, path: string, opts: GetOptions = {}): Promise<ApiResult> {
   for (let attempt = 1; ; attempt++) {
     const started = Date.now();
     try {
-      const res = await requestOnce(conn, path);
+      const res = await requestOnce(conn, path, opts);
       conn.onRequest?.({ path, status: res.status, ms: Date.now() - started, attempt });
       if (res.ok || !RETRYABLE_STATUS.has(res.status) || attempt >= MAX_ATTEMPTS) return res;
-      await sleep(backoff(attempt, res.retryAfterSeconds), conn.signal);
+      const waitMs = backoff(attempt, res.retryAfterSeconds);
+      conn.onRetry?.({ path, waitMs, attempt, why: res.retryAfterSeconds !== undefined ? `HTTP ${res.status}, Retry-After ${res.retryAfterSeconds}` : `HTTP ${res.status}` });
+      await sleep(waitMs, conn.signal);
     } catch (err) {
       const netErr = err instanceof NetworkError ? err : new NetworkError(String(err), 'EUNKNOWN');
       if (netErr.code !== 'EABORTED') conn.onRequest?.({ path, status: netErr.code, ms: Date.now() - started, attempt });
       const limit = netErr.code === 'ETIMEDOUT' ? MAX_TIMEOUT_ATTEMPTS : MAX_ATTEMPTS;
-      if (UNREACHABLE_CODES.has(netErr.code) || netErr.code === 'EABORTED' || attempt >= limit) throw netErr;
-      await sleep(backoff(attempt, undefined), conn.signal);
+      if (UNREACHABLE_CODES.has(netErr.code) || FINAL_CODES.has(netErr.code) || attempt >= limit) throw netErr;
+      const waitMs = backoff(attempt, undefined);
+      conn.onRetry?.({ path, waitMs, attempt, why: netErr.code });
+      await sleep(waitMs, conn.signal);
     }
   }
+}
+
+/**
+ * A lookup for the requests' `lookup` option that asks the resolver once per host name and
+ * answers every request from that one answer, failures included: each request would otherwise
+ * run its own getaddrinfo in libuv's four-thread pool (dozens of parallel lists, an unknown
+ * host taking seconds to fail, and the process kept alive by lookups nobody waits for).
+ */
+export function cachedLookup(): LookupFunction {
+  const answers = new Map<string, Promise<dns.LookupAddress[]>>();
+  return (hostname, options, callback) => {
+    let answer = answers.get(hostname);
+    if (!answer) {
+      answer = lazyImport<{ default: typeof dns }>('node:dns').then((m) => m.default.promises.lookup(hostname, { all: true, verbatim: true }));
+      answers.set(hostname, answer);
+    }
+    answer.then(
+      (all) => {
+        const family = typeof options.family === 'number' ? options.family : 0;
+        const usable = family === 0 ? all : all.filter((a) => a.family === family);
+        if (options.all) {
+          (callback as (err: null, addresses: dns.LookupAddress[]) => void)(null, usable);
+          return;
+        }
+        const first = usable[0];
+        if (!first) callback(Object.assign(new Error(`getaddrinfo ENOTFOUND ${hostname}`), { code: 'ENOTFOUND' }), '', 0);
+        else callback(null, first.address, first.family);
+      },
+      (err: NodeJS.ErrnoException) => callback(err, '', 0),
+    );
+  };
 }
 
 function backoff(attempt: number, retryAfterSeconds: number | undefined): number {
@@ -86,6 +135,9 @@ function sleep(ms: number, signal: AbortSignal | undefined): Promise<void> {
 
 const TLS_ERRORS = /CERT|SELF_SIGNED|UNABLE_TO_VERIFY|ERR_TLS|DEPTH_ZERO/;
 
+/** Sockets that completed their TCP (http:) or TLS (https:) setup once; the agent reuses them. */
+const ESTABLISHED = new WeakSet<object>();
+
 /**
  * node:http and node:https, loaded on first use: only live runs talk HTTP, and the bundled CLI
  * would otherwise load TLS for every offline run.
@@ -99,7 +151,7 @@ function transports(): Promise<{ http: typeof http; https: typeof https }> {
   return transportModules;
 }
 
-async function requestOnce(conn: ApiConnection, path: string): Promise<ApiResult> {
+async function requestOnce(conn: ApiConnection, path: string, opts: GetOptions): Promise<ApiResult> {
   const url = new URL(path, conn.server.endsWith('/') ? conn.server : `${conn.server}/`);
   // Keep a server path prefix (`https://host/k8s/clusters/x`) in front of the API path.
   const base = new URL(conn.server);
@@ -110,6 +162,9 @@ async function requestOnce(conn: ApiConnection, path: string): Promise<ApiResult
   // would do, from Node 20.3; engines says 20). Listeners and timer go when the attempt settles.
   const abort = new AbortController();
   let timedOut = false;
+  /** A TLS session (or, for http:, a TCP connection) stood before the timeout: the server is there, only slow. */
+  let connected = false;
+  let tooLarge = false;
   const timer = setTimeout(() => {
     timedOut = true;
     abort.abort();
@@ -123,6 +178,8 @@ async function requestOnce(conn: ApiConnection, path: string): Promise<ApiResult
   /** One error vocabulary for the request and the response stream (a timeout can strike in either). */
   const classify = (e: NodeJS.ErrnoException): NetworkError => {
     if (conn.signal?.aborted) return new NetworkError('aborted', 'EABORTED');
+    if (tooLarge) return new NetworkError(`the answer is larger than ${formatSize(opts.maxBytes ?? 0)}`, 'ETOOLARGE');
+    if (timedOut && !connected) return new NetworkError(`no ${url.protocol === 'http:' ? 'connection' : 'TLS session'} within ${conn.timeoutMs} ms`, 'ECONNECTTIMEOUT');
     if (timedOut) return new NetworkError(`no answer within ${conn.timeoutMs} ms`, 'ETIMEDOUT');
     if (TLS_ERRORS.test(e.code ?? '') || TLS_ERRORS.test(e.message)) return new NetworkError(`TLS: ${e.message}`, 'CERT');
     return new NetworkError(e.message, e.code ?? 'ECONNRESET');
@@ -139,48 +196,74 @@ async function requestOnce(conn: ApiConnection, path: string): Promise<ApiResult
         agent: conn.agent,
         headers: { ...conn.headers, Accept: 'application/json', 'User-Agent': 'tunnelmesh' },
         signal: abort.signal,
+        ...(conn.lookup ? { lookup: conn.lookup } : {}),
       },
       (res) => {
+        connected = true;
         const chunks: Buffer[] = [];
+        let received = 0;
         const incomplete = (): NetworkError =>
           classify(Object.assign(new Error('the connection closed before the response was complete'), { code: 'ECONNRESET' }));
-        res.on('data', (c: Buffer) => chunks.push(c));
+        res.on('data', (c: Buffer) => {
+          received += c.length;
+          if (opts.maxBytes !== undefined && received > opts.maxBytes) {
+            // Stop reading at the cap: memory stays bounded whatever the server sends.
+            tooLarge = true;
+            chunks.length = 0;
+            reject(classify(new Error('too large')));
+            abort.abort();
+            return;
+          }
+          chunks.push(c);
+        });
         res.on('close', () => {
           if (!res.complete) reject(incomplete());
         });
         res.on('error', (e) => reject(classify(e)));
         res.on('end', () => {
-          const status = res.statusCode ?? 0;
-          const bytes = Buffer.concat(chunks);
-          const text = bytes.toString('utf8');
+          if (tooLarge) return;
           if (!res.complete) {
             reject(incomplete());
             return;
           }
-          if (status >= 200 && status < 300) {
-            // Checked before parsing (see jsonTooDeepAt): asking again will not help.
-            if (jsonTooDeepAt(bytes) >= 0) {
-              resolve({ ok: false, status, message: `the response nests deeper than ${MAX_NESTING_DEPTH} levels` });
-              return;
-            }
-            let body: unknown;
-            try {
-              body = JSON.parse(text);
-            } catch {
-              // A truncated or garbled body is a transport fault: retry like a reset.
-              reject(new NetworkError(`invalid JSON in the response to ${path}`, 'EBADBODY'));
-              return;
-            }
-            resolve({ ok: true, status, body });
-            return;
+          try {
+            resolve(decodeAnswer(res.statusCode ?? 0, Buffer.concat(chunks), res.headers['retry-after'], path));
+          } catch (err) {
+            // Thrown in an event handler, it would end the process with a raw stack trace.
+            reject(err instanceof NetworkError ? err : new NetworkError(`the answer to ${path} cannot be decoded (${(err as Error).message})`, 'EUNDECODABLE'));
           }
-          resolve(failure(status, text, res.headers['retry-after']));
         });
       },
     );
     req.on('error', (e: NodeJS.ErrnoException) => reject(classify(e)));
+    req.on('socket', (socket) => {
+      if (ESTABLISHED.has(socket)) {
+        connected = true; // a kept-alive socket: it connected for an earlier request
+        return;
+      }
+      socket.once(url.protocol === 'http:' ? 'connect' : 'secureConnect', () => {
+        ESTABLISHED.add(socket);
+        connected = true;
+      });
+    });
     req.end();
   }).finally(settle);
+}
+
+/** Status and body → an ApiResult; throws NetworkError for a body that is not JSON (a transport fault: retried). */
+function decodeAnswer(status: number, bytes: Buffer, retryAfter: string | string[] | undefined, path: string): ApiResult {
+  if (status >= 200 && status < 300) {
+    // Checked before parsing (see jsonTooDeepAt): asking again will not help.
+    if (jsonTooDeepAt(bytes) >= 0) return { ok: false, status, message: `the response nests deeper than ${MAX_NESTING_DEPTH} levels` };
+    const text = bytes.toString('utf8');
+    try {
+      return { ok: true, status, body: JSON.parse(text) as unknown, bytes: bytes.length };
+    } catch {
+      // A truncated or garbled body is a transport fault: retry like a reset.
+      throw new NetworkError(`invalid JSON in the response to ${path}`, 'EBADBODY');
+    }
+  }
+  return failure(status, bytes.toString('utf8'), retryAfter);
 }
 
 function failure(status: number, text: string, retryAfter: string | string[] | undefined): ApiResult {

@@ -4,21 +4,31 @@
 // configs, and DestinationRules in the clients' namespaces are collected wherever they live.
 
 import { setMaxListeners } from 'node:events';
-import { existsSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { homedir } from 'node:os';
-import { join } from 'node:path';
+import { delimiter, dirname, isAbsolute, join } from 'node:path';
 import type https from 'node:https';
+import jsyaml from 'js-yaml';
 import { ClusterError, UsageError } from '../errors.js';
+import { registerSecret } from '../core/redact.js';
+import { boundedExec, type ExecFn } from './exec-credential.js';
 import { lazyImport } from './lazy-import.js';
 import type { ConfigMap, KObject } from '../core/k8s.js';
 import { CONNECTOR_SELECTOR, DEFAULT_ROOT_NAMESPACE, isMeshConfigMap, isTunnelConfigMap, OPERATOR_LABEL, OPERATOR_NAMESPACE, readMeshConfigMap, rootNamespaceOf } from '../core/wellknown.js';
-import { getJson, NetworkError, UNREACHABLE_CODES, type ApiConnection, type ApiResult } from './http.js';
+import { cachedLookup, getJson, NetworkError, UNREACHABLE_CODES, type ApiConnection, type ApiResult } from './http.js';
+import { DEFAULT_MAX_INPUT_BYTES, formatSize } from '../core/limits.js';
 import { apiVersionOf, kindInfo, KINDS, resourcePath, type KindInfo } from '../core/kinds.js';
 import { addObjects, emptySnapshot, type IncompleteEntry, type ListedScope, type Snapshot } from '../core/snapshot.js';
 import { normalizeObject } from './validate.js';
 
 export { OPERATOR_NAMESPACE };
 const PAGE_SIZE = 500;
+/**
+ * Pages one list may take, whatever the server says: 1,000,000 items at the default page size
+ * (far past any cluster's limits). A server that keeps sending continue tokens on empty pages is
+ * stopped here; one that sends items is stopped sooner by the byte cap.
+ */
+const MAX_LIST_ITEMS = 1_000_000;
 
 export interface LiveOptions {
   kubeconfig?: string;
@@ -31,6 +41,8 @@ export interface LiveOptions {
   tunnelNamespaces?: string[];
   /** Items per list request (`limit`); the API server pages with `continue`. */
   pageSize?: number;
+  /** Bytes one list (all its pages) may take from the API server (--max-list-size); past it the kind is incomplete. */
+  maxListBytes?: number;
   log?: (message: string) => void;
 }
 
@@ -88,9 +100,17 @@ async function loadKubeConfig(opts: LiveOptions) {
     );
   }
   const contextNamespace = kc.getContextObject(contextName)?.namespace ?? 'default';
+  const user = kc.getCurrentUser();
+  if (user) {
+    // Before anything can fail: every output path is scrubbed of these from now on.
+    for (const secret of [user.token, user.password, user.keyData && Buffer.from(user.keyData, 'base64').toString('utf8'), user.keyData]) registerSecret(secret);
+    applyTokenFile(user, kubeconfigFiles(opts));
+  }
+  boundExecPlugins(kc, opts.requestTimeoutMs);
   const requestOptions: https.RequestOptions = {};
   try {
-    await kc.applyToHTTPSOptions(requestOptions);
+    // The plugins are bounded by boundedExec; this bounds the library's own steps too.
+    await withTimeout(kc.applyToHTTPSOptions(requestOptions), opts.requestTimeoutMs + 1000, `no credentials within ${opts.requestTimeoutMs} ms`);
   } catch (err) {
     throw new ClusterError(`authentication failed for context "${contextName}" (${cluster.server}): ${(err as Error).message.split('\n')[0]}`);
   }
@@ -98,8 +118,73 @@ async function loadKubeConfig(opts: LiveOptions) {
   for (const [k, v] of Object.entries(requestOptions.headers ?? {})) {
     if (typeof v === 'string' || typeof v === 'number') headers[k] = String(v);
   }
-  if (requestOptions.auth) headers.Authorization = `Basic ${Buffer.from(requestOptions.auth).toString('base64')}`;
+  if (requestOptions.auth) {
+    headers.Authorization = `Basic ${Buffer.from(requestOptions.auth).toString('base64')}`;
+    registerSecret(headers.Authorization.slice('Basic '.length));
+  }
+  if (headers.Authorization) registerSecret(headers.Authorization.replace(/^\S+\s+/, ''));
+  if (requestOptions.key) registerSecret(Buffer.isBuffer(requestOptions.key) ? requestOptions.key : String(requestOptions.key));
   return { contextName, server: cluster.server, contextNamespace, agent: requestOptions.agent as https.Agent | undefined, headers };
+}
+
+function withTimeout<T>(work: Promise<T>, ms: number, message: string): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<never>((_resolve, reject) => {
+    timer = setTimeout(() => reject(new Error(message)), ms);
+  });
+  return Promise.race([work, timeout]).finally(() => clearTimeout(timer));
+}
+
+/**
+ * ExecAuth (one of the KubeConfig's built-in authenticators, not exported) starts plugins with
+ * its `execFn`: swap in the bounded, silent one. Should a later client-node drop the field,
+ * withTimeout above still ends the wait (test/live/auth.test.ts fails first).
+ */
+function boundExecPlugins(kc: import('@kubernetes/client-node').KubeConfig, timeoutMs: number): void {
+  const authenticators = (kc as unknown as { authenticators?: Array<{ execFn?: ExecFn }> }).authenticators ?? [];
+  for (const a of authenticators) if (typeof a.execFn === 'function') a.execFn = boundedExec(timeoutMs);
+}
+
+/** The kubeconfig files kubectl would read, in its order (the first that defines a user wins). */
+function kubeconfigFiles(opts: LiveOptions): string[] {
+  if (opts.kubeconfig) return [opts.kubeconfig];
+  const env = process.env.KUBECONFIG;
+  if (env) return env.split(delimiter).filter(Boolean);
+  const home = join(homedir(), '.kube', 'config');
+  return existsSync(home) ? [home] : [];
+}
+
+/**
+ * kubectl's `tokenFile` user key (client-go AuthInfo.TokenFile), which @kubernetes/client-node
+ * does not read (it knows only `token-file`): the token is the file's content, trimmed, and
+ * the file wins over `token` when both are set, as in client-go's bearer round tripper. A
+ * relative path is relative to the kubeconfig that names it.
+ */
+function applyTokenFile(user: import('@kubernetes/client-node').User, files: string[]): void {
+  for (const file of files) {
+    let doc: unknown;
+    try {
+      doc = jsyaml.load(readFileSync(file, 'utf8'));
+    } catch {
+      continue; // the library read it already and said what it thought
+    }
+    const users = (doc as { users?: unknown } | null)?.users;
+    if (!Array.isArray(users)) continue;
+    const entry = users.find((u) => (u as { name?: unknown } | null)?.name === user.name) as { user?: { tokenFile?: unknown } } | undefined;
+    if (!entry) continue;
+    const tokenFile = entry.user?.tokenFile;
+    if (typeof tokenFile !== 'string' || tokenFile === '') return;
+    const path = isAbsolute(tokenFile) ? tokenFile : join(dirname(file), tokenFile);
+    let token: string;
+    try {
+      token = readFileSync(path, 'utf8').trim();
+    } catch (err) {
+      throw new ClusterError(`the kubeconfig user "${user.name}" reads its token from ${path}, which cannot be read (${(err as NodeJS.ErrnoException).code ?? 'error'})`);
+    }
+    registerSecret(token);
+    (user as { token?: string }).token = token;
+    return;
+  }
 }
 
 export async function collectLive(opts: LiveOptions): Promise<LiveResult> {
@@ -111,14 +196,16 @@ export async function collectLive(opts: LiveOptions): Promise<LiveResult> {
     agent: kc.agent,
     headers: kc.headers,
     timeoutMs: opts.requestTimeoutMs,
+    lookup: cachedLookup(),
     onRequest: ({ path, status, ms, attempt }) => log(`GET ${path} → ${status} (${ms} ms${attempt > 1 ? `, attempt ${attempt}` : ''})`),
+    onRetry: ({ path, waitMs, why }) => log(`GET ${path}: ${why}, trying again in ${waitMs} ms`),
   };
   // A fatal answer (401, unreachable) ends the run: stop the other requests and their retries.
   const stop = new AbortController();
   // Every request in flight listens on it; the default cap of 10 would print a leak warning.
   setMaxListeners(0, stop.signal);
   conn.signal = stop.signal;
-  const collector = new Collector(conn, kc.contextName, kc.server, opts.pageSize ?? PAGE_SIZE);
+  const collector = new Collector(conn, kc.contextName, kc.server, opts.pageSize ?? PAGE_SIZE, opts.maxListBytes ?? DEFAULT_MAX_INPUT_BYTES);
   const all = async (work: Array<Promise<void>>): Promise<void> => {
     try {
       await Promise.all(work);
@@ -217,12 +304,17 @@ class Collector {
   /** Group → the version that answered (so later lists skip the versions that 404). */
   private readonly groupVersion = new Map<string, Promise<string | undefined>>();
   private readonly notInstalled = new Set<string>();
+  /** Requests the server answered at all (any status). */
+  private answered = 0;
+  /** Set when a request went unanswered before any was answered: the server is silent, later requests fail at once. */
+  private silence?: string;
 
   constructor(
     private readonly conn: ApiConnection,
     private readonly context: string,
     private readonly server: string,
     private readonly pageSize: number,
+    private readonly maxListBytes: number,
   ) {}
 
   objects(): RawObject[] {
@@ -262,8 +354,15 @@ class Collector {
   async getMeshConfig(): Promise<void> {
     const info = kindInfo('ConfigMap') as KindInfo;
     const target: ListTarget = { info, namespace: DEFAULT_ROOT_NAMESPACE, name: 'istio' };
-    const res = await this.fetch(resourcePath(info, 'v1', DEFAULT_ROOT_NAMESPACE, 'istio'), target);
+    const res = await this.fetch(resourcePath(info, 'v1', DEFAULT_ROOT_NAMESPACE, 'istio'), target, this.maxListBytes);
     if (!res) return;
+    if (res.ok) {
+      const wrong = notTheObject(res.body, 'ConfigMap', 'istio');
+      if (wrong) {
+        this.fail(target, 'error', `the istio mesh config could not be read (the API server answered 200 with ${wrong})`);
+        return;
+      }
+    }
     if (res.ok || res.status === 404) this.markListed(target);
     if (res.ok) {
       this.keep(info, 'v1', res.body as RawObject);
@@ -320,14 +419,20 @@ class Collector {
   private async listVersion(target: ListTarget, version: string): Promise<'ok' | 'not-found' | 'failed'> {
     const { info, namespace, labelSelector } = target;
     const basePath = resourcePath(info, version, namespace);
-    const items: RawObject[] = [];
+    let items: RawObject[] = [];
     let continueToken: string | undefined;
     let relisted = false;
+    /** Tokens of this list so far: one sent twice is a loop. */
+    let tokens = new Set<string>();
+    let pages = 0;
+    /** How many pages the list can still need, from metadata.remainingItemCount (selector-free lists carry it). */
+    let pageBudget = Math.ceil(MAX_LIST_ITEMS / this.pageSize);
+    let bytes = 0;
     for (;;) {
       const query = new URLSearchParams({ limit: String(this.pageSize) });
       if (labelSelector) query.set('labelSelector', labelSelector);
       if (continueToken) query.set('continue', continueToken);
-      const res = await this.fetch(`${basePath}?${query.toString()}`, target);
+      const res = await this.fetch(`${basePath}?${query.toString()}`, target, this.maxListBytes - bytes);
       if (!res) return 'failed';
       if (!res.ok) {
         if (res.status === 404 && !continueToken) return 'not-found';
@@ -335,16 +440,37 @@ class Collector {
           // The continue token expired mid-list: start the list again, once.
           relisted = true;
           continueToken = undefined;
-          items.length = 0;
+          items = [];
+          tokens = new Set();
+          pages = 0;
+          bytes = 0;
+          pageBudget = Math.ceil(MAX_LIST_ITEMS / this.pageSize);
           continue;
         }
         this.fail(target, res.status === 403 ? 'forbidden' : 'error', res.message ?? `HTTP ${res.status}`);
         return 'failed';
       }
-      const body = res.body as { items?: unknown; metadata?: { continue?: string } };
-      if (Array.isArray(body.items)) items.push(...(body.items as RawObject[]));
-      continueToken = body.metadata?.continue || undefined;
+      const page = listPage(res.body, info.kind);
+      if (typeof page === 'string') {
+        this.fail(target, 'error', `the API server answered 200 with ${page}`);
+        return 'failed';
+      }
+      pages++;
+      bytes += res.bytes;
+      for (const item of page.items) items.push(item);
+      if (page.remaining !== undefined) pageBudget = Math.min(pageBudget, pages + Math.max(page.remaining, 1));
+      continueToken = page.continueToken;
       if (!continueToken) break;
+      if (tokens.has(continueToken)) {
+        this.fail(target, 'error', `the API server sent the same continue token twice (page ${pages}): the list would never end`);
+        return 'failed';
+      }
+      tokens.add(continueToken);
+      if (pages >= pageBudget) {
+        const said = page.remaining !== undefined ? ` (its remainingItemCount said ${page.remaining} more)` : '';
+        this.fail(target, 'error', `the API server sent more pages than the list can have${said}: stopped after ${pages} pages of ${this.pageSize}`);
+        return 'failed';
+      }
     }
     if (!this.groupVersion.has(`${info.group}/${info.kind}`)) this.groupVersion.set(`${info.group}/${info.kind}`, Promise.resolve(version));
     for (const item of items) this.keep(info, version, item);
@@ -378,22 +504,83 @@ class Collector {
    * cluster that cannot be reached at all. Any other network failure (after retries) is
    * recorded against the target and gives undefined.
    */
-  private async fetch(path: string, target: ListTarget): Promise<ApiResult | undefined> {
+  private async fetch(path: string, target: ListTarget, maxBytes: number): Promise<ApiResult | undefined> {
+    if (this.silence !== undefined) {
+      this.fail(target, 'error', this.silence);
+      return undefined;
+    }
     let res: ApiResult;
     try {
-      res = await getJson(this.conn, path);
+      res = await getJson(this.conn, path, { maxBytes });
     } catch (err) {
       if (err instanceof NetworkError && UNREACHABLE_CODES.has(err.code)) {
         throw new ClusterError(`cannot reach the cluster of context "${this.context}" at ${this.server}: ${err.message}`);
       }
+      if (err instanceof NetworkError && err.code === 'ETOOLARGE') {
+        const raise = `${Math.ceil((this.maxListBytes * 4) / 1024 ** 2)}Mi`;
+        this.fail(target, 'error', `the list is larger than --max-list-size ${formatSize(this.maxListBytes)} (raise it with --max-list-size ${raise})`);
+        return undefined;
+      }
+      if (err instanceof NetworkError && err.code === 'ETIMEDOUT' && this.answered === 0) this.silence = err.message;
       this.fail(target, 'error', (err as Error).message);
       return undefined;
     }
+    this.answered++;
     if (!res.ok && res.status === 401) {
       throw new ClusterError(`authentication failed for context "${this.context}" (${this.server}): ${res.message ?? 'Unauthorized'}`);
     }
     return res;
   }
+}
+
+interface ListPage {
+  items: RawObject[];
+  continueToken?: string;
+  remaining?: number;
+}
+
+function isPlainObject(v: unknown): v is Record<string, unknown> {
+  return typeof v === 'object' && v !== null && !Array.isArray(v);
+}
+
+/** What a 200 body is, in a few words, when it is not what was asked for. */
+function describeBody(body: unknown): string {
+  if (body === null) return 'null';
+  if (Array.isArray(body)) return body.length === 0 ? '[] (a JSON array)' : `a JSON array of ${body.length}`;
+  if (typeof body !== 'object') return `a JSON ${typeof body}`;
+  const o = body as Record<string, unknown>;
+  if (o.kind === 'Status') return `a Status object${typeof o.reason === 'string' && o.reason ? ` (${o.reason})` : ''}`;
+  if (Object.keys(o).length === 0) return '{}';
+  return typeof o.kind === 'string' ? `a ${o.kind}` : 'an object without kind';
+}
+
+/**
+ * A list page of `kind`, or why the body is not one (a 200 that is not a `<Kind>List` with an
+ * `items` array of objects is never taken for an empty list: errors would vanish).
+ */
+function listPage(body: unknown, kind: string): ListPage | string {
+  if (!isPlainObject(body) || body.kind === 'Status') return describeBody(body);
+  const expected = `${kind}List`;
+  if (body.kind !== expected) return `${describeBody(body)} where a ${expected} was asked for`;
+  if (!Array.isArray(body.items)) return `a ${expected} whose items is ${body.items === undefined ? 'missing' : JSON.stringify(body.items)}`;
+  const bad = body.items.findIndex((i) => !isPlainObject(i));
+  if (bad >= 0) return `a ${expected} whose item #${bad + 1} is ${describeBody(body.items[bad])}`;
+  const meta = isPlainObject(body.metadata) ? body.metadata : {};
+  const page: ListPage = { items: body.items as RawObject[] };
+  // Typed lists name the token `_continue` in client-node's models; the raw JSON says `continue`.
+  const token = typeof meta.continue === 'string' ? meta.continue : typeof meta._continue === 'string' ? meta._continue : '';
+  if (token) page.continueToken = token;
+  if (typeof meta.remainingItemCount === 'number' && Number.isInteger(meta.remainingItemCount) && meta.remainingItemCount >= 0) page.remaining = meta.remainingItemCount;
+  return page;
+}
+
+/** Why a 200 body is not the named object of `kind`; undefined when it is. */
+function notTheObject(body: unknown, kind: string, name: string): string | undefined {
+  if (!isPlainObject(body) || body.kind === 'Status') return describeBody(body);
+  if (body.kind !== kind) return `${describeBody(body)} where a ${kind} was asked for`;
+  const meta = isPlainObject(body.metadata) ? body.metadata : {};
+  if (meta.name !== name) return `a ${kind} named ${typeof meta.name === 'string' ? meta.name : 'nothing'} where ${name} was asked for`;
+  return undefined;
 }
 
 /**

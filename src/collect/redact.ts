@@ -1,21 +1,16 @@
 // Token and credential material out of objects before they leave the process (`snapshot`).
 // Nothing tunnelmesh judges depends on a secret value: `--token` and TUNNEL_TOKEN stay visible
-// by name (remotely managed tunnels are told by them), only their values go.
+// by name (remotely managed tunnels are told by them), only their values go. What a name or a
+// shape says is secret is decided once, in core/redact.ts, for every output alike: here the
+// object's structure adds what text alone cannot tell (an env var's name beside its value, a
+// flag in one argument and its value in the next).
 
 import type { KObject } from '../core/k8s.js';
+import { isSecretName, REDACTED, redactText } from '../core/redact.js';
 
-export const REDACTED = '<redacted by tunnelmesh>';
+export { REDACTED };
 
 const LAST_APPLIED = 'kubectl.kubernetes.io/last-applied-configuration';
-/** cloudflared flags whose value is a secret (`--token X`, `--token=X`). */
-const SECRET_FLAGS = ['--token', '--credentials-contents'];
-/** Env names that carry secrets: cloudflared's own, and the usual suspects. */
-const SECRET_ENV = /^(TUNNEL_TOKEN|TUNNEL_CRED_CONTENTS)$|TOKEN|SECRET|PASSW(OR)?D|CREDENTIAL|API_?KEY|PRIVATE_?KEY/i;
-/** cloudflared config keys (config.yaml can set any flag) and credentials-file JSON keys. */
-const SECRET_CONFIG_LINE = /^(\s*-?\s*["']?(?:token|credentials-contents|TunnelSecret|tunnel-secret)["']?\s*:\s*)(\S.*)$/gim;
-/** Base64 JSON (`{"...`): cloudflared tunnel tokens (`{"a":…,"t":…,"s":…}`) and JWTs. */
-const BASE64_JSON = /eyJ[A-Za-z0-9_\-+/=.]{16,}/g;
-const FLAG_IN_TEXT = new RegExp(`(${SECRET_FLAGS.join('|')})(=|\\s+)("[^"]*"|'[^']*'|\\S+)`, 'g');
 
 function isPlain(v: unknown): v is Record<string, unknown> {
   return typeof v === 'object' && v !== null && !Array.isArray(v);
@@ -60,21 +55,17 @@ function redactContainer(c: Record<string, unknown>): void {
     c[field] = list.map((arg, i) => {
       if (typeof arg !== 'string') return arg;
       const previous = list[i - 1];
-      if (typeof previous === 'string' && SECRET_FLAGS.includes(previous)) return REDACTED;
-      return redactFlagsInText(arg);
+      // `--token X` / `-token X` as two arguments; within one argument (`--token=X`, `sh -c "…"`) the text rules apply.
+      if (typeof previous === 'string' && /^--?[A-Za-z][A-Za-z0-9-]*$/.test(previous) && isSecretName(previous) && !arg.startsWith('-')) return REDACTED;
+      return arg;
     });
   }
   const env = c.env;
   if (Array.isArray(env)) {
     for (const e of env) {
-      if (isPlain(e) && typeof e.name === 'string' && typeof e.value === 'string' && SECRET_ENV.test(e.name)) e.value = REDACTED;
+      if (isPlain(e) && typeof e.name === 'string' && typeof e.value === 'string' && e.value !== '' && isSecretName(e.name)) e.value = REDACTED;
     }
   }
-}
-
-/** `--token=X` in an argument, or `--token X` inside a shell command line. */
-function redactFlagsInText(text: string): string {
-  return text.replace(FLAG_IN_TEXT, (_m, flag: string, sep: string) => `${flag}${sep}${REDACTED}`);
 }
 
 function redactConfigMap(cm: Record<string, unknown>): void {
@@ -84,17 +75,13 @@ function redactConfigMap(cm: Record<string, unknown>): void {
   for (const [key, value] of Object.entries(data)) {
     if (typeof value !== 'string') continue;
     // A cloudflared credentials file (credentials-file:) copied into a ConfigMap: nothing in it is judged.
-    if (/"TunnelSecret"\s*:/.test(value) || /\.json$/i.test(key) && /"AccountTag"/.test(value)) {
-      data[key] = REDACTED;
-      continue;
-    }
-    data[key] = redactFlagsInText(value.replace(SECRET_CONFIG_LINE, (_m, head: string) => `${head}"${REDACTED}"`));
+    if (/"TunnelSecret"\s*:/.test(value) || (/\.json$/i.test(key) && /"AccountTag"/.test(value)) || isSecretName(key)) data[key] = REDACTED;
   }
 }
 
-/** Last line of defence: any base64 JSON blob (tunnel token, JWT) anywhere in the object. */
+/** Every string of the object through the one text redaction (configs in ConfigMaps, shell command lines, URLs with passwords). */
 function scrubStrings(value: unknown): unknown {
-  if (typeof value === 'string') return value.replace(BASE64_JSON, REDACTED);
+  if (typeof value === 'string') return redactText(value);
   if (Array.isArray(value)) return value.map(scrubStrings);
   if (isPlain(value)) {
     for (const [k, v] of Object.entries(value)) value[k] = scrubStrings(v);

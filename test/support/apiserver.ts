@@ -13,7 +13,7 @@ import { createHash, randomUUID } from 'node:crypto';
 import { setMaxListeners } from 'node:events';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import https from 'node:https';
-import { Socket, type AddressInfo } from 'node:net';
+import { createServer as createNetServer, Socket, type AddressInfo } from 'node:net';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { TLSSocket } from 'node:tls';
 import { KINDS, apiVersionOf, type KindInfo } from '../../src/core/kinds.js';
@@ -66,6 +66,22 @@ export interface Fault {
   invalidJson?: boolean;
   /** Answer 410 Expired; fires only for requests that carry a continue token. */
   expireContinue?: boolean;
+  /**
+   * Answer 200 (or `status`) with exactly this body instead of the real one: `{}`, `[]`, `null`,
+   * `{"items": null}`, a Status object — what a broken proxy or aggregated API server may send.
+   */
+  body?: string;
+  /**
+   * List replies: put this continue token in every page, so the list never ends ('same'), or a
+   * fresh one on every page ('fresh'; with `remainingItemCount`, claiming that many items remain).
+   */
+  endlessContinue?: 'same' | 'fresh';
+  /** With endlessContinue: the metadata.remainingItemCount each page claims. */
+  remainingItemCount?: number;
+  /** List replies: stream a body of about this many bytes (items padded with generated objects), never held in memory. */
+  streamBytes?: number;
+  /** With a status: the Status message repeats the request's Authorization header, as some proxies do. */
+  echoAuthorization?: boolean;
   /** How many requests this fault may affect; unlimited when omitted. Counted per Fault object. */
   times?: number;
 }
@@ -179,6 +195,41 @@ export const SECRET_KIND: KindInfo = {
   namespaced: true,
   crd: false,
 };
+
+/** A TCP port on 127.0.0.1 that accepts connections and never says a word (no TLS, no HTTP). */
+export interface SilentServer {
+  readonly url: string;
+  /** Connections accepted so far. */
+  readonly connections: number;
+  close(): Promise<void>;
+}
+
+export async function startSilentServer(): Promise<SilentServer> {
+  const sockets = new Set<Socket>();
+  let connections = 0;
+  const server = createNetServer((socket) => {
+    connections += 1;
+    sockets.add(socket);
+    socket.on('close', () => sockets.delete(socket));
+    socket.on('error', () => undefined);
+  });
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(0, '127.0.0.1', () => resolve());
+  });
+  const { port } = server.address() as AddressInfo;
+  return {
+    url: `https://127.0.0.1:${port}`,
+    get connections() {
+      return connections;
+    },
+    close: () =>
+      new Promise<void>((resolve) => {
+        for (const s of sockets) s.destroy();
+        server.close(() => resolve());
+      }),
+  };
+}
 
 export async function startApiServer(options: ApiServerOptions = {}): Promise<ApiServer> {
   const server = new LoopbackApiServer(options);
@@ -764,8 +815,13 @@ function resourceDetails(group: string, plural: string, name?: string): StatusDe
   return { ...(name ? { name } : {}), ...(group ? { group } : {}), kind: plural };
 }
 
-function faultStatusReply(code: number, retryAfterSeconds: number | undefined): Reply {
+function faultStatusReply(code: number, retryAfterSeconds: number | undefined, echoedAuthorization?: string): Reply {
   const retry = retryAfterSeconds === undefined ? {} : { retryAfterSeconds };
+  if (echoedAuthorization !== undefined) {
+    // What a misconfigured authenticating proxy in front of the API server may say.
+    const reason = code === 401 ? 'Unauthorized' : code === 403 ? 'Forbidden' : 'Unknown';
+    return statusReply(code, reason, `${reason}: the credentials in "Authorization: ${echoedAuthorization}" were not accepted`, retry);
+  }
   const reply =
     code === 429
       ? statusReply(429, 'TooManyRequests', 'Too many requests, please try again later.', retry)
@@ -861,6 +917,11 @@ interface FaultEffects {
   truncateBody: boolean;
   invalidJson: boolean;
   expireContinue: boolean;
+  echoAuthorization: boolean;
+  body?: string;
+  endlessContinue?: 'same' | 'fresh';
+  remainingItemCount?: number;
+  streamBytes?: number;
   labels: string[];
 }
 
@@ -895,6 +956,7 @@ class FaultBook {
       truncateBody: false,
       invalidJson: false,
       expireContinue: false,
+      echoAuthorization: false,
       labels: [],
     };
     const hooked = this.hook?.(req);
@@ -920,11 +982,24 @@ function mergeFault(effects: FaultEffects, fault: Fault): void {
     effects.status = { code: fault.status, retryAfterSeconds: fault.retryAfterSeconds };
     effects.labels.push(`status:${fault.status}`);
   }
-  for (const flag of ['resetConnection', 'truncateBody', 'invalidJson', 'expireContinue'] as const) {
+  for (const flag of ['resetConnection', 'truncateBody', 'invalidJson', 'expireContinue', 'echoAuthorization'] as const) {
     if (fault[flag] && !effects[flag]) {
       effects[flag] = true;
       effects.labels.push(flag);
     }
+  }
+  if (fault.body !== undefined && effects.body === undefined) {
+    effects.body = fault.body;
+    effects.labels.push('body');
+  }
+  if (fault.endlessContinue && !effects.endlessContinue) {
+    effects.endlessContinue = fault.endlessContinue;
+    if (fault.remainingItemCount !== undefined) effects.remainingItemCount = fault.remainingItemCount;
+    effects.labels.push(`endlessContinue:${fault.endlessContinue}`);
+  }
+  if (fault.streamBytes !== undefined && effects.streamBytes === undefined) {
+    effects.streamBytes = fault.streamBytes;
+    effects.labels.push('streamBytes');
   }
 }
 
@@ -951,6 +1026,8 @@ class LoopbackApiServer implements ApiServer {
   private readonly server: https.Server;
   /** Aborts artificial delays when the server closes, so close() never waits on a timer. */
   private readonly closing = new AbortController();
+  /** Pages served by endlessContinue 'fresh' (each token differs). */
+  private endlessPages = 0;
 
   constructor(options: ApiServerOptions) {
     // Every delayed request waits on it: many at once is normal here, not a leak.
@@ -1082,9 +1159,18 @@ class LoopbackApiServer implements ApiServer {
       entry.faults = effects.labels;
       const delay = this.latencyMs + effects.delayMs;
       if (delay > 0) await sleep(delay, undefined, { signal: this.closing.signal });
+      if (effects.body !== undefined) {
+        entry.user = this.authenticate(req);
+        this.write(res, entry, { status: effects.status?.code ?? 200, contentType: 'application/json', body: effects.body }, effects);
+        return;
+      }
       const reply = effects.status
-        ? faultStatusReply(effects.status.code, effects.status.retryAfterSeconds)
+        ? faultStatusReply(effects.status.code, effects.status.retryAfterSeconds, effects.echoAuthorization ? req.headers.authorization : undefined)
         : this.respond(req, url, parsed, effects, entry);
+      if (effects.streamBytes !== undefined && reply.status === 200) {
+        await this.stream(res, entry, reply, effects.streamBytes);
+        return;
+      }
       this.write(res, entry, reply, effects);
     } catch (err) {
       if (this.closing.signal.aborted) {
@@ -1291,10 +1377,57 @@ class LoopbackApiServer implements ApiServer {
       metadata.continue = encodeContinue({ v: 'meta.k8s.io/v1', rv: snapshot.resourceVersion, start: next.key, offset: index });
       if (labelSelector.length === 0 && fieldSelector.length === 0) metadata.remainingItemCount = scope.length - index;
     }
+    if (effects.endlessContinue) {
+      // A server (or proxy) whose list never ends; the token still decodes, to the first item.
+      const first = scope[0];
+      const start = first?.key ?? '';
+      metadata.continue =
+        effects.endlessContinue === 'same'
+          ? encodeContinue({ v: 'meta.k8s.io/v1', rv: snapshot.resourceVersion, start, offset: 0 })
+          : encodeContinue({ v: 'meta.k8s.io/v1', rv: snapshot.resourceVersion, start, offset: 0, ...({ page: ++this.endlessPages } as object) } as ContinueKey);
+      if (effects.remainingItemCount !== undefined) metadata.remainingItemCount = effects.remainingItemCount;
+      else delete metadata.remainingItemCount;
+    }
     const head = JSON.stringify({ kind: `${info.kind}List`, apiVersion: apiVersionOf(info, version), metadata });
     // Items are spliced in as cached JSON so that 10k-object lists stay cheap.
     const body = `${head.slice(0, -1)},"items":[${page.join(',')}]}`;
     return { status: 200, contentType: 'application/json', body };
+  }
+
+  /**
+   * A list reply grown to about `bytes`: the real items, then padding items (64 KiB of
+   * annotation each) generated while writing, with backpressure, so that hundreds of MB cost
+   * the server no memory. The client may stop reading at any time.
+   */
+  private async stream(res: ServerResponse, entry: RequestLogEntry, reply: Reply, bytes: number): Promise<void> {
+    entry.status = reply.status;
+    res.writeHead(reply.status, { 'Content-Type': reply.contentType, 'Cache-Control': 'no-cache, private', 'Audit-Id': randomUUID() });
+    const head = reply.body.slice(0, reply.body.lastIndexOf(']'));
+    const hasItems = !head.endsWith('[');
+    const fill = 'x'.repeat(64 * 1024);
+    let written = 0;
+    const send = async (text: string): Promise<boolean> => {
+      if (res.destroyed) return false;
+      written += text.length;
+      if (!res.write(text)) {
+        await new Promise<void>((resolve) => {
+          const done = (): void => {
+            res.off('drain', done);
+            res.off('close', done);
+            resolve();
+          };
+          res.once('drain', done);
+          res.once('close', done);
+        });
+      }
+      return !res.destroyed;
+    };
+    if (!(await send(head))) return;
+    for (let i = 0; written < bytes; i++) {
+      const item = `${hasItems || i > 0 ? ',' : ''}{"metadata":{"name":"pad-${i}","namespace":"pad","annotations":{"pad":"${fill}"}}}`;
+      if (!(await send(item))) return;
+    }
+    res.end(']}');
   }
 
   /** Writes a reply, mangled by whatever faults fired. */

@@ -33,6 +33,8 @@ export interface KubeconfigOptions {
   contexts?: readonly KubeconfigContext[];
   /** Default: the first context; null writes no current-context. */
   currentContext?: string | null;
+  /** The user entry's credentials exactly as given (exec plugins, tokenFile…), instead of `auth`'s. */
+  user?: Record<string, unknown>;
 }
 
 /** What a kubeconfig needs to know about a server (an ApiServer has all of it). */
@@ -65,7 +67,7 @@ export function kubeconfigYaml(target: KubeconfigTarget, options: KubeconfigOpti
         cluster: { 'certificate-authority-data': base64(target.caPem), server: target.url },
       },
     ],
-    users: authsUsed.map((auth) => ({ name: userName(auth), user: userCredentials(auth, target) })),
+    users: authsUsed.map((auth) => ({ name: userName(auth), user: options.user ?? userCredentials(auth, target) })),
     contexts: contexts.map((c) => ({
       name: c.name,
       context: {
