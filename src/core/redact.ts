@@ -98,14 +98,15 @@ const BASE64_JSON = /eyJ[A-Za-z0-9_\-+/=.]{16,}/g;
 const USERINFO_PASSWORD = /\b([a-zA-Z][a-zA-Z0-9+.-]*:\/\/)([^\s:@/"'\\<>]*):([^\s@/"'\\<>]+)@/g;
 const USERINFO_TOKEN = /\b([a-zA-Z][a-zA-Z0-9+.-]*:\/\/)([A-Za-z0-9_\-.~%]{16,})@/g;
 /**
- * Where a named value starts: `NAME=`, `--flag=` / `--flag ` / `-flag `, `key: ` / `"key": `.
- * Only the name is consumed, so that a value that is not redacted is scanned on (a JSON string
- * holding `\"token\": \"…\"`).
+ * Where a named value starts: `NAME=`, `--flag=` / `--flag ` / `-flag `, `key: ` / `"key": `,
+ * also right after a `\n` escape (YAML or a script inside a JSON string). Only the name is
+ * consumed, so that a value that is not redacted is scanned on (a JSON string holding
+ * `\"token\": \"…\"`).
  */
 const NAMED = [
-  /(?:^|(?<=[^A-Za-z0-9_\-.]))([A-Za-z_][A-Za-z0-9_]*)=/g,
-  /(?:^|(?<=[\s"'[,]))(--?[A-Za-z][A-Za-z0-9-]*)(?:=|[ \t]+)(?!-)/g,
-  /(?:^|(?<=[\s{,[]))(?:\\?["'])?([A-Za-z_][A-Za-z0-9_.-]*)(?:\\?["'])?[ \t]*:[ \t]*/g,
+  /(?:^|(?<=[^A-Za-z0-9_\-.])|(?<=\\[nrt]))([A-Za-z_][A-Za-z0-9_]*)=/g,
+  /(?:^|(?<=[\s"'[,])|(?<=\\[nrt]))(--?[A-Za-z][A-Za-z0-9-]*)(?:=|[ \t]+)(?!-)/g,
+  /(?:^|(?<=[\s{,["':])|(?<=\\[nrt]))(?:\\?["'])?([A-Za-z_][A-Za-z0-9_.-]*)(?:\\?["'])?[ \t]*:[ \t]*/g,
 ];
 
 /** Replaces the value that starts at each secret name's end. */

@@ -102,7 +102,7 @@ describe('snapshot of a live cluster', () => {
     assert.deepEqual(configMaps.sort(), ['cloudflare-operator-system/hand-tunnel', 'cloudflare-operator-system/tunnel-config-6f1f2d0e-5b7a-4c41-9d8e-3a2b1c0d9e8f', 'istio-system/istio']);
     const hand = docs.find((d) => d.metadata.name === 'hand-tunnel') as KObject & { data: Record<string, string> };
     assert.equal(hand.data['credentials.json'], REDACTED);
-    assert.match(hand.data['config.yaml']!, /^token: "<redacted by tunnelmesh>"$/m);
+    assert.match(hand.data['config.yaml']!, /^token: <redacted by tunnelmesh>$/m);
     assert.match(hand.data['config.yaml']!, /credentials-file: \/etc\/cloudflared\/creds\/credentials.json/, 'the path stays');
     assert.match(res.stdout, /- "?--token"?\n\s+- <redacted by tunnelmesh>/, 'the flag stays visible, its value goes');
     assert.match(res.stdout, /name: TUNNEL_TOKEN\n\s+value: <redacted by tunnelmesh>/);
@@ -186,7 +186,7 @@ describe('redactObject', () => {
     assert.equal(JSON.stringify(pod), before);
     assert.ok(!out.includes(TOKEN));
     assert.ok(out.includes(`--token=${REDACTED}`));
-    assert.ok(out.includes(`--credentials-contents ${REDACTED} run`));
+    assert.ok(out.includes(`--credentials-contents '${REDACTED}' run`), 'quotes kept: the shell line still parses');
     assert.ok(out.includes('"name":"API_KEY","value":"<redacted by tunnelmesh>"'));
     assert.ok(out.includes('"name":"PORT","value":"80"'));
   });
