@@ -21,6 +21,8 @@ export interface ApiConnection {
   onRetry?: (info: { path: string; waitMs: number; attempt: number; why: string }) => void;
   /** Resolves the server's host name; one lookup per run (see cachedLookup). */
   lookup?: LookupFunction;
+  /** Set once any request got a TLS session (or, for http:, a connection): the server is there, if slow. */
+  reached?: boolean;
 }
 
 export interface GetOptions {
@@ -179,7 +181,7 @@ async function requestOnce(conn: ApiConnection, path: string, opts: GetOptions):
   const classify = (e: NodeJS.ErrnoException): NetworkError => {
     if (conn.signal?.aborted) return new NetworkError('aborted', 'EABORTED');
     if (tooLarge) return new NetworkError(`the answer is larger than ${formatSize(opts.maxBytes ?? 0)}`, 'ETOOLARGE');
-    if (timedOut && !connected) return new NetworkError(`no ${url.protocol === 'http:' ? 'connection' : 'TLS session'} within ${conn.timeoutMs} ms`, 'ECONNECTTIMEOUT');
+    if (timedOut && !connected && !conn.reached) return new NetworkError(`no ${url.protocol === 'http:' ? 'connection' : 'TLS session'} within ${conn.timeoutMs} ms`, 'ECONNECTTIMEOUT');
     if (timedOut) return new NetworkError(`no answer within ${conn.timeoutMs} ms`, 'ETIMEDOUT');
     if (TLS_ERRORS.test(e.code ?? '') || TLS_ERRORS.test(e.message)) return new NetworkError(`TLS: ${e.message}`, 'CERT');
     return new NetworkError(e.message, e.code ?? 'ECONNRESET');
@@ -200,6 +202,7 @@ async function requestOnce(conn: ApiConnection, path: string, opts: GetOptions):
       },
       (res) => {
         connected = true;
+        conn.reached = true;
         const chunks: Buffer[] = [];
         let received = 0;
         const incomplete = (): NetworkError =>
@@ -244,6 +247,7 @@ async function requestOnce(conn: ApiConnection, path: string, opts: GetOptions):
       socket.once(url.protocol === 'http:' ? 'connect' : 'secureConnect', () => {
         ESTABLISHED.add(socket);
         connected = true;
+        conn.reached = true;
       });
     });
     req.end();

@@ -88,7 +88,6 @@ describe('hostile and broken input', { concurrency: 4 }, () => {
     const run = await runCli(['doctor', '-o', 'json', ...args], { nodeArgs: ['--max-old-space-size=192'], timeoutMs: 20_000 });
     assert.ok(!run.timedOut, 'hung');
     assertRefused(run, args[3] as string, 1, /document refused: YAML aliases expand it by more than 1,000,000 nodes \(an alias bomb\?\)/);
-    assert.ok(run.ms < 10_000, `took ${run.ms} ms`);
   });
 
   test('an alias that contains itself (a cycle): refused, not a stack overflow in the dumper', async () => {

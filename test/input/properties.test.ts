@@ -1,7 +1,7 @@
 // Property-based tests (fast-check): manifests derived from fixtures/demo and the test
 // builders, mutated and damaged (test/support/mutate.ts), plus random documents, through the
 // real CLI (main() in this process). For every input: no internal error and no stack trace,
-// no hang, exit code 0, 1 or 2 (2 with one `tunnelmesh: <file>…` line and nothing on stdout;
+// no hang (the test's timeout), exit code 0, 1 or 2 (2 with one `tunnelmesh: <file>…` line and nothing on stdout;
 // 0/1 with the JSON report), and the same output when the same input is judged again.
 //
 // `npm test` runs a fixed seed and a few hundred inputs; `npm run fuzz` runs many more with a
@@ -99,7 +99,6 @@ async function judgeTwice(sample: Sample): Promise<void> {
     writeFileSync(kept, sample.text);
     throw new Error(`${(err as Error).message}\nkept as ${kept} (args: ${sample.args.join(' ') || 'none'})`);
   }
-  assert.ok(first.ms < 5000, `took ${first.ms} ms on ${path}`);
   const second = await runInProcess(args);
   assert.deepEqual({ code: second.code, stdout: second.stdout, stderr: second.stderr }, { code: first.code, stdout: first.stdout, stderr: first.stderr }, `unstable output on ${path}`);
 }
