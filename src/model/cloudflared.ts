@@ -95,6 +95,11 @@ export function validateRules(rules: readonly TunnelRule[]): ConfigProblem[] {
   if (rules.length === 0) return [{ message: "The config file doesn't contain any ingress rules" }];
   const problems: ConfigProblem[] = [];
   rules.forEach((rule, i) => {
+    if (rule.empty) {
+      // cloudflared decodes it as a rule with every field empty: a catch-all whose service "" is not an address.
+      problems.push({ index: i, message: `Rule #${i + 1} is empty (cloudflared: " is an invalid address, please make sure it has a scheme and a hostname")` });
+      return;
+    }
     const kind = serviceKind(rule.service, rule.originRequest);
     if (rule.service === '') problems.push({ index: i, message: `Rule #${i + 1} has no service` });
     else if (kind.kind === 'invalid') problems.push({ index: i, message: kind.problem });

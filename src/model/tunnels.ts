@@ -74,6 +74,11 @@ export interface TunnelRule {
   synthetic?: boolean;
   /** The Ingress backend the operator builds this rule from (predicted rules, and real ones matched by host and path). */
   backend?: IngressBackendView;
+  /**
+   * A `-` with nothing after it (null) or `{}`: cloudflared reads it as a rule with no hostname, path
+   * or service — a catch-all with an invalid address — and refuses the config.
+   */
+  empty?: boolean;
 }
 
 export interface TunnelConfig {
@@ -112,7 +117,15 @@ function isObject(v: unknown): v is Record<string, unknown> {
   return typeof v === 'object' && v !== null && !Array.isArray(v);
 }
 
+/** null, or a mapping with none of the fields cloudflared reads (it ignores the others). */
+export function isEmptyRule(raw: unknown): boolean {
+  if (raw === null || raw === undefined) return true;
+  if (!isObject(raw)) return false;
+  return !['hostname', 'path', 'service', 'originRequest'].some((k) => raw[k] !== undefined && raw[k] !== null && raw[k] !== '');
+}
+
 function toRule(raw: unknown, index: number): TunnelRule | undefined {
+  if (isEmptyRule(raw)) return { index, service: '', empty: true };
   if (!isObject(raw)) return undefined;
   const rule: TunnelRule = { index, service: typeof raw.service === 'string' ? raw.service : '' };
   if (typeof raw.hostname === 'string' && raw.hostname !== '') rule.hostname = raw.hostname;

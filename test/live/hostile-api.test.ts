@@ -141,3 +141,16 @@ describe('answers too large to hold', { concurrency: 2 }, () => {
     assert.match(run.stderr, /^tunnelmesh: --max-list-size lots: expected a size/);
   });
 });
+
+describe('hostile tunnel configs, live', () => {
+  test('a cloudflared config with a null and an empty rule, live -A: TM306 "rule #N is empty", no crash (exit 70 before)', async () => {
+    const config = 'tunnel: main\ningress:\n  - hostname: web.example.com\n    service: http://web.app.svc:80\n  -\n  - {}\n  - service: http_status:404\n';
+    const run = await liveRun({
+      objects: [...demo(), { apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: 'hand-tunnel', namespace: 'edge' }, data: { 'config.yaml': config } }],
+    });
+    assertClean(run);
+    assert.equal(run.code, 1, run.stderr);
+    const tm306 = run.json.findings.find((f) => f.code === 'TM306');
+    assert.match(tm306?.message ?? '', /Rule #2 is empty .*Rule #3 is empty/);
+  });
+});

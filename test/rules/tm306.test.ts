@@ -30,6 +30,22 @@ testRule(tm306, {
       findings: [{ resource: 'ConfigMap edge/cloudflared', message: ["Rule #1 is matching the hostname ''", 'The last ingress rule must match all URLs'], fixes: [{ yaml: ['catch-all rule moved to the end'] }] }],
     },
     {
+      name: 'an empty rule (`-` alone, null): rule #N is empty, and the repair drops it (a crash, exit 70, before)',
+      objects: viaConfig([{ hostname: host, service: 'http://web.app:80' }, null as never, catchAll], { ports }),
+      findings: [{ resource: 'ConfigMap edge/cloudflared', message: ['Rule #2 is empty'], evidence: ['rule #2 (empty): Rule #2 is empty'], fixes: [{ yaml: ['repaired: rule #2 was empty: dropped'] }] }],
+    },
+    {
+      name: 'an empty mapping ({}) and a null as the last rule: each is empty; the repair appends a catch-all',
+      objects: viaConfig([{ hostname: host, service: 'http://web.app:80' }, {} as never, null as never], { ports }),
+      findings: [
+        {
+          resource: 'ConfigMap edge/cloudflared',
+          message: ['Rule #2 is empty', 'Rule #3 is empty'],
+          fixes: [{ yaml: ['repaired: rule #2 was empty: dropped', 'repaired: rule #3 was empty: dropped', 'catch-all rule `service: http_status:404` appended'] }],
+        },
+      ],
+    },
+    {
       name: 'a path in the service URL',
       objects: viaConfig([{ hostname: host, service: 'http://web.app:80/api' }, catchAll], { ports }),
       findings: [{ resource: 'ConfigMap edge/cloudflared', message: "ingress rules don't support proxying to a different path", fixes: [{ yaml: ['service: http://web.app:80\n'] }] }],

@@ -6,7 +6,7 @@ import type { MeshModel } from '../../model/model.js';
 import { operatorPath } from '../../model/operator.js';
 import type { IngressBackendView } from '../../model/operator-view.js';
 import { declaredSpeech } from '../../model/protocol.js';
-import type { TunnelConfig } from '../../model/tunnels.js';
+import { isEmptyRule, type TunnelConfig } from '../../model/tunnels.js';
 import { ruleEvidence, unique } from '../edge-hits.js';
 import { backendPath, configMapEditFix, ingressRuleFix, ingressRulesFix } from '../tunnel-fixes.js';
 import type { Fix, FindingDraft, Rule } from '../types.js';
@@ -19,6 +19,13 @@ const SYMPTOM_REMOTE =
 function repairYaml(ingress: Array<Record<string, unknown>>): string[] {
   const done: string[] = [];
   const str = (v: unknown) => (typeof v === 'string' ? v : '');
+  // Empty rules (`-` alone, `{}`) and entries that are not mappings say nothing: they go first.
+  for (let i = ingress.length - 1; i >= 0; i--) {
+    const r: unknown = ingress[i];
+    if (!isEmptyRule(r) && typeof r === 'object' && !Array.isArray(r)) continue;
+    ingress.splice(i, 1);
+    done.unshift(`rule #${i + 1} ${isEmptyRule(r) ? 'was empty' : 'was not a mapping'}: dropped`);
+  }
   for (const r of ingress) {
     const service = str(r.service);
     const url = /^([a-zA-Z][a-zA-Z0-9+.-]*:\/\/[^/?#]+)([^?#]+)$/.exec(service);
@@ -133,7 +140,12 @@ function yamlFindings(model: MeshModel, tunnel: TunnelConfig, problems: ConfigPr
       message: `cloudflared refuses ${tunnel.label} (${tunnel.key}): ${problems.map((p) => p.message).join('; ')}.`,
       symptom: tunnel.connectors.length ? SYMPTOM_LOCAL : `${SYMPTOM_LOCAL} (no cloudflared pod in the input mounts it)`,
       evidence: [
-        ...problems.map((p) => (p.index !== undefined && tunnel.rules[p.index] ? `rule #${p.index} (${tunnel.rules[p.index]?.hostname ?? '*'} → ${tunnel.rules[p.index]?.service}): ${p.message}` : p.message)),
+        ...problems.map((p) => {
+          const rule = p.index !== undefined ? tunnel.rules[p.index] : undefined;
+          if (!rule) return p.message;
+          // Numbered from 1, as cloudflared numbers them in its messages.
+          return `rule #${rule.index + 1} (${rule.empty ? 'empty' : `${rule.hostname ?? '*'} → ${rule.service}`}): ${p.message}`;
+        }),
         `connectors: ${tunnel.connectorEvidence}`,
       ],
       fixes: fix && repaired > 0 ? [fix] : [],
