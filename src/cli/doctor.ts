@@ -8,6 +8,7 @@ import type { RouteEdge } from '../model/routes.js';
 import type { ReportInput } from '../report/json.js';
 import type { FailOn } from '../rules/run.js';
 import { makeChalk, processIo, startSpinner, VerboseLog, warn, type ColorMode, type Io } from './terminal.js';
+import { pushAll } from '../core/arrays.js';
 
 /** A broken dump can skip thousands of objects: a screenful, then a count (--verbose: all). */
 const MAX_WARNINGS = 50;
@@ -195,7 +196,7 @@ function edgeNotes(model: import('../model/model.js').MeshModel, scope: string |
     if (b.cls.ours !== false && b.unserved) notes.push(`${b.label} ${b.host || '(no host)'}: no tunnel rule — ${b.unserved}`);
   }
   // With -n, rules that lead out of the namespace are not judged by design: no word about them.
-  notes.push(...model.edgeGaps.filter((g) => scope === undefined || g.namespace === scope).map((g) => g.text));
+  pushAll(notes, model.edgeGaps.filter((g) => scope === undefined || g.namespace === scope).map((g) => g.text));
   // ConfigMaps that could not be listed may hold tunnel configs: say so rather than "none found".
   const configMapGaps = model.snapshot.incomplete.filter((e) => e.kind === 'ConfigMap' && e.name === undefined);
   for (const e of configMapGaps) {

@@ -46,7 +46,7 @@ async function clearPrevious(dir: string): Promise<void> {
 export async function writeFixFiles(dir: string, plan: FixPlan): Promise<string[]> {
   await clearPrevious(dir);
   for (const file of plan.files) {
-    const path = join(dir, ...file.path.split('/'));
+    const path = join(dir, file.path); // plan paths use '/', which join normalises
     await mkdir(dirname(path), { recursive: true });
     await writeFile(path, file.content);
   }

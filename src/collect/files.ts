@@ -13,6 +13,7 @@ import { parseText, type ParsedDocument } from './parse.js';
 import { addObjects, emptySnapshot, type Snapshot, type SourcePosition } from '../core/snapshot.js';
 import { readSnapshotHeader } from './snapshot-file.js';
 import { normalizeObject } from './validate.js';
+import { pushAll } from '../core/arrays.js';
 
 const MANIFEST_EXTENSIONS = new Set(['.yaml', '.yml', '.json']);
 
@@ -58,7 +59,7 @@ export function collectFromTexts(texts: NamedText[], namespace?: string, inputNa
   for (let i = 0; i < texts.length; i++) {
     const { name, text, bytes } = texts[i] as NamedText;
     texts[i] = { name, text: '' };
-    for (const doc of parseText(text, name, bytes)) raws.push(...documentObjects(doc, name));
+    for (const doc of parseText(text, name, bytes)) pushAll(raws, documentObjects(doc, name));
   }
   const snapshot = emptySnapshot('files');
   const defaultNamespace = chooseDefaultNamespace(raws, namespace, snapshot.warnings);
@@ -70,7 +71,7 @@ export function collectFromTexts(texts: NamedText[], namespace?: string, inputNa
     if (header) {
       // A `tunnelmesh snapshot` file: judge it as the run that wrote it did.
       if (header.live) snapshot.live = header.live;
-      snapshot.incomplete.push(...header.incomplete);
+      pushAll(snapshot.incomplete, header.incomplete);
       continue;
     }
     const kind = (raw.value as { kind?: unknown } | null)?.kind;
@@ -162,7 +163,7 @@ async function expandPaths(paths: string[]): Promise<string[]> {
     } catch {
       throw new InputError(path, undefined, 'no such file or directory');
     }
-    if (info.isDirectory()) out.push(...(await walk(path)));
+    if (info.isDirectory()) pushAll(out, await walk(path));
     else out.push(path);
   }
   return out;
@@ -175,7 +176,7 @@ async function walk(dir: string): Promise<string[]> {
   const out: string[] = [];
   for (const entry of entries) {
     const path = join(dir, entry.name);
-    if (entry.isDirectory()) out.push(...(await walk(path)));
+    if (entry.isDirectory()) pushAll(out, await walk(path));
     else if (entry.isFile() && MANIFEST_EXTENSIONS.has(extname(entry.name).toLowerCase())) out.push(path);
   }
   return out;

@@ -20,6 +20,7 @@ import { DEFAULT_MAX_INPUT_BYTES, formatSize } from '../core/limits.js';
 import { apiVersionOf, kindInfo, KINDS, resourcePath, type KindInfo } from '../core/kinds.js';
 import { addObjects, emptySnapshot, type IncompleteEntry, type ListedScope, type Snapshot } from '../core/snapshot.js';
 import { normalizeObject } from './validate.js';
+import { pushAll } from '../core/arrays.js';
 
 export { OPERATOR_NAMESPACE };
 const PAGE_SIZE = 500;
@@ -234,7 +235,7 @@ export async function collectLive(opts: LiveOptions): Promise<LiveResult> {
     targets.push({ info: kindInfo('Pod') as KindInfo, labelSelector: CONNECTOR_SELECTOR });
     targets.push({ info: kindInfo('ConfigMap') as KindInfo, labelSelector: `${OPERATOR_LABEL.type}=tunnel-config` });
   }
-  for (const ns of extraNamespaces) targets.push(...tunnelNamespaceTargets(ns));
+  for (const ns of extraNamespaces) pushAll(targets, tunnelNamespaceTargets(ns));
   const meshConfig = collector.getMeshConfig();
   await all([...targets.map((t) => collector.list(t)), meshConfig]);
 
@@ -248,7 +249,7 @@ export async function collectLive(opts: LiveOptions): Promise<LiveResult> {
       }
     }
     const clientNamespaces = new Set(collector.podNamespaces().filter((ns) => ns !== namespace && !extraNamespaces.has(ns)));
-    for (const ns of clientNamespaces) phase2.push(...tunnelNamespaceTargets(ns));
+    for (const ns of clientNamespaces) pushAll(phase2, tunnelNamespaceTargets(ns));
     for (const ns of extraNamespaces) {
       for (const kind of ['DestinationRule', 'VirtualService', 'PeerAuthentication'] as const) phase2.push({ info: kindInfo(kind) as KindInfo, namespace: ns });
     }
@@ -278,8 +279,8 @@ export async function collectLive(opts: LiveOptions): Promise<LiveResult> {
     if (o) objects.push(o);
   }
   addObjects(snapshot, objects, (o) => `${o.kind} ${o.metadata.namespace ? `${o.metadata.namespace}/` : ''}${o.metadata.name}`);
-  snapshot.incomplete.push(...collector.incomplete);
-  snapshot.warnings.push(...collector.notes);
+  pushAll(snapshot.incomplete, collector.incomplete);
+  pushAll(snapshot.warnings, collector.notes);
   snapshot.listed = collector.listed;
   return namespace ? { snapshot, namespace } : { snapshot };
 }

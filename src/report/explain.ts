@@ -18,6 +18,7 @@ import { compareFindings } from '../rules/run.js';
 import type { Finding } from '../rules/types.js';
 import { findingJson } from './json.js';
 import { findingBlock } from './table.js';
+import { maxOf, pushAll } from '../core/arrays.js';
 
 export type Verdict = 'ok' | 'broken' | 'unknown';
 
@@ -235,7 +236,7 @@ function backendText(model: MeshModel, x: ExplainedBackend, c: ChalkInstance): s
     if (b.classConfig) lines.push(`  ${c.dim('class config:')} ${b.classConfig.evidence}${b.classConfig.problem ? ` — ${b.classConfig.problem}` : ''}`);
     if (b.chain) {
       lines.push(`  ${c.dim('operator protocol chain')} (port ${b.port.port}: ${b.port.evidence}):`);
-      const width = Math.max(...b.chain.levels.map((l) => l.source.length));
+      const width = maxOf(b.chain.levels.map((l) => l.source.length));
       for (const l of b.chain.levels) {
         const decides = l.level === b.chain.level;
         const value = (l.value ?? '—').padEnd(6);
@@ -298,10 +299,10 @@ function backendText(model: MeshModel, x: ExplainedBackend, c: ChalkInstance): s
 export function explainText(model: MeshModel, report: ExplainReport, c: ChalkInstance, title: string): string {
   const out = [c.bold(title), ''];
   if (report.backends.length === 0) out.push(c.yellow(`No backend: nothing in the input routes ${report.target} through a tunnel.`), '');
-  for (const x of report.backends) out.push(...backendText(model, x, c), '');
+  for (const x of report.backends) pushAll(out, backendText(model, x, c)).push('');
   if (report.findings.length) {
     out.push(c.bold('Related findings:'), '');
-    for (const f of report.findings) out.push(...findingBlock(f, c), '');
+    for (const f of report.findings) pushAll(out, findingBlock(f, c)).push('');
   }
   for (const n of report.notes) out.push(`${c.dim('note:')} ${n}`);
   const counts = { ok: 0, broken: 0, unknown: 0 };

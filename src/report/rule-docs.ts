@@ -10,6 +10,7 @@ import { MeshModel } from '../model/model.js';
 import { RULES } from '../rules/index.js';
 import { runRules } from '../rules/run.js';
 import type { Finding, Rule, RuleMeta } from '../rules/types.js';
+import { maxOf, pushAll } from '../core/arrays.js';
 
 export const EXAMPLE_FILE = 'example.yaml';
 
@@ -46,7 +47,7 @@ function sortedRules(): Rule[] {
 
 /** `tunnelmesh rules`: the catalogue as a table. */
 export function rulesTable(c: ChalkInstance, width: number): string {
-  const nameWidth = Math.max(...RULES.map((r) => r.meta.name.length)) + 2;
+  const nameWidth = maxOf(RULES.map((r) => r.meta.name.length)) + 2;
   const summaryWidth = Math.max(30, Math.min(width, 160) - nameWidth - 23);
   const table = new Table({
     head: ['code', 'severity', 'name', 'fires when'].map((h) => c.bold(h)),
@@ -148,7 +149,7 @@ export function rulesMarkdown(): string {
     for (const { meta } of members) out.push(`| [${meta.code}](#${anchor(meta)}) | ${meta.name} | ${meta.severity} | ${cell(meta.summary)} |`);
     out.push('');
   }
-  for (const rule of rules) out.push(...ruleMarkdown(rule));
+  for (const rule of rules) pushAll(out, ruleMarkdown(rule));
   out.push(
     '## Suppressing findings',
     '',

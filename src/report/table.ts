@@ -9,6 +9,7 @@ import { suppressedByCode } from '../rules/suppress.js';
 import type { Finding, Severity } from '../rules/types.js';
 import { incompleteScope } from '../core/snapshot.js';
 import type { ReportInput } from './json.js';
+import { pushAll } from '../core/arrays.js';
 
 export interface TableOptions {
   chalk: ChalkInstance;
@@ -46,7 +47,7 @@ export function doctorTable(input: ReportInput, opts: TableOptions): string {
     for (const f of findings) overview.push([paint(c, f.severity, f.severity), f.code, resourceText(f), f.name]);
     out.push(overview.toString(), '');
     if (!opts.brief) {
-      for (const f of findings) out.push(...findingBlock(f, c), '');
+      for (const f of findings) pushAll(out, findingBlock(f, c)).push('');
     }
   }
   if (input.incomplete.length) {

@@ -12,6 +12,7 @@ import { declaredSpeech } from '../model/protocol.js';
 import { isInboundCaptured } from '../model/capture.js';
 import { formatServicePort, resolveTargetPort, type ServiceView } from '../model/services.js';
 import { judgeEndpoint, type ClientContext, type EndpointVerdict } from '../model/traffic.js';
+import { pushAll } from '../core/arrays.js';
 
 /** A judged path: a tunnel rule's, or a gateway route's (the hop after an ingress gateway). */
 export type PathEdge = TunnelEdge | RouteEdge;
@@ -124,18 +125,18 @@ export function serviceLine(edge: { service: ServiceView; servicePort: ServicePo
 export function hitEvidence(hit: EdgeHit): string[] {
   const { edge, endpoint } = hit;
   const lines = [pathLine(edge), `client: ${isRouteEdge(edge) ? edge.clientEvidence : edge.tunnel.connectorEvidence}`];
-  lines.push(...endpoint.sends.steps);
+  pushAll(lines, endpoint.sends.steps);
   if (endpoint.sends.condition) lines.push(`note: ${endpoint.sends.condition}`);
   lines.push(serviceLine(edge, endpoint));
   if (endpoint.captured !== undefined) {
     lines.push(
       `target sidecar: ${endpoint.pod.sidecar.reason}; port ${endpoint.targetPort} ${endpoint.captured ? 'captured' : 'NOT captured'} (${endpoint.pod.inbound.source})`,
     );
-    lines.push(...endpoint.pod.inbound.notes);
+    pushAll(lines, endpoint.pod.inbound.notes);
   } else {
     lines.push(`target: ${endpoint.pod.sidecar.reason}`);
   }
-  if (endpoint.server) lines.push(...endpoint.server.steps.map((s) => `accepts: ${s}`));
+  if (endpoint.server) pushAll(lines, endpoint.server.steps.map((s) => `accepts: ${s}`));
   lines.push(`result: ${endpoint.why}`);
   return lines;
 }

@@ -48,8 +48,9 @@ export function istioApiVersion(model: MeshModel, kind: 'DestinationRule' | 'Pee
   return kind === 'DestinationRule' ? 'networking.istio.io/v1' : 'security.istio.io/v1';
 }
 
-export function dnsName(...parts: Array<string | number>): string {
+export function dnsName(...parts: Array<string | number | ReadonlyArray<string | number>>): string {
   return parts
+    .flat()
     .join('-')
     .toLowerCase()
     .replace(/[^a-z0-9-]/g, '-')
@@ -159,7 +160,7 @@ export function peerAuthPortsFix(
   }
   const workload = pod.owner?.name ?? pod.name;
   const first = keys.length === 1 ? [keys[0] as string, ports[keys[0] as string]?.mode ?? 'ports'] : ['ports'];
-  const name = dnsName(workload, 'port', ...first);
+  const name = dnsName(workload, 'port', first);
   const pa = {
     apiVersion: istioApiVersion(model, 'PeerAuthentication'),
     kind: 'PeerAuthentication',

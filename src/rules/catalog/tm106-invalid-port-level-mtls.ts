@@ -11,6 +11,7 @@ import { groupByWorkload, describeGroup } from '../../model/workloads.js';
 import { listing, unique } from '../edge-hits.js';
 import { createFix, editFix, peerAuthPortsFix } from '../fixes.js';
 import type { Fix, FindingDraft, Rule } from '../types.js';
+import { pushAll } from '../../core/arrays.js';
 
 type PortLevel = Record<string, { mode?: string }>;
 
@@ -59,7 +60,7 @@ export const tm106: Rule = {
       if (scope === 'ignored') {
         problems.push(`it has a selector (${formatSelector(pa)}) but lives in the root namespace ${root}, where Istio ignores policies with a selector: the whole policy does nothing`);
         evidence.push(`mesh root namespace: ${root} (${model.mesh.defaulted ? "Istio's default" : model.mesh.source})`);
-        fixes.push(...moveOutOfRoot(model, pa));
+        pushAll(fixes, moveOutOfRoot(model, pa));
       }
       if (portLevel !== undefined && !hasSelector(pa)) {
         const scopeText = scope === 'mesh' ? 'mesh-wide' : 'namespace-wide';
@@ -71,7 +72,7 @@ export const tm106: Rule = {
             'to keep the port settings, apply the workload PeerAuthentication that follows as well',
           ]),
         );
-        fixes.push(...workloadPolicies(model, pa, portLevel ?? {}));
+        pushAll(fixes, workloadPolicies(model, pa, portLevel ?? {}));
       }
       if (portLevel !== undefined && Object.keys(portLevel).length === 0 && hasSelector(pa)) {
         problems.push('its portLevelMtls is empty: the CRD requires at least one port');

@@ -10,6 +10,7 @@ import { isEmptyRule, type TunnelConfig } from '../../model/tunnels.js';
 import { ruleEvidence, unique } from '../edge-hits.js';
 import { backendPath, configMapEditFix, ingressRuleFix, ingressRulesFix } from '../tunnel-fixes.js';
 import type { Fix, FindingDraft, Rule } from '../types.js';
+import { pushAll } from '../../core/arrays.js';
 
 const SYMPTOM_LOCAL = 'cloudflared refuses the config and does not start ("Couldn\'t start tunnel"; the pod restarts): every hostname of this tunnel is down';
 const SYMPTOM_REMOTE =
@@ -112,7 +113,7 @@ export const tm306: Rule = {
       if (tunnel.refused) continue; // tunnelmesh would not read it: the notes say so, no claim about cloudflared
       const problems: ConfigProblem[] = [...tunnel.problems.map((message) => ({ message })), ...(tunnel.problems.length && tunnel.layout === 'operator-json' ? [] : validateRules(tunnel.rules))];
       if (problems.length === 0) continue;
-      findings.push(...(tunnel.layout === 'cloudflared-yaml' ? yamlFindings(model, tunnel, problems) : operatorFindings(model, tunnel, problems)));
+      pushAll(findings, tunnel.layout === 'cloudflared-yaml' ? yamlFindings(model, tunnel, problems) : operatorFindings(model, tunnel, problems));
     }
     return findings;
   },
@@ -128,7 +129,7 @@ function yamlFindings(model: MeshModel, tunnel: TunnelConfig, problems: ConfigPr
     (ingress) => {
       const done = repairYaml(ingress);
       repaired = done.length;
-      why.push(...done.map((d) => `repaired: ${d}`));
+      pushAll(why, done.map((d) => `repaired: ${d}`));
     },
     'Repair the ingress rules',
     why,
