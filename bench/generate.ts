@@ -185,3 +185,17 @@ export function generateCluster(scale: number): KObject[] {
 export function asJsonList(objects: KObject[]): string {
   return JSON.stringify({ apiVersion: 'v1', kind: 'List', metadata: { resourceVersion: '' }, items: objects }, null, 2);
 }
+
+/**
+ * A `kubectl get configmaps -A -o json` of a very large cluster: `count` small ConfigMaps
+ * (none holds a tunnel or mesh config) in 1,000 namespaces, as one List. Past ~126k items a
+ * spread into a call overflows the stack; this keeps that bound honest at 1,000,000.
+ */
+export function manyItemsList(count: number): string {
+  const parts: string[] = [];
+  for (let i = 0; i < count; i++) {
+    const ns = `ns-${String(i % 1000).padStart(3, '0')}`;
+    parts.push(`{"apiVersion":"v1","kind":"ConfigMap","metadata":{"name":"settings-${i}","namespace":"${ns}","labels":{"app":"app-${i % 50}"}},"data":{"LOG_LEVEL":"info"}}`);
+  }
+  return `{"apiVersion":"v1","kind":"List","metadata":{"resourceVersion":""},"items":[\n${parts.join(',\n')}\n]}\n`;
+}
