@@ -6,7 +6,7 @@ import { UsageError } from '../errors.js';
 import type { BackendView } from '../model/backends.js';
 import type { MeshModel } from '../model/model.js';
 import { collect, type DoctorOptions } from './doctor.js';
-import { makeChalk, processIo, warn, type ColorMode } from './terminal.js';
+import { makeChalk, processIo, warn, type ColorMode, type Io } from './terminal.js';
 
 export interface ExplainOptions {
   namespace?: string;
@@ -89,7 +89,7 @@ export async function backendsFor(model: MeshModel, target: Target, namespace: s
   return { label: `${target.host}${target.path}`, views };
 }
 
-export async function runExplainProtocol(targetText: string, opts: ExplainOptions): Promise<number> {
+export async function runExplainProtocol(targetText: string, opts: ExplainOptions, io: Io = processIo): Promise<number> {
   const target = parseTarget(targetText);
   const collectOptions: DoctorOptions = {
     ...opts,
@@ -97,10 +97,10 @@ export async function runExplainProtocol(targetText: string, opts: ExplainOption
     // A hostname may be served by a rule to any namespace: without -n, look everywhere.
     allNamespaces: !opts.filename?.length && !opts.namespace && target.kind === 'url',
   };
-  const collected = await collect(collectOptions, opts.output === 'text');
+  const collected = await collect(collectOptions, opts.output === 'text', io);
   const { snapshot } = collected;
-  for (const w of snapshot.warnings) warn(w);
-  for (const e of snapshot.incomplete.filter((i) => i.reason !== 'not-installed')) warn(`could not list ${e.kind}${e.namespace ? ` in ${e.namespace}` : ''}: ${e.reason}`);
+  for (const w of snapshot.warnings) warn(w, io);
+  for (const e of snapshot.incomplete.filter((i) => i.reason !== 'not-installed')) warn(`could not list ${e.kind}${e.namespace ? ` in ${e.namespace}` : ''}: ${e.reason}`, io);
   const [{ MeshModel }, { runRules, failsAt }, report] = await Promise.all([import('../model/model.js'), import('../rules/run.js'), import('../report/explain.js')]);
   const model = new MeshModel(snapshot, { clusterDomain: opts.clusterDomain });
   const { label, views } = await backendsFor(model, target, collected.namespace);
@@ -109,10 +109,10 @@ export async function runExplainProtocol(targetText: string, opts: ExplainOption
     explained.notes.push('no tunnel config for some class configs is in the input: their rules are predicted from the Ingresses with the operator\'s chain');
   }
   if (opts.output === 'json') {
-    processIo.out(report.explainJson(model, explained));
+    io.out(report.explainJson(model, explained));
   } else {
     const where = snapshot.live ? `context ${snapshot.live.context} (${snapshot.live.server})` : `${snapshot.objects.length} objects from ${opts.filename?.join(', ')}`;
-    processIo.out(report.explainText(model, explained, await makeChalk(opts.color), `tunnelmesh explain-protocol ${label} — ${where}`));
+    io.out(report.explainText(model, explained, await makeChalk(opts.color), `tunnelmesh explain-protocol ${label} — ${where}`));
   }
   return failsAt(explained.findings, opts.failOn ?? 'error') ? 1 : 0;
 }
@@ -120,7 +120,7 @@ export async function runExplainProtocol(targetText: string, opts: ExplainOption
 const repeatable = (value: string, previous: string[] = []): string[] => [...previous, value];
 
 /** Flags and action of `explain-protocol`, on the command main.ts creates (so it inherits the program's error handling). */
-export function configureExplainProtocol(command: Command, done: (exitCode: number) => void): Command {
+export function configureExplainProtocol(command: Command, done: (exitCode: number) => void, io: Io = processIo): Command {
   return command
     .description('how each backend of an Ingress, Service or tunnel hostname gets its protocol, and whether the path works')
     .argument('<target>', 'ingress/NAME, service/NAME[:PORT], or a hostname or URL served by a tunnel')
@@ -133,11 +133,11 @@ export function configureExplainProtocol(command: Command, done: (exitCode: numb
     .addOption(new Option('--color <when>', 'colour in text output').choices(['auto', 'always', 'never']).default('auto'))
     .option('--cluster-domain <domain>', 'cluster DNS domain', 'cluster.local')
     .option('--tunnel-namespace <namespace>', 'another namespace where cloudflared runs (repeatable)', repeatable)
-    .option('--request-timeout <duration>', 'per-request timeout against the API server', '30s')
+    .option('--request-timeout <duration>', 'per-request timeout against the API server (also bounds exec credential plugins, and the wait for a writer on a named pipe given to -f)', '30s')
     .option('--max-input-size <size>', 'with -f: refuse a file (or stdin) larger than this (e.g. 512Mi)', '256Mi')
     .option('--max-list-size <size>', 'live: the most one list (all its pages) may take from the API server; past it that kind is incomplete', '256Mi')
     .option('-v, --verbose', 'say what is requested from the cluster, with timings')
     .action(async (target: string, opts: ExplainOptions) => {
-      done(await runExplainProtocol(target, opts));
+      done(await runExplainProtocol(target, opts, io));
     });
 }

@@ -28,7 +28,7 @@ function addCollectOptions(cmd: Command): Command {
     .option('--context <name>', 'kubeconfig context')
     .option('--kubeconfig <file>', 'kubeconfig file (default: KUBECONFIG, ~/.kube/config, in-cluster)')
     .option('--tunnel-namespace <namespace>', 'with -n: another namespace where cloudflared runs (repeatable)', collectList)
-    .option('--request-timeout <duration>', 'per-request timeout against the API server', '30s')
+    .option('--request-timeout <duration>', 'per-request timeout against the API server (also bounds exec credential plugins, and the wait for a writer on a named pipe given to -f)', '30s')
     .option('--max-input-size <size>', 'with -f: refuse a file (or stdin) larger than this (e.g. 512Mi)', '256Mi')
     .option('--max-list-size <size>', 'live: the most one list (all its pages) may take from the API server; past it that kind is incomplete', '256Mi')
     .option('-v, --verbose', 'say what is requested, with timings');
@@ -77,7 +77,7 @@ export function buildProgram(name: string, io: Io = processIo, done: (exitCode: 
   addCollectOptions(program.command('snapshot').description('the collected objects as one YAML stream for offline replay (doctor -f) or a bug report; never Secrets, tokens redacted'))
     .action(async (opts) => {
       const { runSnapshot } = await import('./snapshot.js');
-      done(await runSnapshot(opts));
+      done(await runSnapshot(opts, io));
     });
 
   program
@@ -89,7 +89,7 @@ export function buildProgram(name: string, io: Io = processIo, done: (exitCode: 
       io.out(completionScript(shell, program));
     });
 
-  configureExplainProtocol(program.command('explain-protocol'), done);
+  configureExplainProtocol(program.command('explain-protocol'), done, io);
 
   return program;
 }

@@ -1,8 +1,8 @@
 // Offline collection: files, directories (recursive) and `-` (stdin) → one Snapshot.
 // The cluster is never contacted and the Kubernetes client is never imported here.
 
-import { createReadStream } from 'node:fs';
-import { readdir, readFile, stat } from 'node:fs/promises';
+import { closeSync, constants as fsConstants, createReadStream, openSync } from 'node:fs';
+import { open, readdir, readFile, realpath, stat, type FileHandle } from 'node:fs/promises';
 import type { Readable } from 'node:stream';
 import { extname, join } from 'node:path';
 import { InputError, UsageError } from '../errors.js';
@@ -24,7 +24,12 @@ export interface FileInputOptions {
   readStdin?: () => Promise<string>;
   /** Each input (file or stdin) is refused above this many bytes (--max-input-size). */
   maxInputBytes?: number;
+  /** How long a named pipe (FIFO) may wait for a program to open it for writing. */
+  fifoWaitMs?: number;
 }
+
+/** Without --request-timeout's value: as long as a request may take. */
+const DEFAULT_FIFO_WAIT_MS = 30_000;
 
 interface RawObject {
   value: unknown;
@@ -40,14 +45,17 @@ export interface NamedText {
 }
 
 export async function collectFromFiles(paths: string[], opts: FileInputOptions = {}): Promise<Snapshot> {
-  const files = await expandPaths(paths);
+  const walkWarnings: string[] = [];
+  const files = await expandPaths(paths, walkWarnings);
   const limit = opts.maxInputBytes ?? DEFAULT_MAX_INPUT_BYTES;
   const texts: NamedText[] = [];
   for (const file of files) {
     if (file === '-' && opts.readStdin) texts.push({ name: '<stdin>', text: await opts.readStdin() });
-    else texts.push(file === '-' ? await readStdin(limit) : await readText(file, limit));
+    else texts.push(file === '-' ? await readStdin(limit) : await readText(file, limit, opts.fifoWaitMs ?? DEFAULT_FIFO_WAIT_MS));
   }
-  return collectFromTexts(texts, opts.namespace, paths.map((p) => (p === '-' ? '<stdin>' : p)).join(', '));
+  const snapshot = collectFromTexts(texts, opts.namespace, paths.map((p) => (p === '-' ? '<stdin>' : p)).join(', '));
+  snapshot.warnings = pushAll(walkWarnings, snapshot.warnings);
+  return snapshot;
 }
 
 /**
@@ -148,7 +156,7 @@ function chooseDefaultNamespace(raws: RawObject[], flag: string | undefined, war
   return 'default';
 }
 
-async function expandPaths(paths: string[]): Promise<string[]> {
+async function expandPaths(paths: string[], warnings: string[]): Promise<string[]> {
   if (paths.length === 0) throw new UsageError('-f needs a file, a directory or - for standard input');
   if (paths.filter((p) => p === '-').length > 1) throw new UsageError('standard input (-) can be read only once');
   const out: string[] = [];
@@ -163,21 +171,57 @@ async function expandPaths(paths: string[]): Promise<string[]> {
     } catch {
       throw new InputError(path, undefined, 'no such file or directory');
     }
-    if (info.isDirectory()) pushAll(out, await walk(path));
+    if (info.isDirectory()) pushAll(out, await walk(path, new Set(), new Set(), warnings));
     else out.push(path);
   }
   return out;
 }
 
-/** Manifest files below a directory, in a stable order. */
-async function walk(dir: string): Promise<string[]> {
+/**
+ * Manifest files below a directory, in a stable order. Symbolic links are followed (to files
+ * and to directories), each real directory and file read once: a link back up the tree (a
+ * loop) or to a file already read is skipped with a word, and so is a link that leads nowhere.
+ */
+async function walk(dir: string, seenDirs: Set<string>, seenFiles: Set<string>, warnings: string[]): Promise<string[]> {
+  seenDirs.add(await realpath(dir));
   const entries = await readdir(dir, { withFileTypes: true });
   entries.sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
   const out: string[] = [];
   for (const entry of entries) {
     const path = join(dir, entry.name);
-    if (entry.isDirectory()) pushAll(out, await walk(path));
-    else if (entry.isFile() && MANIFEST_EXTENSIONS.has(extname(entry.name).toLowerCase())) out.push(path);
+    const manifest = MANIFEST_EXTENSIONS.has(extname(entry.name).toLowerCase());
+    let isDir = entry.isDirectory();
+    let isFile = entry.isFile();
+    if (entry.isSymbolicLink()) {
+      let real: string;
+      try {
+        real = await realpath(path);
+        const target = await stat(real);
+        isDir = target.isDirectory();
+        isFile = target.isFile();
+      } catch {
+        if (manifest) warnings.push(`${path}: a symbolic link to nothing (skipped)`);
+        continue;
+      }
+      if (isDir && seenDirs.has(real)) {
+        warnings.push(`${path}: a symbolic link to ${real}, a directory already read (skipped: it would loop or read twice)`);
+        continue;
+      }
+      if (isFile && manifest && seenFiles.has(real)) {
+        warnings.push(`${path}: a symbolic link to ${real}, a file already read (skipped)`);
+        continue;
+      }
+    }
+    if (isDir) pushAll(out, await walk(path, seenDirs, seenFiles, warnings));
+    else if (!isFile && manifest) {
+      // A named pipe or a device would block or never end; read only when asked for by name.
+      warnings.push(`${path}: not a regular file (a named pipe, socket or device): skipped; give it to -f on its own to read it`);
+    } else if (isFile && manifest) {
+      const real = await realpath(path);
+      if (seenFiles.has(real)) continue;
+      seenFiles.add(real);
+      out.push(path);
+    }
   }
   return out;
 }
@@ -186,10 +230,15 @@ function named(name: string, bytes: Buffer): NamedText {
   return { name, text: decode(bytes, name), bytes };
 }
 
-async function readText(file: string, limit: number): Promise<NamedText> {
+async function readText(file: string, limit: number, fifoWaitMs: number): Promise<NamedText> {
   try {
     const info = await stat(file);
-    // Pipes, devices and process substitution (<(helm template …)) have no size: read them capped.
+    // Opening a named pipe waits for a writer: bounded, or a FIFO nobody writes to would hang the run.
+    if (info.isFIFO()) {
+      const handle = await openFifo(file, fifoWaitMs);
+      return named(file, await readCapped(handle.createReadStream(), file, limit));
+    }
+    // Devices and other streams have no size: read them capped.
     if (!info.isFile()) return named(file, await readCapped(createReadStream(file), file, limit));
     if (info.size > limit) throw tooLarge(file, limit, info.size);
     return named(file, await readFile(file));
@@ -198,6 +247,30 @@ async function readText(file: string, limit: number): Promise<NamedText> {
     const code = (err as NodeJS.ErrnoException).code;
     throw new InputError(file, undefined, code === 'EACCES' ? 'permission denied' : `cannot read (${code ?? 'error'})`);
   }
+}
+
+/**
+ * Opens a FIFO for reading, which blocks (in libuv's thread pool) until some program opens it
+ * for writing — at once for `<(helm template …)`, whose writer is already there. After
+ * `waitMs` with no writer the run gives up; opening the FIFO for writing ourselves (non-blocking:
+ * our pending read-open counts as a reader) releases that thread, and the descriptor it gets is closed.
+ */
+async function openFifo(file: string, waitMs: number): Promise<FileHandle> {
+  const opening = open(file, 'r');
+  let timer: NodeJS.Timeout | undefined;
+  const gaveUp = new Promise<'timeout'>((resolve) => {
+    timer = setTimeout(() => resolve('timeout'), waitMs);
+  });
+  const first = await Promise.race([opening, gaveUp]);
+  clearTimeout(timer);
+  if (first !== 'timeout') return first;
+  try {
+    closeSync(openSync(file, fsConstants.O_WRONLY | fsConstants.O_NONBLOCK));
+  } catch {
+    // A writer came meanwhile, or the FIFO went: the pending open settles either way.
+  }
+  void opening.then((h) => h.close()).catch(() => undefined);
+  throw new InputError(file, undefined, `a named pipe (FIFO) that no program opened for writing within ${waitMs} ms (--request-timeout)`);
 }
 
 async function readStdin(limit: number): Promise<NamedText> {

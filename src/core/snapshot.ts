@@ -105,7 +105,10 @@ export function objectKey(o: KObject): string {
 
 /**
  * Adds objects, the last of duplicates winning (as `kubectl apply` of the same stream would
- * leave it), with a warning naming the duplicate.
+ * leave it), with a warning naming the duplicate. The objects are then kept in one canonical
+ * order (kind, namespace, name): nothing downstream — which pod stands for its workload, the
+ * order of notes, evidence and fixes — can depend on the order they came in (files, `-f`
+ * arguments, the API server's pages).
  */
 export function addObjects(snapshot: Snapshot, objects: KObject[], describe: (o: KObject) => string): void {
   const index = new Map<string, number>();
@@ -124,4 +127,13 @@ export function addObjects(snapshot: Snapshot, objects: KObject[], describe: (o:
       snapshot.objects[at] = o;
     }
   }
+  sortCanonically(snapshot.objects);
+  byKindCache.delete(snapshot.objects);
+}
+
+/** Sorts objects in place by kind, namespace, name (code-unit order: no locale). */
+export function sortCanonically(objects: KObject[]): void {
+  const keyed = objects.map((o) => ({ key: objectKey(o), o }));
+  keyed.sort((a, b) => (a.key < b.key ? -1 : a.key > b.key ? 1 : 0));
+  for (let i = 0; i < keyed.length; i++) objects[i] = (keyed[i] as { o: KObject }).o;
 }

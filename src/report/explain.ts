@@ -64,7 +64,9 @@ const OUTCOME_RANK: Record<string, number> = { 'mtls-to-uncaptured': 0, 'mtls-to
 /** The worst endpoint of an edge (what a user would see first), and the client that reaches it. */
 function worstEndpoint(r: { clients: ClientVerdicts[] }): { endpoint: EndpointVerdict; label: string } | undefined {
   const pairs = r.clients.flatMap((c) => c.endpoints.map((endpoint) => ({ endpoint, label: c.group.context.label })));
-  pairs.sort((x, y) => (OUTCOME_RANK[x.endpoint.outcome] ?? 9) - (OUTCOME_RANK[y.endpoint.outcome] ?? 9));
+  // Ties: by client and pod, so that the one shown never depends on the order objects came in.
+  const key = (p: (typeof pairs)[number]): string => `${p.label}\u0000${p.endpoint.pod.namespace}/${p.endpoint.pod.name}`;
+  pairs.sort((x, y) => (OUTCOME_RANK[x.endpoint.outcome] ?? 9) - (OUTCOME_RANK[y.endpoint.outcome] ?? 9) || (key(x) < key(y) ? -1 : key(x) > key(y) ? 1 : 0));
   return pairs[0];
 }
 

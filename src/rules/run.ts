@@ -35,7 +35,10 @@ export function compareFindings(a: Finding, b: Finding): number {
     cmp(a.code, b.code) ||
     cmp(a.resource.namespace ?? '', b.resource.namespace ?? '') ||
     cmp(a.resource.name, b.resource.name) ||
-    (a.port ?? -1) - (b.port ?? -1)
+    (a.port ?? -1) - (b.port ?? -1) ||
+    // The documented keys above; then enough to make the order total (two findings of one code on one object).
+    cmp(a.resource.kind, b.resource.kind) ||
+    cmp(a.message, b.message)
   );
 }
 

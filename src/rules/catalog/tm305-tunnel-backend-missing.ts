@@ -31,7 +31,7 @@ function distance(a: string, b: string): number {
 function similarService(model: MeshModel, name: string, namespace: string): ServiceView | undefined {
   const inNs = model.services.filter((s) => s.namespace === namespace);
   const close = inNs.map((s) => ({ s, d: distance(s.name, name) })).filter((x) => x.d <= 2 && x.d < name.length / 2);
-  close.sort((a, b) => a.d - b.d);
+  close.sort((a, b) => a.d - b.d || (a.s.name < b.s.name ? -1 : a.s.name > b.s.name ? 1 : 0));
   if (close[0]) return close[0].s;
   const elsewhere = model.services.filter((s) => s.name === name);
   return elsewhere.length === 1 ? elsewhere[0] : undefined;
