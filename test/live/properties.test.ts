@@ -1,5 +1,6 @@
 // Property: partial RBAC and broken lists never invent a finding and never hide one silently.
-// For random sets of forbidden (kind, namespace) pairs and kinds whose lists fail, against the
+// For random sets of forbidden (kind, namespace) pairs, kinds whose lists fail and kinds whose
+// lists come back as a 200 that is not a list of that kind, against the
 // demo and the STRICT scenario, under -A and -n: the run ends with exit 0, 1 or 3 and no
 // internal error; its error findings are a subset of what the whole cluster gives; and when
 // one is missing, the report says something could not be collected. (`npm run fuzz` runs it
@@ -29,7 +30,10 @@ const scenarios = {
   strict: { objects: strictObjects, scopes: [['-A'], ['-n', 'app', '--tunnel-namespace', 'edge']] },
 } as const;
 
-type Plan = { scenario: keyof typeof scenarios; scope: number; forbidden: ForbiddenRule[]; failing: string[] };
+type Plan = { scenario: keyof typeof scenarios; scope: number; forbidden: ForbiddenRule[]; failing: string[]; hostile: Array<{ kind: string; body: string }> };
+
+/** 200s that are not the list asked for (a proxy or an aggregated API server having a bad day). */
+const HOSTILE_BODIES = ['{}', '[]', 'null', '{"kind":"List","items":null}', '{"kind":"Status","apiVersion":"v1","status":"Failure","reason":"InternalError","code":500}', '{"kind":"PodList","apiVersion":"v1","metadata":{},"items":[]}'];
 
 const plan: fc.Arbitrary<Plan> = fc.record({
   scenario: fc.constantFrom<Plan['scenario']>('demo', 'strict'),
@@ -37,6 +41,7 @@ const plan: fc.Arbitrary<Plan> = fc.record({
   forbidden: fc.array(forbiddenRule, { maxLength: 4 }),
   // A 400 is not retried: a cheap stand-in for any list that fails for good.
   failing: fc.subarray(KIND_NAMES, { maxLength: 2 }),
+  hostile: fc.array(fc.record({ kind: fc.constantFrom(...KIND_NAMES), body: fc.constantFrom(...HOSTILE_BODIES) }), { maxLength: 2 }),
 });
 
 const baselines = new Map<string, string[]>();
@@ -44,7 +49,9 @@ const baselines = new Map<string, string[]>();
 async function run(p: Plan, whole: boolean) {
   const s = scenarios[p.scenario];
   const scope = [...(s.scopes[p.scope % s.scopes.length] ?? [])];
-  const faults: FaultRule[] = whole ? [] : p.failing.map((kind) => ({ status: 400, match: (r) => r.kind?.kind === kind }));
+  const faults: FaultRule[] = whole
+    ? []
+    : [...p.failing.map((kind): FaultRule => ({ status: 400, match: (r) => r.kind?.kind === kind })), ...p.hostile.map(({ kind, body }): FaultRule => ({ body, match: (r) => r.kind?.kind === kind }))];
   const c: LiveCase = { objects: s.objects() as never, scope, server: whole ? {} : { forbidden: p.forbidden, faults } };
   return { scope, result: await liveRun(c) };
 }
@@ -62,7 +69,7 @@ describe(`live properties (seed ${SEED})`, () => {
           baselines.set(key, whole);
         }
         const { scope, result } = await run(p, false);
-        const context = `${p.scenario} ${scope.join(' ')} forbidden=${JSON.stringify(p.forbidden)} failing=${p.failing.join(',')}\n${result.stderr}`;
+        const context = `${p.scenario} ${scope.join(' ')} forbidden=${JSON.stringify(p.forbidden)} failing=${p.failing.join(',')} hostile=${JSON.stringify(p.hostile)}\n${result.stderr}`;
         assert.doesNotMatch(result.stderr, /internal error|\n\s+at /, context);
         assert.ok(result.code === 0 || result.code === 1 || result.code === 3, context);
         if (result.code === 3) return;
