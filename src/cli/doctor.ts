@@ -40,6 +40,20 @@ export interface DoctorOptions {
   maxInputSize: string;
   color: ColorMode;
   verbose?: boolean;
+  /** `--proxy-config[=clients,targets]`: live, read the proxies' Envoy config dumps too. */
+  proxyConfig?: boolean | string;
+  /** `--proxy-config-file FILE…`: saved Envoy config dumps. */
+  proxyConfigFile?: string[];
+}
+
+/** `--proxy-config` (clients), `--proxy-config=clients,targets`. */
+export function parseProxyRoles(value: string | boolean | undefined): Array<'clients' | 'targets'> | undefined {
+  if (value === undefined || value === false) return undefined;
+  if (value === true || value === '') return ['clients'];
+  const roles = value.split(',').map((r) => r.trim().toLowerCase());
+  const bad = roles.filter((r) => r !== 'clients' && r !== 'targets');
+  if (bad.length) throw new UsageError(`--proxy-config ${value}: expected clients, targets or clients,targets (not ${bad.join(', ')})`);
+  return [...new Set(roles)] as Array<'clients' | 'targets'>;
 }
 
 export function parseDuration(text: string): number {
@@ -57,15 +71,31 @@ export interface Collected {
   title: string;
 }
 
-export type CollectOptions = Pick<DoctorOptions, 'namespace' | 'allNamespaces' | 'filename' | 'context' | 'kubeconfig' | 'requestTimeout' | 'maxInputSize' | 'tunnelNamespace' | 'verbose'>;
+export type CollectOptions = Pick<
+  DoctorOptions,
+  'namespace' | 'allNamespaces' | 'filename' | 'context' | 'kubeconfig' | 'requestTimeout' | 'maxInputSize' | 'tunnelNamespace' | 'verbose' | 'proxyConfig' | 'proxyConfigFile'
+> & { clusterDomain?: string };
+
+/** `--proxy-config-file`: saved dumps into the snapshot, each file capped like -f inputs. */
+async function addProxyConfigFiles(snapshot: Snapshot, opts: CollectOptions): Promise<void> {
+  if (!opts.proxyConfigFile?.length) return;
+  const [{ readProxyConfigFiles }, { readText }, { parseSize }] = await Promise.all([import('../collect/envoy.js'), import('../collect/files.js'), import('../core/limits.js')]);
+  const limit = parseSize(opts.maxInputSize);
+  if (limit === undefined) throw new UsageError(`--max-input-size ${opts.maxInputSize}: expected a size such as 256Mi, 1Gi or 500000000`);
+  const inputs = await readProxyConfigFiles(opts.proxyConfigFile, (file) => readText(file, limit));
+  snapshot.proxyConfigs = [...(snapshot.proxyConfigs ?? []), ...inputs];
+}
 
 export async function collect(opts: CollectOptions, spinnerEnabled: boolean, io: Io = processIo): Promise<Collected> {
   if (opts.namespace && opts.allNamespaces) throw new UsageError('-n and -A cannot be used together');
+  const roles = parseProxyRoles(opts.proxyConfig);
   if (opts.filename?.length) {
+    if (roles) throw new UsageError('--proxy-config reads the proxies of a live cluster; with -f, pass saved dumps with --proxy-config-file FILE');
     const [{ collectFromFiles }, { parseSize }] = await Promise.all([import('../collect/files.js'), import('../core/limits.js')]);
     const maxInputBytes = parseSize(opts.maxInputSize);
     if (maxInputBytes === undefined) throw new UsageError(`--max-input-size ${opts.maxInputSize}: expected a size such as 256Mi, 1Gi or 500000000`);
     const snapshot = await collectFromFiles(opts.filename, { maxInputBytes, ...(opts.namespace ? { namespace: opts.namespace } : {}) });
+    await addProxyConfigFiles(snapshot, opts);
     const title = `tunnelmesh doctor — ${snapshot.objects.length} objects from ${opts.filename.map((f) => (f === '-' ? '<stdin>' : f)).join(', ')}${opts.namespace ? ` (findings in namespace ${opts.namespace})` : ''}`;
     return opts.namespace ? { snapshot, namespace: opts.namespace, title } : { snapshot, title };
   }
@@ -80,7 +110,19 @@ export async function collect(opts: CollectOptions, spinnerEnabled: boolean, io:
       requestTimeoutMs: parseDuration(opts.requestTimeout),
       tunnelNamespaces: opts.tunnelNamespace ?? [],
       ...(opts.verbose ? { log: (m: string) => io.err(`tunnelmesh: ${m}\n`) } : {}),
+      ...(roles
+        ? {
+            // Which proxies matter is known once the edges are: judged here on what was collected.
+            proxyConfig: {
+              select: async (snapshot: Snapshot, namespace: string | undefined) => {
+                const [{ MeshModel }, { proxyConfigTargets }] = await Promise.all([import('../model/model.js'), import('../model/envoy/select.js')]);
+                return proxyConfigTargets(new MeshModel(snapshot, { clusterDomain: opts.clusterDomain ?? 'cluster.local' }), roles, namespace);
+              },
+            },
+          }
+        : {}),
     });
+    await addProxyConfigFiles(result.snapshot, opts);
     const live = result.snapshot.live;
     const where = result.namespace ? `namespace ${result.namespace}` : 'all namespaces';
     const title = `tunnelmesh doctor — context ${live?.context} (${live?.server}), ${where}: ${result.snapshot.objects.length} objects`;
@@ -115,7 +157,8 @@ export async function runDoctor(opts: DoctorOptions, io: Io = processIo): Promis
   const judged = applyPolicy(raw, policy, { objects: snapshot.objects, ...(collected.namespace ? { namespace: collected.namespace } : {}) });
   for (const w of judged.warnings) warn(w, io);
   if (judged.suppressed.length) verbose.log(`suppressed: ${judged.suppressed.map((s) => `${s.finding.code} ${s.finding.resource.kind} ${s.finding.resource.namespace ?? ''}/${s.finding.resource.name} by ${s.by.origin}`).join('; ')}`);
-  const notes = [...model.notes, ...edgeNotes(model, collected.namespace)];
+  const { comparisonNotes } = await import('../rules/envoy-agreement.js');
+  const notes = [...model.notes, ...edgeNotes(model, collected.namespace), ...comparisonNotes(model)];
   const incomplete = snapshot.incomplete.filter((e) => e.reason !== 'not-installed');
   for (const e of incomplete) chatter(`could not ${e.name ? 'read' : 'list'} ${incompleteScope(e)}: ${e.reason}${e.message ? ` (${e.message})` : ''}`);
   const { locatorFor } = await import('../report/locate.js');

@@ -21,6 +21,8 @@ export interface ExplainOptions {
   requestTimeout: string;
   maxInputSize: string;
   verbose?: boolean;
+  proxyConfig?: boolean | string;
+  proxyConfigFile?: string[];
 }
 
 export type Target =
@@ -104,6 +106,8 @@ export async function runExplainProtocol(targetText: string, opts: ExplainOption
   const model = new MeshModel(snapshot, { clusterDomain: opts.clusterDomain });
   const { label, views } = await backendsFor(model, target, collected.namespace);
   const explained = report.explainBackends(model, runRules(model), views, label);
+  const { comparisonNotes } = await import('../rules/envoy-agreement.js');
+  explained.notes.push(...comparisonNotes(model));
   if (snapshot.mode === 'files' && views.some((v) => v.tunnel?.predicted)) {
     explained.notes.push('no tunnel config for some class configs is in the input: their rules are predicted from the Ingresses with the operator\'s chain');
   }

@@ -33,6 +33,13 @@ function addCollectOptions(cmd: Command): Command {
     .option('-v, --verbose', 'say what is requested, with timings');
 }
 
+/** Envoy config dumps, compared with the verdicts (doctor, explain-protocol, why, snapshot). */
+export function addProxyConfigOptions(cmd: Command): Command {
+  return cmd
+    .option('--proxy-config [roles]', "live: also read the Envoy config of the client proxies (clients; clients,targets adds the targets') through the API server's pod proxy (get on pods/proxy) and compare it with the verdicts")
+    .option('--proxy-config-file <file...>', 'saved Envoy config dumps (istioctl proxy-config all POD -o json, or :15000/config_dump), NAMESPACE/POD=FILE for one without a bootstrap node; compared with the verdicts');
+}
+
 export function buildProgram(name: string, io: Io = processIo, done: (exitCode: number) => void = () => undefined): Command {
   const program = new Command();
   program
@@ -47,7 +54,7 @@ export function buildProgram(name: string, io: Io = processIo, done: (exitCode: 
       outputError: (text, write) => write(`tunnelmesh: ${text.replace(/^error: /, '').trimEnd()}\n`),
     });
 
-  addCollectOptions(program.command('doctor').description('judge every tunnel → Service → pod edge, live or from manifests'))
+  addProxyConfigOptions(addCollectOptions(program.command('doctor').description('judge every tunnel → Service → pod edge, live or from manifests')))
     .addOption(new Option('-o, --output <format>', 'output format (the exit code is the same for all)').choices(OUTPUT_FORMATS).default('table'))
     .addOption(new Option('--fail-on <severity>', 'exit 1 when a finding is at or above this severity (default: failOn in .tunnelmesh.yaml, else error)').choices(['error', 'warning', 'info', 'none']))
     .option('--suppress <spec>', 'hide findings: CODE or CODE=Kind ns/name, globs allowed (repeatable; still counted)', collectList)
@@ -73,7 +80,7 @@ export function buildProgram(name: string, io: Io = processIo, done: (exitCode: 
       done(await runRulesCommand(code, opts));
     });
 
-  addCollectOptions(program.command('snapshot').description('the collected objects as one YAML stream for offline replay (doctor -f) or a bug report; never Secrets, tokens redacted'))
+  addProxyConfigOptions(addCollectOptions(program.command('snapshot').description('the collected objects as one YAML stream for offline replay (doctor -f) or a bug report; never Secrets, tokens redacted')))
     .action(async (opts) => {
       const { runSnapshot } = await import('./snapshot.js');
       done(await runSnapshot(opts));
@@ -88,7 +95,7 @@ export function buildProgram(name: string, io: Io = processIo, done: (exitCode: 
       io.out(completionScript(shell, program));
     });
 
-  configureExplainProtocol(program.command('explain-protocol'), done);
+  configureExplainProtocol(addProxyConfigOptions(program.command('explain-protocol')), done);
 
   return program;
 }

@@ -14,6 +14,7 @@ import { routeKey, type RouteEdge } from '../model/routes.js';
 import { istioProtocol } from '../model/protocol.js';
 import type { SidecarInfo } from '../model/sidecar.js';
 import { describeSends, type EndpointVerdict } from '../model/traffic.js';
+import { envoyComparisons, type EnvoyComparison } from '../rules/envoy-agreement.js';
 import { compareFindings } from '../rules/run.js';
 import type { Finding } from '../rules/types.js';
 import { findingJson } from './json.js';
@@ -34,6 +35,8 @@ export interface ExplainedBackend {
   /** The endpoint shown for the Istio leg (the worst one). */
   endpoint?: EndpointVerdict;
   clientLabel?: string;
+  /** Envoy config dumps compared with this backend's edge and the gateway routes after it (only when dumps were given). */
+  envoy?: EnvoyComparison[];
 }
 
 export interface ExplainReport {
@@ -117,6 +120,10 @@ export function explainBackends(model: MeshModel, findings: Finding[], views: Ba
     if (shown) {
       out.endpoint = shown.endpoint;
       out.clientLabel = shown.label;
+    }
+    if (model.proxyDumps.requested) {
+      const edges = new Set<unknown>([view.edge, ...(view.onward ?? [])].filter(Boolean));
+      out.envoy = envoyComparisons(model).filter((c) => edges.has(c.edge));
     }
     return out;
   });
@@ -206,6 +213,22 @@ function backendJson(model: MeshModel, x: ExplainedBackend): Record<string, unkn
     ingress: b ? `${b.namespace}/${b.ingress.metadata.name}` : null,
     gatewayRoutes: (view.onward ?? []).map(routeJson),
     missing: x.missing,
+    ...(x.envoy
+      ? {
+          envoy: x.envoy.map((c) => ({
+            side: c.side,
+            pod: `${c.dump.node?.pod?.namespace ?? c.pod.namespace}/${c.dump.node?.pod?.name ?? c.pod.name}`,
+            source: c.dump.input.source,
+            target: describePod(c.endpoint.pod),
+            targetPort: c.endpoint.targetPort ?? null,
+            result: c.result,
+            envoy: c.envoy,
+            predicted: c.predicted,
+            evidence: c.line,
+            meanings: c.meanings,
+          })),
+        }
+      : {}),
   };
 }
 
@@ -288,6 +311,12 @@ function backendText(model: MeshModel, x: ExplainedBackend, c: ChalkInstance): s
     } else {
       lines.push(`    ${c.yellow('no pod or workload in the input is selected by the Service')}`);
     }
+  }
+  if (x.envoy) {
+    const seen = [...new Set(x.envoy.map((e) => e.line))];
+    if (seen.length === 0) lines.push(`  ${c.dim('envoy:')} no dump of this path's client or target proxies`);
+    for (const line of seen.slice(0, 8)) lines.push(`  ${c.dim('envoy:')} ${/^Envoy disagrees/.test(line) ? c.yellow(line) : line}`);
+    if (seen.length > 8) lines.push(`  ${c.dim('envoy:')} ${seen.length - 8} more comparisons`);
   }
   lines.push(`  ${c.bold('verdict:')} ${verdictText(c, x.verdict)}${x.symptom ? ` — ${x.symptom}` : ''}`);
   for (const m of x.missing) lines.push(`    ${c.yellow('missing:')} ${m}`);

@@ -18,6 +18,7 @@ const FAMILIES: Array<{ prefix: string; title: string; tag: string }> = [
   { prefix: 'TM2', title: 'Sidecar presence and injection', tag: 'sidecar' },
   { prefix: 'TM3', title: 'Protocol along the tunnel', tag: 'protocol' },
   { prefix: 'TM4', title: 'References and duplicates', tag: 'references' },
+  { prefix: 'TM5', title: "The proxies' own config (Envoy config dumps)", tag: 'envoy' },
 ];
 
 export function familyOf(code: string): { title: string; tag: string } {

@@ -32,6 +32,9 @@ import { tm307 } from './catalog/tm307-protocol-annotation-ineffective.js';
 import { tm308 } from './catalog/tm308-port-protocol-undeclared.js';
 import { tm309 } from './catalog/tm309-tunnel-rule-shadowed.js';
 import { tm310 } from './catalog/tm310-udp-through-tunnel.js';
+import { tm501 } from './catalog/tm501-envoy-client-disagrees.js';
+import { tm502 } from './catalog/tm502-envoy-target-disagrees.js';
+import { tm503 } from './catalog/tm503-envoy-dump-stale.js';
 import type { Rule } from './types.js';
 
 export const RULES: readonly Rule[] = [
@@ -67,6 +70,9 @@ export const RULES: readonly Rule[] = [
   tm308,
   tm309,
   tm310,
+  tm501,
+  tm502,
+  tm503,
 ];
 
 export function ruleByCode(code: string): Rule | undefined {
