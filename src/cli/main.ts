@@ -7,6 +7,7 @@ import { isExitError } from '../errors.js';
 import { OUTPUT_FORMATS } from './doctor.js';
 import { processIo, type Io } from './terminal.js';
 import { configureExplainProtocol } from './explain-protocol.js';
+import { configureWhy } from './why.js';
 
 const pkg = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string };
 
@@ -96,6 +97,8 @@ export function buildProgram(name: string, io: Io = processIo, done: (exitCode: 
     });
 
   configureExplainProtocol(addProxyConfigOptions(program.command('explain-protocol')), done);
+
+  configureWhy(addProxyConfigOptions(addCollectOptions(program.command('why'))), io, done);
 
   return program;
 }
