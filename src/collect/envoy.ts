@@ -10,6 +10,7 @@
 // refused". That is said per pod, with how to save the dump instead (istioctl uses port-forward,
 // which a GET-only reader cannot).
 
+import { existsSync } from 'node:fs';
 import { InputError, UsageError } from '../errors.js';
 import {
   CONFIG_DUMP_PATH,
@@ -66,7 +67,8 @@ export function dumpsFromText(name: string, text: string, pod?: PodName): ProxyC
 export async function readProxyConfigFiles(specs: readonly string[], readText: (file: string) => Promise<{ name: string; text: string }>): Promise<ProxyConfigInput[]> {
   const out: ProxyConfigInput[] = [];
   for (const spec of specs) {
-    const { file, pod } = parseDumpSpec(spec);
+    // A file whose name looks like NS/POD=FILE is still that file.
+    const { file, pod } = existsSync(spec) ? { file: spec, pod: undefined } : parseDumpSpec(spec);
     if (!file) throw new UsageError(`--proxy-config-file ${spec}: no file`);
     const { name, text } = await readText(file);
     out.push(...dumpsFromText(name, text, pod));
