@@ -52,7 +52,9 @@ export function parseProxyRoles(value: string | boolean | undefined): Array<'cli
   if (value === true || value === '') return ['clients'];
   const roles = value.split(',').map((r) => r.trim().toLowerCase());
   const bad = roles.filter((r) => r !== 'clients' && r !== 'targets');
-  if (bad.length) throw new UsageError(`--proxy-config ${value}: expected clients, targets or clients,targets (not ${bad.join(', ')})`);
+  if (bad.length) {
+    throw new UsageError(`--proxy-config ${value}: expected clients, targets or clients,targets (not ${bad.join(', ')}); an argument right after --proxy-config is taken as its value: write --proxy-config=clients, or put it last`);
+  }
   return [...new Set(roles)] as Array<'clients' | 'targets'>;
 }
 

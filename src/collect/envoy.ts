@@ -32,6 +32,7 @@ export const MAX_DUMP_BYTES = 64 * 1024 * 1024;
 export const MAX_DUMPS = 16;
 /** Fetched at the same time: each answer may be large. */
 const CONCURRENCY = 2;
+const ONLY_THROTTLING: ReadonlySet<number> = new Set([429]);
 
 /** How to get a dump when the pod proxy cannot reach Envoy's admin port. */
 export function saveDumpHint(pod: PodName): string {
@@ -100,11 +101,13 @@ function gapFor(pod: PodName, status: number, message: string | undefined): Prox
  * Fetches each pod's dump (GET only), at most MAX_DUMPS, CONCURRENCY at a time. Failures are
  * gaps (said in the report and in `incomplete`), never a reason to stop the run.
  */
-export async function fetchProxyConfigs(conn: ApiConnection, pods: readonly PodName[]): Promise<ProxyFetchResult> {
+export async function fetchProxyConfigs(conn: ApiConnection, pods: readonly PodName[], limits: { maxDumps?: number; maxBytes?: number } = {}): Promise<ProxyFetchResult> {
+  const maxDumps = limits.maxDumps ?? MAX_DUMPS;
+  const maxBytes = limits.maxBytes ?? MAX_DUMP_BYTES;
   const inputs: Array<ProxyConfigInput | undefined> = [];
   const gaps: ProxyConfigGap[] = [];
-  const chosen = pods.slice(0, MAX_DUMPS);
-  for (const pod of pods.slice(MAX_DUMPS)) gaps.push({ pod, reason: 'error', message: `not fetched: at most ${MAX_DUMPS} dumps are read per run; ${saveDumpHint(pod)}` });
+  const chosen = pods.slice(0, maxDumps);
+  for (const pod of pods.slice(maxDumps)) gaps.push({ pod, reason: 'error', message: `not fetched: at most ${maxDumps} dumps are read per run; ${saveDumpHint(pod)}` });
   let next = 0;
   const worker = async (): Promise<void> => {
     for (;;) {
@@ -113,9 +116,10 @@ export async function fetchProxyConfigs(conn: ApiConnection, pods: readonly PodN
       if (!pod) return;
       const path = proxyConfigPath(pod);
       try {
-        const res = await getJson(conn, path, { maxBytes: MAX_DUMP_BYTES });
+        // Only 429 is asked again: a 502/503 through the pod proxy is the pod's port refusing, which a retry does not change.
+        const res = await getJson(conn, path, { maxBytes, retryStatuses: ONLY_THROTTLING });
         if (!res.ok) {
-          gaps.push(res.status === 413 ? { pod, reason: 'too-large', message: `the dump is over ${formatSize(MAX_DUMP_BYTES)}; ${saveDumpHint(pod)}` } : gapFor(pod, res.status, res.message));
+          gaps.push(res.status === 413 ? { pod, reason: 'too-large', message: `the dump is over ${formatSize(maxBytes)}; ${saveDumpHint(pod)}` } : gapFor(pod, res.status, res.message));
           continue;
         }
         if (!isConfigDump(res.body)) {
@@ -130,7 +134,8 @@ export async function fetchProxyConfigs(conn: ApiConnection, pods: readonly PodN
     }
   };
   await Promise.all(Array.from({ length: Math.min(CONCURRENCY, chosen.length) }, worker));
-  const order = new Map(chosen.map((p, i) => [`${p.namespace}/${p.name}`, i]));
-  gaps.sort((a, b) => (order.get(`${a.pod.namespace}/${a.pod.name}`) ?? MAX_DUMPS) - (order.get(`${b.pod.namespace}/${b.pod.name}`) ?? MAX_DUMPS));
+  // Input order, whichever fetch finished first (the report must not depend on timing).
+  const order = new Map(pods.map((p, i) => [`${p.namespace}/${p.name}`, i]));
+  gaps.sort((a, b) => (order.get(`${a.pod.namespace}/${a.pod.name}`) ?? 0) - (order.get(`${b.pod.namespace}/${b.pod.name}`) ?? 0));
   return { inputs: inputs.filter((x): x is ProxyConfigInput => x !== undefined), gaps };
 }

@@ -45,6 +45,8 @@ export const UNREACHABLE_CODES: ReadonlySet<string> = new Set(['ECONNREFUSED', '
 export interface GetOptions {
   /** An answer longer than this is cut off and given as status 413 (the pod proxy's config dumps). */
   maxBytes?: number;
+  /** Statuses worth asking again for (default 429 and 5xx); a pod proxy's 503 is the pod, not the API server. */
+  retryStatuses?: ReadonlySet<number>;
 }
 
 /** One GET; retries 429/5xx (honouring Retry-After), resets, invalid bodies and timeouts a bounded number of times. */
@@ -54,7 +56,7 @@ export async function getJson(conn: ApiConnection, path: string, opts: GetOption
     try {
       const res = await requestOnce(conn, path, opts);
       conn.onRequest?.({ path, status: res.status, ms: Date.now() - started, attempt });
-      if (res.ok || !RETRYABLE_STATUS.has(res.status) || attempt >= MAX_ATTEMPTS) return res;
+      if (res.ok || !(opts.retryStatuses ?? RETRYABLE_STATUS).has(res.status) || attempt >= MAX_ATTEMPTS) return res;
       await sleep(backoff(attempt, res.retryAfterSeconds), conn.signal);
     } catch (err) {
       const netErr = err instanceof NetworkError ? err : new NetworkError(String(err), 'EUNKNOWN');

@@ -449,6 +449,30 @@ export function comparisonNotes(model: MeshModel): string[] {
       `Envoy config dumps: ${dumps.pods.length} of ${dumps.dumps.length} matched a pod; ${all.length} comparison${all.length === 1 ? '' : 's'} on ${edges.size} edge${edges.size === 1 ? '' : 's'}: ${byResult('agrees')} agree, ${byResult('disagrees')} disagree, ${byResult('informs') + byResult('not-compared')} could not be judged either way`,
     );
     if (all.length === 0 && dumps.pods.length) notes.push('no judged edge has a client or target among the pods whose dumps were given: nothing was compared');
+    notes.push(...edgeSummaries(all));
   }
   return notes;
+}
+
+const MAX_EDGE_NOTES = 10;
+
+/** One note per compared edge: what Envoy said about it, and from whose dumps (the evidence lines are in the findings). */
+function edgeSummaries(all: EnvoyComparison[]): string[] {
+  const byEdge = new Map<string, EnvoyComparison[]>();
+  for (const c of all) {
+    if (c.result !== 'agrees' && c.result !== 'disagrees') continue;
+    const key = hitEdges([c])[0] as string;
+    byEdge.set(key, [...(byEdge.get(key) ?? []), c]);
+  }
+  const out: string[] = [];
+  for (const list of [...byEdge.values()].slice(0, MAX_EDGE_NOTES)) {
+    const first = list[0] as EnvoyComparison;
+    const e = first.edge;
+    const what = isRouteEdge(e) ? `${formatRef(refOf(e.virtualService))} ${e.path}` : `${e.rule.hostname ?? '*'}${e.rule.path ? ` ${e.rule.path}` : ''}`;
+    const disagree = list.filter((c) => c.result === 'disagrees');
+    const pods = [...new Set(list.map((c) => `${c.side} ${describeDump(c.dump)}`))].join(', ');
+    out.push(`Envoy ${disagree.length ? `disagrees (${disagree.length} of ${list.length} comparisons, see TM50x)` : 'agrees'} on ${what} → ${e.service.namespace}/${e.service.name}:${e.servicePort.port} (${pods})`);
+  }
+  if (byEdge.size > MAX_EDGE_NOTES) out.push(`Envoy: ${byEdge.size - MAX_EDGE_NOTES} more edges compared`);
+  return out;
 }
