@@ -199,7 +199,7 @@ describe('through the CLI', () => {
     const res = runCli(['doctor', '-f', '-', '-o', 'json'], { input: RENDERED, cwd: dir });
     assert.equal(res.status, 1, 'failOn warning from the config: the TM105 warning fails');
     const json = JSON.parse(res.stdout) as { summary: Record<string, number>; suppressed: Array<{ code: string; suppressedBy: Record<string, unknown> }> };
-    assert.deepEqual(json.summary, { error: 0, warning: 1, info: 0, suppressed: 1 });
+    assert.deepEqual(json.summary, { error: 0, warning: 1, info: 0, suppressed: 1, edges: { total: 2, judged: 2, notJudged: 0 }, incomplete: 0 });
     assert.deepEqual(json.suppressed.map((s) => [s.code, s.suppressedBy]), [['TM101', { source: 'config', origin: '.tunnelmesh.yaml suppress[0]', reason: 'tracked in TICKET-1' }]]);
     assert.match(res.stderr, /\.tunnelmesh\.yaml suppress\[1\]: unknown rule code TM207|\.tunnelmesh\.yaml suppress\[1\] matched no finding/);
     assert.equal(runCli(['doctor', '-f', '-', '-o', 'json', '--fail-on', 'error'], { input: RENDERED, cwd: dir }).status, 0, 'the flag wins');
