@@ -28,6 +28,8 @@ export interface BackendView {
   onward?: RouteEdge[];
   /** Why the rule's edge was not built (its Service or Pods were not all seen). */
   gap?: string;
+  /** An Ingress backend no rule was written for, whose host a collected config serves anyway (`ConfigMap ns/name rule #N`): those rules are its edges. */
+  servedBy?: string[];
 }
 
 /** Lookups a backend needs that are built once per model. */
@@ -72,7 +74,25 @@ function ofRule(model: MeshModel, tunnel: TunnelConfig, rule: TunnelRule): Backe
 export function allBackends(model: MeshModel): BackendView[] {
   const out: BackendView[] = [];
   for (const tunnel of model.tunnels) for (const rule of tunnel.rules) if (!rule.synthetic) out.push(ofRule(model, tunnel, rule));
-  for (const b of model.operator.backends) if (!b.rule) out.push({ ingress: b });
+  for (const b of model.operator.backends) {
+    if (b.rule) continue;
+    const view: BackendView = { ingress: b };
+    const served = servingRules(model, b);
+    if (served.length) view.servedBy = served.map(({ tunnel, rule }) => `${tunnel.label} rule #${rule.index}`);
+    out.push(view);
+  }
+  return out;
+}
+
+/** The rules of the collected (not predicted) configs that serve an Ingress backend's host and path, as cloudflared matches. */
+function servingRules(model: MeshModel, b: IngressBackendView): Array<{ tunnel: TunnelConfig; rule: TunnelRule }> {
+  const out: Array<{ tunnel: TunnelConfig; rule: TunnelRule }> = [];
+  if (!b.host) return out;
+  for (const tunnel of model.tunnels) {
+    if (tunnel.predicted) continue;
+    const rule = servingRule(tunnel, b.host, requestPathOf(b));
+    if (rule) out.push({ tunnel, rule });
+  }
   return out;
 }
 
@@ -125,7 +145,7 @@ export function selectForIngress<T extends { view: BackendView }>(model: MeshMod
       if (rule.backend !== b) entry.servesHostOf = `cloudflared serves ${b.host}${b.path ? ` ${b.path}` : ''} of ${b.label} with this rule${rule.backend ? ` (written for ${rule.backend.label})` : ''}`;
       picked.push(entry);
     };
-    if (b.host) for (const tunnel of model.tunnels) if (!tunnel.predicted) add(servingRule(tunnel, b.host, requestPathOf(b)));
+    for (const { rule } of servingRules(model, b)) add(rule);
     add(b.rule);
     if (picked.length === 0) {
       const alone = backends.find((x) => x.view.ingress === b && !x.view.rule);

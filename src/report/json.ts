@@ -44,6 +44,7 @@ export function incompleteJson(e: IncompleteEntry): Record<string, string> {
   if (e.namespace !== undefined) out.namespace = e.namespace;
   if (e.name !== undefined) out.name = e.name;
   if (e.labelSelector !== undefined) out.labelSelector = e.labelSelector;
+  if (e.filter !== undefined) out.filter = e.filter;
   out.reason = e.reason;
   if (e.message) out.message = e.message;
   return out;

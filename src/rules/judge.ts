@@ -104,7 +104,9 @@ function concernsRoute(f: Finding, r: RouteEdge, key: string): boolean {
 function isClusterEdge(v: BackendView): boolean {
   const kind = v.target?.kind;
   if (kind) return kind === 'service' || kind === 'no-port' || kind === 'no-service' || kind === 'unseen';
-  return v.ingress?.cls.ours === 'unknown';
+  // An Ingress backend without a rule may still become one (its controller is unknown) — unless
+  // cloudflared already serves its host with a collected rule, which is then the edge judged.
+  return v.ingress?.cls.ours === 'unknown' && !v.servedBy?.length;
 }
 
 function verdictOf(related: Finding[], gaps: string[]): Pick<EdgeVerdict, 'verdict' | 'missing'> {
@@ -165,9 +167,13 @@ function notesOf(model: MeshModel, backends: JudgedBackend[], routes: JudgedRout
   for (const b of backends) {
     if (b.verdict !== 'unknown' || !inScope(scope, b.namespace)) continue;
     if (!b.isEdge && !b.view.ingress) continue;
+    const ib = b.view.ingress;
+    if (b.view.servedBy?.length && ib) {
+      notes.push(`${ib.label} ${ib.host}: ${b.missing.join('; ')} — cloudflared serves the host anyway with ${b.view.servedBy.join(', ')}, judged as that rule`);
+      continue;
+    }
     const reasons = b.missing.filter((m) => !tunnelLevel.has(m));
     if (reasons.length === 0) continue;
-    const ib = b.view.ingress;
     notes.push(b.view.rule ? unjudgedNote(b.view, reasons) : `${ib?.label ?? 'Ingress'} ${ib?.host || '(no host)'}: ${reasons.join('; ')}`);
   }
   for (const r of routes) {
@@ -181,6 +187,15 @@ function notesOf(model: MeshModel, backends: JudgedBackend[], routes: JudgedRout
   const configMapGaps = model.snapshot.incomplete.filter((e) => e.kind === 'ConfigMap' && e.name === undefined);
   for (const e of configMapGaps) {
     notes.push(`tunnel configs in ConfigMaps ${e.namespace ? `in ${e.namespace}` : e.labelSelector ? `labelled ${e.labelSelector}` : 'cluster-wide'} could not be listed (${e.reason}): tunnels there are not judged`);
+  }
+  // -n: hand-written connectors elsewhere are found by a cluster-wide search of workloads; when
+  // RBAC forbids it, say where was searched and that a connector elsewhere would be missed.
+  const search = model.snapshot.incomplete.filter((e) => e.filter !== undefined && e.namespace === undefined);
+  if (search.length) {
+    const searched = [...new Set((model.snapshot.listed ?? []).filter((l) => l.kind === 'Pod' && l.namespace !== undefined && l.labelSelector === undefined).map((l) => l.namespace as string))].sort();
+    notes.push(
+      `${search.map((e) => `${e.kind}s ${e.filter}`).join(', ')} could not be searched cluster-wide (${search[0]?.reason}): tunnels were looked for in ${searched.join(', ') || 'no namespace'} and by the operator's labels only; a hand-written cloudflared in another namespace would be missed (name it with --tunnel-namespace)`,
+    );
   }
   if (model.tunnels.length === 0) {
     notes.push(`no tunnel config ${configMapGaps.length ? 'seen' : 'found'} (operator tunnel-config-<id> ConfigMaps, or ConfigMaps holding a cloudflared config with ingress:); only tunnel-independent rules ran`);
