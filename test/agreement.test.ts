@@ -114,6 +114,17 @@ const SCENARIOS: Scenario[] = [
     explain: [{ target: 'ingress/admin', namespace: 'app', verdict: 'broken', codes: ['TM101'] }],
   },
   {
+    name: "an Ingress the operator's config has no rule for, whose host a hand-written config serves",
+    objects: [
+      ...(demoObjects() as unknown as Obj[]),
+      ingress('app', 'extra', [{ host: 'extra.example.com', service: 'sg-cloud-gateway', port: 9091 }]),
+      ...handWrittenTunnel([{ hostname: 'extra.example.com', service: 'http://sg-cloud-gateway.app.svc:9091' }]),
+    ],
+    namespace: 'app',
+    expected: ['TM101 Service app/sg-cloud-gateway:9091', 'TM303 Ingress app/extra:9091'],
+    explain: [{ target: 'ingress/extra', namespace: 'app', verdict: 'broken', codes: ['TM101'] }],
+  },
+  {
     name: 'through an Istio ingress gateway (the hop after it is broken)',
     objects: [
       ...handWrittenTunnel([{ hostname: 'admin.example.com', service: 'http://istio-ingressgateway.istio-system.svc:80' }], { sidecar: 'none' }),

@@ -5,7 +5,7 @@ export function unknownNamespaceMessage(namespace: string, existing: string[], w
   const names = [...new Set(existing)].sort();
   const guess = closestName(namespace, names);
   const shown = names.slice(0, 20).join(', ') + (names.length > 20 ? `, … (${names.length} in all)` : '');
-  return `namespace ${namespace} does not exist (${why})${guess ? `; did you mean ${guess}?` : ''}${names.length ? `. Namespaces: ${shown}` : ''}`;
+  return `namespace ${namespace} does not exist (${why})${guess ? `; did you mean ${guess}?` : names.length ? '.' : ''}${names.length ? ` Namespaces: ${shown}` : ''}`;
 }
 
 export function closestName(word: string, candidates: string[]): string | undefined {
