@@ -182,7 +182,7 @@ function noEndpoints(model: MeshModel, tunnel: TunnelConfig, rule: TunnelRule, t
   const ready = backends.filter((p) => p.ready);
   const withPort = ready.filter((p) => resolveTargetPort(sp, p).port !== undefined);
   if (withPort.length > 0) return undefined;
-  const live = model.snapshot.mode === 'live';
+  const live = model.fromCluster;
   const selector = Object.entries(svc.selector).map(([k, v]) => `${k}=${v}`).join(',');
   let why: string;
   if (backends.length === 0) why = `no ${live ? 'pod' : 'pod or workload'} in ${svc.namespace} matches its selector ${selector}`;
