@@ -11,7 +11,7 @@ import { PROXY_CONFIG_ANNOTATION, proxyConfigWithHold } from '../model/proxyconf
 import type { ServiceView } from '../model/services.js';
 import { INJECT_KEY } from '../model/sidecar.js';
 import { findObject, objectsOfKindName } from '../core/snapshot.js';
-import type { Fix } from './types.js';
+import type { Fix, FixStep } from './types.js';
 import { withComments } from './yaml.js';
 
 const SYSTEM_METADATA = ['uid', 'resourceVersion', 'generation', 'creationTimestamp', 'managedFields', 'selfLink', 'ownerReferences'];
@@ -29,6 +29,64 @@ export function editable<T extends KObject>(o: T): T {
     if (Object.keys(annotations).length === 0) delete meta.annotations;
   }
   return copy;
+}
+
+function kubectlNs(ref: ObjectRef): string {
+  return ref.namespace ? ` -n ${ref.namespace}` : '';
+}
+
+/** Delete an object the fix replaces or makes redundant. */
+export function deleteStep(ref: ObjectRef): FixStep {
+  return { kind: 'delete', target: ref, command: `kubectl delete ${ref.kind.toLowerCase()}${kubectlNs(ref)} ${ref.name}` };
+}
+
+/** RFC 6901 escaping of one JSON pointer segment. */
+function pointerSegment(s: string): string {
+  return s.replace(/~/g, '~0').replace(/\//g, '~1');
+}
+
+/** Remove one field: a JSON patch, which works on any field (annotate/label `KEY-` only reach the object's own metadata). */
+export function removeFieldStep(ref: ObjectRef, path: string[]): FixStep {
+  const pointer = `/${path.map(pointerSegment).join('/')}`;
+  const simple = path.length === 3 && path[0] === 'metadata' && (path[1] === 'annotations' || path[1] === 'labels');
+  const command = simple
+    ? `kubectl ${path[1] === 'annotations' ? 'annotate' : 'label'} ${ref.kind.toLowerCase()}${kubectlNs(ref)} ${ref.name} ${path[2]}-`
+    : `kubectl patch ${ref.kind.toLowerCase()}${kubectlNs(ref)} ${ref.name} --type json -p '[{"op":"remove","path":"${pointer}"}]'`;
+  return { kind: 'remove-field', target: ref, path, command };
+}
+
+/** Workload kinds `kubectl rollout restart` accepts. */
+const ROLLOUT_KINDS = new Set(['Deployment', 'StatefulSet', 'DaemonSet']);
+
+/**
+ * How to restart pods as kubectl accepts it: the owning workload's rollout restart; pods of a
+ * ReplicaSet or Job without such a workload are deleted (their controller re-creates them); an
+ * owner-less pod is deleted and re-created from its own manifest.
+ */
+export function restartSteps(pods: readonly PodView[]): FixStep[] {
+  const steps = new Map<string, FixStep>();
+  for (const p of pods) {
+    const owner = p.owner;
+    if (owner && ROLLOUT_KINDS.has(owner.kind)) {
+      const target = ref(owner.kind, p.namespace, owner.name);
+      steps.set(formatRefKey(target), { kind: 'restart', target, command: `kubectl rollout restart ${owner.kind.toLowerCase()}/${owner.name} -n ${p.namespace}` });
+    } else if (owner) {
+      const target = ref('Pod', p.namespace, p.name);
+      steps.set(formatRefKey(target), { kind: 'restart', target, command: `kubectl delete pod ${p.name} -n ${p.namespace}  (${owner.kind} ${owner.name} creates a new one)` });
+    } else {
+      const target = ref('Pod', p.namespace, p.name);
+      steps.set(formatRefKey(target), {
+        kind: 'restart',
+        target,
+        command: `kubectl get pod ${p.name} -n ${p.namespace} -o yaml > ${p.name}.yaml && kubectl replace --force -f ${p.name}.yaml  (a Pod without an owner: deleted and created again from its own manifest)`,
+      });
+    }
+  }
+  return [...steps.values()];
+}
+
+function formatRefKey(r: ObjectRef): string {
+  return `${r.kind}/${r.namespace ?? ''}/${r.name}`;
 }
 
 /** ` (file.yaml:12)` when the object came from a file, else ''. */
@@ -214,6 +272,7 @@ export function templatePatch(model: MeshModel, pod: PodView, template: Template
       doc,
     ),
     target: ref(w.kind, pod.namespace, w.name),
+    apply: 'server-side',
   };
 }
 
@@ -263,6 +322,7 @@ function recreatePod(model: MeshModel, pod: PodView, template: TemplateFragment,
       copy,
     ),
     target: ref('Pod', pod.namespace, pod.name),
+    apply: 'replace',
   };
 }
 
@@ -330,23 +390,41 @@ export function dropDrTlsFix(model: MeshModel, rule: DestinationRule, port: numb
   };
 }
 
+/** Options of a fix besides its YAML: how it is applied and what must follow. */
+export interface FixExtras {
+  apply?: Fix['apply'];
+  steps?: FixStep[];
+}
+
+/** The comment lines that tell the user the steps after applying (the same commands the steps carry). */
+export function stepComments(steps: readonly FixStep[] | undefined): string[] {
+  return (steps ?? []).filter((s) => s.kind !== 'restart').map((s) => `then: ${s.command}`);
+}
+
+function applyComment(mode: Fix['apply']): string {
+  return mode === 'replace' ? 'apply with: kubectl replace --force -f <this file>' : 'apply with: kubectl apply -f <this file>';
+}
+
 /** An object in the input, edited and ready for `kubectl apply` (title says which, and where). */
-export function editFix<T extends KObject>(model: MeshModel, o: T, edit: (copy: T) => void, title: string, comments: string[]): Fix {
+export function editFix<T extends KObject>(model: MeshModel, o: T, edit: (copy: T) => void, title: string, comments: string[], extras: FixExtras = {}): Fix {
   const copy = editable(o);
   edit(copy);
   return {
     title: `${title}${where(model, o)}`,
-    yaml: withComments([...comments, 'apply with: kubectl apply -f <this file>'], copy),
+    yaml: withComments([...comments, applyComment(extras.apply), ...stepComments(extras.steps)], copy),
     target: ref(o.kind, o.metadata.namespace as string, o.metadata.name),
+    ...(extras.apply ? { apply: extras.apply } : {}),
+    ...(extras.steps?.length ? { steps: extras.steps } : {}),
   };
 }
 
 /** A new object to create. */
-export function createFix(title: string, comments: string[], doc: KObject | Record<string, unknown> & { kind: string; metadata: { name: string; namespace?: string } }): Fix {
+export function createFix(title: string, comments: string[], doc: KObject | Record<string, unknown> & { kind: string; metadata: { name: string; namespace?: string } }, extras: FixExtras = {}): Fix {
   return {
     title,
-    yaml: withComments([...comments, 'apply with: kubectl apply -f <this file>'], doc),
+    yaml: withComments([...comments, applyComment(extras.apply), ...stepComments(extras.steps)], doc),
     target: ref(doc.kind, doc.metadata.namespace as string, doc.metadata.name),
+    ...(extras.steps?.length ? { steps: extras.steps } : {}),
   };
 }
 
@@ -360,7 +438,7 @@ export function restartFix(model: MeshModel, pods: PodView[], why: string): Fix 
   const names = pods.map((p) => p.name).sort();
   const fix = templatePatch(model, pod, { metadata: { annotations: { 'kubectl.kubernetes.io/restartedAt': `tunnelmesh: replaces ${names[0]}${names.length > 1 ? ` and ${names.length - 1} more` : ''}` } } }, [
     why,
-    pod.owner ? `same as: kubectl rollout restart ${pod.owner.kind.toLowerCase()}/${pod.owner.name} -n ${pod.namespace}` : 'the pod is re-created',
+    ...(pod.owner && ROLLOUT_KINDS.has(pod.owner.kind) ? [`same as: ${restartSteps([pod])[0]?.command}`] : pod.owner ? [] : ['the pod is re-created']),
   ]);
   fix.title = `Restart ${fix.target.kind} ${pod.namespace}/${fix.target.name}`;
   return fix;

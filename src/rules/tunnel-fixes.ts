@@ -6,11 +6,11 @@ import jsyaml from 'js-yaml';
 import { loadYaml, parseJson } from '../core/limits.js';
 import type { ConfigMap, ServicePort } from '../core/k8s.js';
 import type { MeshModel } from '../model/model.js';
-import { CF_ANNOTATION } from '../model/operator.js';
+import { CF_ANNOTATION, INGRESS_RULE_PRIORITY } from '../model/operator.js';
 import type { IngressBackendView } from '../model/operator-view.js';
 import type { ServiceView } from '../model/services.js';
 import type { TunnelConfig, TunnelRule } from '../model/tunnels.js';
-import { editable, where } from './fixes.js';
+import { editable, restartSteps, where } from './fixes.js';
 import type { Fix } from './types.js';
 import { withComments } from './yaml.js';
 
@@ -26,12 +26,18 @@ const ORIGIN_REQUEST_ANNOTATIONS: Record<string, string> = {
   noTLSVerify: CF_ANNOTATION.noTlsVerify,
 };
 
+/** The rule the operator writes for a backend, as its config.json holds it. */
+export function operatorRule(b: IngressBackendView): Record<string, unknown> {
+  return { hostname: b.host, ...(b.rulePath ? { path: b.rulePath } : {}), service: b.url, originRequest: b.originRequest, priority: INGRESS_RULE_PRIORITY };
+}
+
 /** A JSON merge patch of one object (null deletes a key; a list is replaced whole). `namespace` undefined: cluster-scoped. */
 export function mergePatchFix(kind: string, namespace: string | undefined, name: string, doc: unknown, title: string, comments: string[]): Fix {
   return {
     title,
     yaml: withComments([...comments, `apply with: kubectl patch ${kind.toLowerCase()} ${name}${namespace ? ` -n ${namespace}` : ''} --type merge --patch-file <this file>`], doc),
     target: { kind, ...(namespace ? { namespace } : {}), name },
+    apply: 'merge-patch',
   };
 }
 
@@ -151,18 +157,20 @@ export function configMapEditFix(
   edit(ingress, doc);
   const fixed = editable(cm) as ConfigMap;
   fixed.data = { ...(fixed.data ?? {}), [tunnel.key]: jsyaml.dump(doc, { lineWidth: -1, noRefs: true }) };
-  const restart = [...new Set(tunnel.connectors.map((p) => (p.owner ? `${p.owner.kind.toLowerCase()}/${p.owner.name}` : `pod/${p.name}`)))];
+  const restart = restartSteps(tunnel.connectors);
   return {
     title: `${title} in ${tunnel.label}${where(model, cm)}`,
     yaml: withComments(
       [
         ...why,
-        `the ${tunnel.key} key is re-serialised: comments in it are not kept`,
-        `apply with: kubectl apply -f <this file>${restart.length ? `, then kubectl rollout restart -n ${tunnel.namespace} ${restart.join(' ')} (cloudflared reads its config at start)` : ''}`,
+        `the ${tunnel.key} key is re-serialised: comments in it are not kept (--fix-diff keeps them)`,
+        `apply with: kubectl apply -f <this file>`,
+        ...(restart.length ? ['then restart cloudflared, which reads its config at start:', ...restart.map((r) => `  ${r.command}`)] : []),
       ],
       fixed,
     ),
     target: { kind: 'ConfigMap', namespace: tunnel.namespace, name: cm.metadata.name },
+    steps: restart,
   };
 }
 
@@ -173,6 +181,7 @@ function sourceRuleFix(tunnel: TunnelConfig, rule: TunnelRule, change: RuleChang
   return {
     title: `Change ${source} so that rule #${rule.index} of ${tunnel.label} reads as below`,
     yaml: withComments([...why, `${tunnel.label} is written by the Cloudflare operator: an edit there is overwritten, change ${source} instead`], changedRule(rule, change)),
+    apply: 'manual',
   };
 }
 

@@ -56,7 +56,9 @@ function fixOut(objects: Obj[], dir: string, extra: string[] = []) {
 function applyDir(objects: Obj[], dir: string): Obj[] {
   let out = objects;
   for (const sub of ['', 'server-side']) {
-    for (const name of list(dir, sub).filter((n) => n.endsWith('.yaml'))) out = applyFix(out, readFileSync(join(dir, sub, name), 'utf8'));
+    for (const name of list(dir, sub).filter((n) => n.endsWith('.yaml'))) {
+      out = applyFix(out, { title: name, yaml: readFileSync(join(dir, sub, name), 'utf8'), apply: sub === 'server-side' ? 'server-side' : 'apply' });
+    }
   }
   return out;
 }

@@ -6,6 +6,7 @@ import { ISTIO_ANNOTATIONS, ISTIO_LABELS, type IstioKey } from '../../model/isti
 import { refOf, type KObject, type StringMap, type Workload } from '../../core/k8s.js';
 import { isWorkloadKind } from '../../core/kinds.js';
 import { editDistance } from '../../model/text.js';
+import { removeFieldStep, stepComments } from '../fixes.js';
 import type { Fix, FindingDraft, Rule } from '../types.js';
 import { withComments } from '../yaml.js';
 import { APP_NAMESPACE, gateway, GATEWAY_SERVICE, manifests } from '../examples.js';
@@ -209,16 +210,22 @@ function renameFix(
   };
   if (spec) doc.spec = spec;
   const placeTo = to.template ? 'spec.template.metadata' : 'metadata';
+  const fromField = from === 'annotation' ? 'annotations' : 'labels';
+  const oldPath = c.template ? [...(o.kind === 'CronJob' ? ['spec', 'jobTemplate', 'spec', 'template'] : ['spec', 'template']), 'metadata', fromField, key] : ['metadata', fromField, key];
+  // Server-side apply never removes a field another manager (kubectl, helm) set: the old key is removed by its own step.
+  const remove = removeFieldStep(refOf(o), oldPath);
   return {
     title: `Write ${target} as ${to.where === 'annotation' ? 'an annotation' : 'a label'} on ${placeTo} of ${o.kind} ${o.metadata.namespace ? `${o.metadata.namespace}/` : ''}${o.metadata.name}, and remove ${key}`,
     yaml: withComments(
       [
         `replaces ${from} ${key} (${c.place}) with ${to.where} ${target}${position ? `; edit ${position.file}:${position.line}` : ''}`,
-        `remove the old key too: kubectl ${o.kind === 'Namespace' ? '' : `-n ${o.metadata.namespace} `}${from === 'annotation' ? 'annotate' : 'label'} ${o.kind.toLowerCase()} ${o.metadata.name} ${key}-${c.template ? '  (it is in the pod template: edit the manifest)' : ''}`,
         'apply with: kubectl apply --server-side --field-manager=tunnelmesh -f <this file>  (or change the manifest that owns it)',
+        ...stepComments([remove]),
       ],
       doc,
     ),
+    apply: 'server-side',
+    steps: [remove],
     target: refOf(o),
   };
 }

@@ -1,16 +1,9 @@
 // TM303: the tunnel config's rule for an Ingress backend is not what the operator's chain resolves today.
 
 import { ruleKey } from '../../model/edges.js';
-import { INGRESS_RULE_PRIORITY } from '../../model/operator.js';
-import type { IngressBackendView } from '../../model/operator-view.js';
 import { ruleEvidence } from '../edge-hits.js';
-import { operatorConfigFix } from '../tunnel-fixes.js';
+import { operatorConfigFix, operatorRule } from '../tunnel-fixes.js';
 import type { Fix, FindingDraft, Rule } from '../types.js';
-
-/** The rule the operator writes for a backend, as config.json holds it. */
-function expectedRule(b: IngressBackendView): Record<string, unknown> {
-  return { hostname: b.host, ...(b.rulePath ? { path: b.rulePath } : {}), service: b.url, originRequest: b.originRequest, priority: INGRESS_RULE_PRIORITY };
-}
 
 function sameHostPath(raw: Record<string, unknown>, host: string | undefined, path: string | undefined): boolean {
   return (raw.hostname ?? '') === (host ?? '') && (raw.path ?? '') === (path ?? '');
@@ -39,7 +32,7 @@ export const tm303: Rule = {
       const ticc = b.classConfig?.config;
       const source = ticc ? { kind: 'Ingress', namespace: ticc.metadata.namespace as string, name: ticc.metadata.name } : undefined;
       const fixes: Fix[] = [];
-      const expected = expectedRule(b);
+      const expected = operatorRule(b);
       if (tunnel && source) {
         const fix = operatorConfigFix(
           model,
