@@ -149,6 +149,8 @@ export interface Applied {
   changed: ObjectRef[];
   /** What could not be applied as written (a patch of an object that does not exist, a manual fix). */
   problems: string[];
+  /** Patches of objects that exist in the cluster but not in the input (pods were collected, their workload not): not judged. */
+  outside: ObjectRef[];
 }
 
 /**
@@ -156,19 +158,24 @@ export interface Applied {
  * changed what the Cloudflare operator reads, rewrites the operator's tunnel config as the
  * operator's next reconcile would.
  */
-export function applyFix(objects: readonly KObject[], fix: Fix, opts: { clusterDomain?: string } = {}): Applied {
+export function applyFix(objects: readonly KObject[], fix: Fix, opts: { clusterDomain?: string; repredict?: boolean } = {}): Applied {
   const mode = applyModeOf(fix);
   const out = [...objects];
   const changed: ObjectRef[] = [];
   const problems: string[] = [];
+  const outside: ObjectRef[] = [];
   const indexOf = (ref: ObjectRef) => out.findIndex((o) => refKey(refOfDoc(o as unknown as Json)) === refKey(ref));
-  if (mode === 'manual') return { objects: out, changed, problems: [`"${fix.title}" is not an object to apply`] };
+  if (mode === 'manual') return { objects: out, changed, problems: [`"${fix.title}" is not an object to apply`], outside };
   for (const doc of fixDocuments(fix)) {
     const ref = refOfDoc(doc);
     const at = indexOf(ref);
     const current = at >= 0 ? out[at] : undefined;
     if (!current && mode === 'merge-patch') {
       problems.push(`${formatRef(ref)}: kubectl patch fails, the object does not exist`);
+      continue;
+    }
+    if (!current && mode === 'server-side' && isWorkloadFragment(doc)) {
+      outside.push(ref);
       continue;
     }
     const next = takeDocument(current, doc, mode);
@@ -187,7 +194,15 @@ export function applyFix(objects: readonly KObject[], fix: Fix, opts: { clusterD
     else out[at] = removeField(out[at] as KObject, step.path);
     changed.push(step.target);
   }
-  return { objects: repredictOperatorConfigs(out, changed, opts), changed, problems };
+  return { objects: opts.repredict === false ? out : repredictOperatorConfigs(out, changed, opts), changed, problems, outside };
+}
+
+/** A pod-template patch (no containers): applied to a workload that must already exist. */
+function isWorkloadFragment(doc: Json): boolean {
+  const spec = isPlain(doc.spec) ? doc.spec : {};
+  const template = isPlain(spec.template) ? spec.template : isPlain(spec.jobTemplate) ? spec.jobTemplate : undefined;
+  if (!template) return false;
+  return !JSON.stringify(template).includes('"containers"');
 }
 
 /** Objects whose change the operator's ingress controller reconciles into its tunnel config. */
@@ -259,4 +274,192 @@ function repredictOperatorConfigs(objects: KObject[], changed: ObjectRef[], opts
 
 function cmp(a: string, b: string): number {
   return a < b ? -1 : a > b ? 1 : 0;
+}
+
+// ——— Composition: several fixes, one result per object ———
+
+/** How list items are told apart when two edits of one list are merged (Istio port settings, containers, env, ports). */
+const ITEM_KEYS: Array<(x: Json) => unknown> = [
+  (x) => (isPlain(x.port) ? x.port.number : undefined),
+  (x) => x.name,
+  (x) => x.containerPort,
+  (x) => (typeof x.port === 'number' ? x.port : undefined),
+];
+
+function itemKey(lists: unknown[][]): ((x: Json) => unknown) | undefined {
+  return ITEM_KEYS.find((key) =>
+    lists.every((list) => {
+      const keys = list.map((x) => (isPlain(x) ? key(x) : undefined));
+      return keys.every((k) => typeof k === 'string' || typeof k === 'number') && new Set(keys).size === keys.length;
+    }),
+  );
+}
+
+export interface MergeConflict {
+  field: string;
+  ours: unknown;
+  theirs: unknown;
+}
+
+/** Three-way merge of two edits of `base`; a field both change differently is a conflict (ours is kept). */
+export function merge3(base: unknown, ours: unknown, theirs: unknown, field: string, conflicts: MergeConflict[]): unknown {
+  if (deepEqual(ours, theirs)) return ours;
+  if (deepEqual(ours, base)) return theirs;
+  if (deepEqual(theirs, base)) return ours;
+  if (isPlain(ours) && isPlain(theirs)) {
+    const b = isPlain(base) ? base : {};
+    const out: Json = {};
+    for (const k of [...new Set([...Object.keys(ours), ...Object.keys(theirs)])]) {
+      const v = merge3(b[k], ours[k], theirs[k], field ? `${field}.${k}` : k, conflicts);
+      if (v !== undefined) out[k] = v;
+    }
+    return out;
+  }
+  if (Array.isArray(ours) && Array.isArray(theirs)) {
+    const b = Array.isArray(base) ? base : [];
+    const key = itemKey([b, ours, theirs]);
+    if (key) {
+      const byKey = (list: unknown[]) => new Map(list.map((x) => [key(x as Json), x]));
+      const [mb, mo, mt] = [byKey(b), byKey(ours), byKey(theirs)];
+      const out: unknown[] = [];
+      for (const k of [...new Set([...mo.keys(), ...mt.keys(), ...mb.keys()])]) {
+        const v = merge3(mb.get(k), mo.get(k), mt.get(k), `${field}[${String(k)}]`, conflicts);
+        if (v !== undefined) out.push(v);
+      }
+      return out;
+    }
+  }
+  conflicts.push({ field, ours, theirs });
+  return ours;
+}
+
+export interface ComposeInput<F> {
+  finding: F;
+  fix: Fix;
+}
+
+export interface ComposeConflict<F> {
+  finding: F;
+  fix: Fix;
+  target: ObjectRef;
+  field: string;
+  value: unknown;
+  keptValue: unknown;
+  /** The earlier findings whose fixes set the kept value. */
+  keptBy: F[];
+}
+
+export interface ComposedObject<F> {
+  target: ObjectRef;
+  /** The object before any fix (undefined: created by the fixes). */
+  before?: KObject;
+  /** The object after every fix that changed it (undefined: deleted). */
+  after?: KObject;
+  by: Array<ComposeInput<F>>;
+}
+
+export interface Composed<F> {
+  objects: KObject[];
+  changed: Array<ComposedObject<F>>;
+  conflicts: Array<ComposeConflict<F>>;
+  /** Findings an earlier fix already resolved (their own fix clashed with it and was not needed). */
+  subsumed: Array<{ finding: F; by: F[] }>;
+  problems: string[];
+}
+
+/** New policies that Istio would merge or ignore when two exist: one DestinationRule per host, one workload PeerAuthentication per selector, in a namespace. */
+function policyIdentity(o: KObject): string | undefined {
+  const spec = (o as { spec?: Json }).spec ?? {};
+  if (o.kind === 'DestinationRule' && typeof spec.host === 'string' && !spec.workloadSelector) return `DR ${o.metadata.namespace} ${spec.host} ${JSON.stringify(spec.exportTo ?? null)}`;
+  if (o.kind === 'PeerAuthentication' && isPlain(spec.selector)) return `PA ${o.metadata.namespace} ${JSON.stringify(spec.selector)}`;
+  return undefined;
+}
+
+/**
+ * Every fix applied to the same starting objects, their edits merged object by object. A fix
+ * whose edit clashes with an earlier one is judged again on the state so far: when its finding is
+ * gone it was not needed; else its recommended fix in that state is merged if it changes nothing an
+ * earlier fix changed; else the conflict is reported and the earlier edit kept.
+ */
+export function composeFixes<F extends { code: string; resource: ObjectRef; port?: number }>(
+  original: readonly KObject[],
+  inputs: ReadonlyArray<ComposeInput<F>>,
+  opts: { clusterDomain?: string; rejudge?: (objects: KObject[]) => Array<F & { fixes: Fix[] }> } = {},
+): Composed<F> {
+  const byKey = new Map<string, KObject>(original.map((o) => [refKey(refOfDoc(o as unknown as Json)), o]));
+  const state = new Map<string, KObject | undefined>(byKey);
+  const changed = new Map<string, ComposedObject<F>>();
+  const created = new Map<string, string>(); // policy identity → key of the object created for it
+  const out: Composed<F> = { objects: [], changed: [], conflicts: [], subsumed: [], problems: [] };
+  const current = () => [...state.values()].filter((o): o is KObject => o !== undefined);
+
+  const tryMerge = (input: ComposeInput<F>, from: readonly KObject[], base: (key: string) => KObject | undefined): { ok: true; edits: Map<string, KObject | undefined> } | { ok: false; conflict: Omit<ComposeConflict<F>, 'keptBy'>; key: string } => {
+    const applied = applyFix(from, input.fix, { ...opts, repredict: false });
+    out.problems.push(...applied.problems);
+    const after = new Map(applied.objects.map((o) => [refKey(refOfDoc(o as unknown as Json)), o]));
+    const edits = new Map<string, KObject | undefined>();
+    for (const ref of applied.changed) {
+      let key = refKey(ref);
+      let theirs = after.get(key);
+      const identity = theirs && !byKey.has(key) ? policyIdentity(theirs) : undefined;
+      const twin = identity ? created.get(identity) : undefined;
+      if (twin && twin !== key && theirs) {
+        // A second new policy for the same host or pods becomes part of the first.
+        const name = state.get(twin)?.metadata.name ?? theirs.metadata.name;
+        theirs = { ...theirs, metadata: { ...theirs.metadata, name } } as KObject;
+        key = twin;
+      }
+      const conflicts: MergeConflict[] = [];
+      const ours = state.get(key);
+      const merged = merge3(base(key), ours, theirs, '', conflicts) as KObject | undefined;
+      const clash = conflicts[0];
+      if (clash) return { ok: false, key, conflict: { finding: input.finding, fix: input.fix, target: ref, field: clash.field || '(the whole object)', value: clash.theirs, keptValue: clash.ours } };
+      edits.set(key, merged);
+      if (identity && !twin) created.set(identity, key);
+    }
+    return { ok: true, edits };
+  };
+
+  const commit = (input: ComposeInput<F>, edits: Map<string, KObject | undefined>) => {
+    for (const [key, obj] of edits) {
+      state.set(key, obj);
+      const entry = changed.get(key) ?? { target: refOfDoc((obj ?? byKey.get(key)) as unknown as Json), ...(byKey.has(key) ? { before: byKey.get(key) } : {}), by: [] };
+      if (obj) entry.after = obj;
+      else delete entry.after;
+      if (!entry.by.includes(input)) entry.by.push(input);
+      changed.set(key, entry);
+    }
+  };
+
+  for (const input of inputs) {
+    const first = tryMerge(input, original, (key) => byKey.get(key));
+    if (first.ok) {
+      commit(input, first.edits);
+      continue;
+    }
+    const keptBy = changed.get(first.key)?.by.map((b) => b.finding) ?? [];
+    const again = opts.rejudge?.(current());
+    const same = (f: F) => f.code === input.finding.code && refKey(f.resource) === refKey(input.finding.resource) && f.port === input.finding.port;
+    const still = again?.find(same);
+    if (again && !still) {
+      out.subsumed.push({ finding: input.finding, by: keptBy });
+      continue;
+    }
+    const next = still?.fixes[0];
+    if (next && next.apply !== 'manual') {
+      // Recomputed on the state so far: merged against it, so only a field an earlier fix also set clashes.
+      const snapshotState = current();
+      const second = tryMerge({ finding: input.finding, fix: next }, snapshotState, (key) => state.get(key));
+      if (second.ok) {
+        commit(input, second.edits);
+        continue;
+      }
+    }
+    out.conflicts.push({ ...first.conflict, keptBy });
+  }
+  const objects = current();
+  const refs = [...changed.values()].map((c) => c.target);
+  out.objects = repredictOperatorConfigs(objects, refs, opts);
+  out.changed = [...changed.values()];
+  return out;
 }
