@@ -125,30 +125,70 @@ function setPortTls(policy: TrafficPolicy, port: number, mode: string): TrafficP
 }
 
 /**
- * DestinationRule setting `tls.mode` for one Service port, seen by the client(s) in question.
+ * DestinationRule setting `tls.mode` for Service ports, seen by the client(s) in question.
  * Edits the rule in force for an exact host; for a wildcard rule (e.g. `*.local` in the root
  * namespace) creates a host-specific rule that keeps the wildcard's policy for the other ports.
+ * When a rule for the host exists but the client cannot see it (exportTo), a second rule beside it
+ * would be a duplicate (TM403, and only one of them applies): the new rule goes to the client's
+ * namespace, which the client looks up first; for any client, the hidden rule is edited and exported.
  */
-export function destinationRuleTlsFix(model: MeshModel, svc: ServiceView, sp: ServicePort, mode: string, match: RuleMatch | undefined, why: string): Fix {
-  const port = sp.port;
+export function destinationRuleTlsFix(
+  model: MeshModel,
+  svc: ServiceView,
+  sp: ServicePort | ServicePort[],
+  mode: string,
+  match: RuleMatch | undefined,
+  why: string,
+  clientNamespace?: string,
+): Fix {
+  const ports = (Array.isArray(sp) ? sp : [sp]).map((p) => p.port);
+  const portText = ports.join(', ');
+  const setAll = (policy: TrafficPolicy): TrafficPolicy => ports.reduce((p, port) => setPortTls(p, port, mode), policy);
   if (match && match.host === svc.fqdn) {
     const { rule } = effectivePolicy(match);
     const dr = editable(rule) as DestinationRule;
-    dr.spec.trafficPolicy = setPortTls(dr.spec.trafficPolicy ?? {}, port, mode);
+    dr.spec.trafficPolicy = setAll(dr.spec.trafficPolicy ?? {});
     return {
-      title: `Set tls.mode ${mode} for port ${port} in DestinationRule ${rule.metadata.namespace}/${rule.metadata.name}${where(model, rule)}`,
+      title: `Set tls.mode ${mode} for port ${portText} in DestinationRule ${rule.metadata.namespace}/${rule.metadata.name}${where(model, rule)}`,
       yaml: withComments([`edits the DestinationRule in force for ${svc.fqdn}: ${why}`, 'apply with: kubectl apply -f <this file>'], dr),
       target: ref('DestinationRule', rule.metadata.namespace as string, rule.metadata.name),
     };
   }
-  const namespace = match?.step === 'client-namespace' ? (match.rules[0]?.rule.metadata.namespace as string) : svc.namespace;
+  const visible = new Set((clientNamespace ? model.destinationRules.candidates(clientNamespace, svc.fqdn, svc.namespace) : []).flatMap((s) => s.rules));
+  const hidden = match
+    ? []
+    : model.destinationRules
+        .rulesMatching(svc.fqdn)
+        .filter((r) => r.host === svc.fqdn && !r.rule.spec.workloadSelector && r.rule.metadata.namespace === svc.namespace && !visible.has(r));
+  const hiddenRule = hidden[0]?.rule;
+  if (hiddenRule && !clientNamespace) {
+    const dr = editable(hiddenRule) as DestinationRule;
+    dr.spec.trafficPolicy = setAll(dr.spec.trafficPolicy ?? {});
+    const was = hiddenRule.spec.exportTo?.join(', ') ?? '';
+    dr.spec.exportTo = ['*'];
+    return {
+      title: `Set tls.mode ${mode} for port ${portText} in DestinationRule ${hiddenRule.metadata.namespace}/${hiddenRule.metadata.name}${where(model, hiddenRule)} and export it to every namespace`,
+      yaml: withComments(
+        [
+          why,
+          `DestinationRule ${hiddenRule.metadata.namespace}/${hiddenRule.metadata.name} is the rule for ${svc.fqdn}, but its exportTo (${was}) hides it from clients in other namespaces; a second rule for the host beside it would be a duplicate Istio does not merge`,
+          'exported to every namespace, its other settings apply to those clients too: review them',
+          'apply with: kubectl apply -f <this file>',
+        ],
+        dr,
+      ),
+      target: ref('DestinationRule', hiddenRule.metadata.namespace as string, hiddenRule.metadata.name),
+    };
+  }
+  const inClientNs = hiddenRule !== undefined && clientNamespace !== undefined && clientNamespace !== svc.namespace;
+  const namespace = match?.step === 'client-namespace' ? (match.rules[0]?.rule.metadata.namespace as string) : inClientNs ? (clientNamespace as string) : svc.namespace;
   const base: TrafficPolicy = match ? structuredClone(effectivePolicy(match).policy ?? {}) : {};
-  const name = dnsName(svc.name, port, mode === 'DISABLE' ? 'no-mtls' : mode);
+  const name = dnsName(svc.name, ...ports, mode === 'DISABLE' ? 'no-mtls' : mode);
   const dr = {
     apiVersion: istioApiVersion(model, 'DestinationRule'),
     kind: 'DestinationRule',
     metadata: { name, namespace },
-    spec: { host: svc.fqdn, trafficPolicy: setPortTls(base, port, mode) },
+    spec: { host: svc.fqdn, trafficPolicy: setAll(base), ...(inClientNs ? { exportTo: ['.'] } : {}) },
   };
   const comments = [why];
   if (match) {
@@ -156,9 +196,14 @@ export function destinationRuleTlsFix(model: MeshModel, svc: ServiceView, sp: Se
       `${match.rules.map((r) => `DestinationRule ${r.rule.metadata.namespace}/${r.rule.metadata.name}`).join(', ')} (host ${match.host}) applies today; this host-specific rule takes precedence and copies its trafficPolicy so the other ports keep their settings`,
     );
   }
-  comments.push(`DestinationRule portLevelSettings use the Service port (${port}), not the target port`, 'apply with: kubectl apply -f <this file>');
+  if (inClientNs) {
+    comments.push(
+      `DestinationRule ${hiddenRule?.metadata.namespace}/${hiddenRule?.metadata.name} for ${svc.fqdn} is not exported to namespace ${clientNamespace}; clients look up rules in their own namespace first, so this one applies to them (exportTo "." keeps it to that namespace)`,
+    );
+  }
+  comments.push(`DestinationRule portLevelSettings use the Service port (${portText}), not the target port`, 'apply with: kubectl apply -f <this file>');
   return {
-    title: `DestinationRule ${namespace}/${name}: tls.mode ${mode} for ${svc.fqdn} port ${port}`,
+    title: `DestinationRule ${namespace}/${name}: tls.mode ${mode} for ${svc.fqdn} port ${portText}`,
     yaml: withComments(comments, dr),
     target: ref('DestinationRule', namespace, name),
   };
@@ -388,6 +433,11 @@ export function dropDrTlsFix(model: MeshModel, rule: DestinationRule, port: numb
     yaml: withComments([why, 'a portLevelSettings entry without tls falls back to auto mTLS', 'apply with: kubectl apply -f <this file>'], dr),
     target: ref('DestinationRule', rule.metadata.namespace as string, rule.metadata.name),
   };
+}
+
+/** The fix moves a tunnel hostname on purpose (to the Service that exists, a new hostname, or nowhere). */
+export function rerouting(fix: Fix): Fix {
+  return { ...fix, reroutes: true };
 }
 
 /** Options of a fix besides its YAML: how it is applied and what must follow. */

@@ -262,3 +262,39 @@ function parsedObject(parse: () => unknown): Record<string, unknown> | undefined
     return undefined;
   }
 }
+
+/** Ingress gateway Services in the input: a Service whose pods are Istio gateway proxies. */
+function gatewayServices(model: MeshModel): ServiceView[] {
+  return model.services.filter((s) => {
+    const pods = model.backendsOf(s);
+    return pods.length > 0 && pods.every((p) => p.sidecar.kind === 'gateway');
+  });
+}
+
+/**
+ * For a backend that speaks plaintext gRPC or HTTP/2 (h2c): cloudflared has no h2c, so no single
+ * change of the tunnel rule or the Service makes the edge work — https:// toward a plaintext port
+ * is a TLS handshake it cannot read (TM301), http:// is HTTP/1.1 (TM304). The fix says so and
+ * describes the paths that do work, for a person to choose.
+ */
+export function noH2cFix(model: MeshModel, svc: ServiceView, sp: ServicePort, hostnames: string[], what: 'gRPC' | 'HTTP/2'): Fix {
+  const gateways = gatewayServices(model);
+  const gw = gateways[0];
+  const host = hostnames[0] ?? '<hostname>';
+  const lines = [
+    `no single change makes this edge work: Service ${svc.namespace}/${svc.name} port ${sp.port} serves ${what} in plaintext, and cloudflared has no h2c`,
+    `  (it speaks HTTP/2 to an origin only over TLS, with originRequest.http2Origin: true; https:// toward a plaintext port fails the handshake, http:// is HTTP/1.1)`,
+    'what works, choose one:',
+    `1. through the Istio ingress gateway, which speaks HTTP/2 to ${svc.name} inside the mesh: point the tunnel rule for ${host} at the gateway's TLS port`,
+    `   (https://${gw ? `${gw.name}.${gw.namespace}.svc:${gw.ports.find((p) => p.port === 443)?.port ?? '<https port>'}` : '<gateway service>:<https port>'} with originRequest.http2Origin: true and originServerName: ${host}),`,
+    `   add a Gateway server for ${host} (protocol HTTPS, tls mode SIMPLE with a certificate for it) and a VirtualService routing ${host} to ${svc.fqdn} port ${sp.port}`,
+    gw ? `   (Service ${gw.namespace}/${gw.name} is an ingress gateway in the input)` : '   (no ingress gateway is in the input: install one, e.g. istio/gateway)',
+    `2. make the application serve ${what} over TLS on port ${sp.port}: then declare appProtocol https on the port and use https:// with http2Origin: true (the alternatives below, together)`,
+    `3. ${what === 'gRPC' ? 'serve gRPC-Web (HTTP/1.1) instead' : 'let the server accept HTTP/1.1 as well'} and keep http://`,
+  ];
+  return {
+    title: `No single change: cloudflared cannot reach plaintext ${what} on Service ${svc.namespace}/${svc.name} port ${sp.port} — route it through the ingress gateway, or serve TLS`,
+    yaml: lines.map((l) => `# ${l}\n`).join(''),
+    apply: 'manual',
+  };
+}

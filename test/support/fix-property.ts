@@ -35,18 +35,24 @@ function counts(findings: Finding[], keep: (f: Finding) => boolean = () => true)
 
 const serious = (f: Finding) => f.severity === 'error' || f.severity === 'warning';
 
-/** Where each tunnel hostname (and path) goes: origin host and port, per tunnel config. */
+/** host:port of a service URL, or the service as written (http_status:404, an unparsable URL). */
+function originOf(service: string): string {
+  const m = /^[a-zA-Z][a-zA-Z0-9+.-]*:\/\/(\[[^\]]*\]|[^/?#:]+)(?::(\d+))?/.exec(service);
+  return m ? `${m[1]}:${m[2] ?? '(default)'}` : service;
+}
+
+/** Where each tunnel hostname goes (host:port of the origins its rules name, whatever their paths). */
 export function origins(model: MeshModel): Map<string, string> {
-  const out = new Map<string, string>();
+  const sets = new Map<string, Set<string>>();
   for (const t of model.tunnels) {
     for (const r of t.rules) {
       if (!r.hostname) continue;
-      const url = parseOriginUrl(r.service);
-      const key = `${t.label} ${r.hostname}${r.path ? ` ${r.path}` : ''}`;
-      if (!out.has(key)) out.set(key, url ? `${url.host}:${url.port ?? '(default)'}` : r.service);
+      const set = sets.get(r.hostname) ?? new Set<string>();
+      set.add(originOf(r.service));
+      sets.set(r.hostname, set);
     }
   }
-  return out;
+  return new Map([...sets].map(([host, set]) => [host, [...set].sort().join(', ')]));
 }
 
 /** Everything wrong with what applying `fixes` did to `before` (empty: the property holds). */
@@ -71,8 +77,8 @@ export function judgeAfter(before: Judged, fixed: Finding[], objects: readonly K
     const nowOrigins = origins(after.model);
     for (const [host, origin] of then) {
       const next = nowOrigins.get(host);
-      if (next !== undefined && next !== origin) problems.push(`${host} went to ${origin}, now goes to ${next}`);
-      if (next === undefined && [...nowOrigins.keys()].every((k) => !k.endsWith(host.slice(host.indexOf(' '))))) problems.push(`${host} is no longer served`);
+      if (next === undefined) problems.push(`${host} is no longer served`);
+      else if (next !== origin) problems.push(`${host} went to ${origin}, now goes to ${next}`);
     }
   }
   return problems;

@@ -105,12 +105,13 @@ export function testRule(rule: Rule, cases: { valid: ValidCase[]; invalid: Inval
             if (fx.title) assertMatch(fix.title, fx.title, `fix ${j + 1} title`);
             for (const y of fx.yaml ?? []) assertMatch(fix.yaml, y, `fix ${j + 1} yaml`);
           });
-          for (const fix of f.fixes) assert.doesNotThrow(() => jsyaml.load(fix.yaml), `fix "${fix.title}" is not valid YAML`);
+          for (const fix of f.fixes) assert.doesNotThrow(() => jsyaml.loadAll(fix.yaml), `fix "${fix.title}" is not valid YAML`);
         });
         if (c.fixResolves !== false) {
           for (const f of found) {
             const fix = f.fixes[0];
-            if (!fix) continue;
+            // A manual fix says what works where no single change does: nothing to apply.
+            if (!fix || fix.apply === 'manual') continue;
             const fixed = applyFix(c.objects, fix);
             const after = findingsOf(rule, fixed, c.namespace).filter((g) => formatRef(g.resource) === formatRef(f.resource) && g.port === f.port);
             assert.deepEqual(after.map(describeFinding), [], `applying "${f.fixes[0]?.title}" should resolve the finding`);

@@ -3,6 +3,7 @@
 import { ruleKey } from '../../model/edges.js';
 import { ruleEvidence } from '../edge-hits.js';
 import { operatorConfigFix, operatorRule } from '../tunnel-fixes.js';
+import { rerouting } from '../fixes.js';
 import type { Fix, FindingDraft, Rule } from '../types.js';
 
 function sameHostPath(raw: Record<string, unknown>, host: string | undefined, path: string | undefined): boolean {
@@ -46,7 +47,7 @@ export const tm303: Rule = {
           `Write the rule the operator resolves for ${b.host}${b.rulePath ? ` ${b.rulePath}` : ''} (${b.url})`,
           [`what the operator writes for ${b.label} on its next reconcile; if the config is the intended state, change the Ingress or Service instead`],
         );
-        if (fix) fixes.push(fix);
+        if (fix) fixes.push(rerouting(fix));
       }
       const missing = !b.rule;
       findings.push({
@@ -92,7 +93,7 @@ export const tm303: Rule = {
         message: `${tunnel.label} still routes ${rule.hostname ?? '*'}${rule.path ? ` ${rule.path}` : ''} to ${rule.service}, but ${why}: the rule is stale.`,
         symptom: 'the hostname keeps reaching the old backend until the operator reconciles, then answers with the catch-all (404)',
         evidence: [...ruleEvidence(tunnel, rule), why, ...(tunnel.syncStatus ? [`syncStatus: ${tunnel.syncStatus}`] : [])],
-        fixes: fix ? [fix] : [],
+        fixes: fix ? [rerouting(fix)] : [],
         namespaces: [tunnel.namespace],
         objects: [tunnel.object],
         edges: [ruleKey(tunnel, rule)],

@@ -8,7 +8,7 @@ import type { IngressBackendView } from '../../model/operator-view.js';
 import { declaredSpeech } from '../../model/protocol.js';
 import type { TunnelConfig } from '../../model/tunnels.js';
 import { ruleEvidence, unique } from '../edge-hits.js';
-import { backendPath, configMapEditFix, ingressRuleFix, ingressRulesFix } from '../tunnel-fixes.js';
+import { backendPath, configMapEditFix, ingressRuleFix, ingressRulesFix, noH2cFix } from '../tunnel-fixes.js';
 import type { Fix, FindingDraft, Rule } from '../types.js';
 
 const SYMPTOM_LOCAL = 'cloudflared refuses the config and does not start ("Couldn\'t start tunnel"; the pod restarts): every hostname of this tunnel is down';
@@ -83,6 +83,7 @@ function backendFix(model: MeshModel, b: IngressBackendView, problem: ConfigProb
   if (problem.message.includes('invalid regex') && rulePath) return ingressPathFix(model, b, [problem.message]);
   if (problem.message.includes('invalid address') && b.service && b.port.servicePort) {
     const speech = declaredSpeech(b.port.servicePort).speech;
+    if ((speech === 'grpc' || speech === 'http2') && b.service) return noH2cFix(model, b.service, b.port.servicePort, [b.host], speech === 'grpc' ? 'gRPC' : 'HTTP/2');
     const scheme = speech === 'https' || speech === 'tls' ? 'https' : 'http';
     return ingressRuleFix(model, b, { scheme }, [problem.message, `level ${b.chain?.level} (${b.chain?.source}) yields a scheme cloudflared cannot parse; a per-port annotation (level 2) overrides it`]);
   }
