@@ -7,6 +7,8 @@ import type { TunnelEdge } from '../model/edges.js';
 import type { RouteEdge } from '../model/routes.js';
 import type { ReportInput } from '../report/json.js';
 import type { FailOn } from '../rules/run.js';
+import type { Finding } from '../rules/types.js';
+import type { KObject } from '../core/k8s.js';
 import { makeChalk, processIo, startSpinner, VerboseLog, warn, type ColorMode, type Io } from './terminal.js';
 
 /** A broken dump can skip thousands of objects: a screenful, then a count (--verbose: all). */
@@ -122,7 +124,7 @@ export async function runDoctor(opts: DoctorOptions, io: Io = processIo): Promis
   const input: ReportInput = { findings: judged.findings, suppressed: judged.suppressed, incomplete, notes, locator: locatorFor(snapshot) };
   const text = await verbose.phase('report', () => render(opts, input, collected.title), () => opts.output);
   io.out(text);
-  if (opts.fixOut) await writeFixes(opts.fixOut, input, snapshot, opts.quiet === true);
+  if (opts.fixOut) await writeFixes(opts.fixOut, input, snapshot, opts.quiet === true, opts.clusterDomain);
   const fails = failsAt(judged.findings, failOn);
   verbose.log(`exit ${fails ? 1 : 0}: ${fails ? 'a finding is' : 'no finding is'} at or above --fail-on ${failOn}`);
   return fails ? 1 : 0;
@@ -151,13 +153,19 @@ async function render(opts: DoctorOptions, input: ReportInput, title: string): P
   }
 }
 
-async function writeFixes(dir: string, input: ReportInput, snapshot: Snapshot, quiet: boolean): Promise<void> {
-  const [{ planFixFiles }, { writeFixFiles }, { ObjectIndex }] = await Promise.all([
-    import('../report/fix-files.js'),
-    import('./fix-out.js'),
-    import('../rules/suppress.js'),
-  ]);
-  const plan = planFixFiles(input.findings, new ObjectIndex(snapshot.objects));
+/** Judges fixed objects again (the fixes' composition asks, for a fix that clashes with an earlier one). */
+export async function rejudgeWith(clusterDomain: string): Promise<(objects: KObject[]) => Finding[]> {
+  const [{ MeshModel }, { runRules }, { addObjects, emptySnapshot }] = await Promise.all([import('../model/model.js'), import('../rules/run.js'), import('../core/snapshot.js')]);
+  return (objects) => {
+    const snapshot = emptySnapshot('files');
+    addObjects(snapshot, objects, (o) => `${o.kind} ${o.metadata.namespace ?? ''}/${o.metadata.name}`);
+    return runRules(new MeshModel(snapshot, { clusterDomain }));
+  };
+}
+
+async function writeFixes(dir: string, input: ReportInput, snapshot: Snapshot, quiet: boolean, clusterDomain: string): Promise<void> {
+  const [{ planFixFiles }, { writeFixFiles }] = await Promise.all([import('../report/fix-files.js'), import('./fix-out.js')]);
+  const plan = planFixFiles(input.findings, snapshot.objects, { rejudge: await rejudgeWith(clusterDomain) });
   await writeFixFiles(dir, plan);
   for (const c of plan.conflicts) warn(`--fix-out: the fix for ${c.finding} sets ${c.target} ${c.field} differently from ${c.keptIn}; not written (see ${dir}/README.md)`);
   const written = plan.files.filter((f) => f.path.endsWith('.yaml')).length;

@@ -447,9 +447,9 @@ export function composeFixes<F extends { code: string; resource: ObjectRef; port
     }
     const next = still?.fixes[0];
     if (next && next.apply !== 'manual') {
-      // Recomputed on the state so far: merged against it, so only a field an earlier fix also set clashes.
-      const snapshotState = current();
-      const second = tryMerge({ finding: input.finding, fix: next }, snapshotState, (key) => state.get(key));
+      // Recomputed on the state so far, merged three-way against the original: a field it changes that an
+      // earlier fix also changed, to another value, is a real conflict.
+      const second = tryMerge({ finding: input.finding, fix: next }, current(), (key) => byKey.get(key));
       if (second.ok) {
         commit(input, second.edits);
         continue;
