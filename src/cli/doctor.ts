@@ -34,6 +34,10 @@ export interface DoctorOptions {
   /** --config FILE; false for --no-config. */
   config?: string | false;
   fixOut?: string;
+  /** --fix-diff FILE: the recommended fixes as a unified diff of the input files. */
+  fixDiff?: string;
+  /** --chart-dir DIR: where a helm stream's `# Source:` templates live. */
+  chartDir?: string;
   quiet?: boolean;
   clusterDomain: string;
   tunnelNamespace?: string[];
@@ -59,7 +63,9 @@ export interface Collected {
   title: string;
 }
 
-export type CollectOptions = Pick<DoctorOptions, 'namespace' | 'allNamespaces' | 'filename' | 'context' | 'kubeconfig' | 'requestTimeout' | 'maxInputSize' | 'tunnelNamespace' | 'verbose'>;
+export type CollectOptions = Pick<DoctorOptions, 'namespace' | 'allNamespaces' | 'filename' | 'context' | 'kubeconfig' | 'requestTimeout' | 'maxInputSize' | 'tunnelNamespace' | 'verbose'> & {
+  keepTexts?: Map<string, string>;
+};
 
 export async function collect(opts: CollectOptions, spinnerEnabled: boolean, io: Io = processIo): Promise<Collected> {
   if (opts.namespace && opts.allNamespaces) throw new UsageError('-n and -A cannot be used together');
@@ -67,7 +73,7 @@ export async function collect(opts: CollectOptions, spinnerEnabled: boolean, io:
     const [{ collectFromFiles }, { parseSize }] = await Promise.all([import('../collect/files.js'), import('../core/limits.js')]);
     const maxInputBytes = parseSize(opts.maxInputSize);
     if (maxInputBytes === undefined) throw new UsageError(`--max-input-size ${opts.maxInputSize}: expected a size such as 256Mi, 1Gi or 500000000`);
-    const snapshot = await collectFromFiles(opts.filename, { maxInputBytes, ...(opts.namespace ? { namespace: opts.namespace } : {}) });
+    const snapshot = await collectFromFiles(opts.filename, { maxInputBytes, ...(opts.namespace ? { namespace: opts.namespace } : {}), ...(opts.keepTexts ? { keepTexts: opts.keepTexts } : {}) });
     const title = `tunnelmesh doctor — ${snapshot.objects.length} objects from ${opts.filename.map((f) => (f === '-' ? '<stdin>' : f)).join(', ')}${opts.namespace ? ` (findings in namespace ${opts.namespace})` : ''}`;
     return opts.namespace ? { snapshot, namespace: opts.namespace, title } : { snapshot, title };
   }
@@ -99,8 +105,12 @@ export async function runDoctor(opts: DoctorOptions, io: Io = processIo): Promis
   const { policy, failOn, config } = resolvePolicy({ ...(opts.suppress ? { suppress: opts.suppress } : {}), ...(opts.failOn ? { failOn: opts.failOn } : {}), ...(opts.config !== undefined ? { config: opts.config } : {}) }, warn);
   if (config) verbose.log(`config: ${config.file} (${config.suppressions.length} suppressions, ${Object.keys(config.severity).length} severity overrides${config.failOn ? `, failOn ${config.failOn}` : ''})`);
   if (opts.fixOut) await (await import('./fix-out.js')).checkFixDir(opts.fixOut);
+  if (opts.chartDir && !opts.fixDiff) throw new UsageError('--chart-dir is used with --fix-diff');
+  if (opts.fixDiff && !opts.filename?.length) throw new UsageError('--fix-diff needs the manifests it patches: give them with -f');
+  if (opts.fixDiff === '-') throw new UsageError('--fix-diff -: the report is on standard output; name a file for the patch');
   const human = opts.output === 'table';
-  const collected = await verbose.phase('collect', () => collect(opts, human && !opts.quiet, io), (c) => describeCollected(c));
+  const keepTexts = opts.fixDiff ? new Map<string, string>() : undefined;
+  const collected = await verbose.phase('collect', () => collect({ ...opts, ...(keepTexts ? { keepTexts } : {}) }, human && !opts.quiet, io), (c) => describeCollected(c));
   const { snapshot } = collected;
   const chatter = opts.quiet ? () => undefined : (m: string) => warn(m, io);
   const shown = opts.verbose ? snapshot.warnings : snapshot.warnings.slice(0, MAX_WARNINGS);
@@ -125,6 +135,7 @@ export async function runDoctor(opts: DoctorOptions, io: Io = processIo): Promis
   const text = await verbose.phase('report', () => render(opts, input, collected.title), () => opts.output);
   io.out(text);
   if (opts.fixOut) await writeFixes(opts.fixOut, input, snapshot, opts.quiet === true, opts.clusterDomain);
+  if (opts.fixDiff) await (await import('./fix-diff.js')).writeFixDiff(opts.fixDiff, { findings: judged.findings, snapshot, texts: keepTexts ?? new Map(), ...(opts.chartDir ? { chartDir: opts.chartDir } : {}), rejudge: await rejudgeWith(opts.clusterDomain), quiet: opts.quiet === true }, io);
   const fails = failsAt(judged.findings, failOn);
   verbose.log(`exit ${fails ? 1 : 0}: ${fails ? 'a finding is' : 'no finding is'} at or above --fail-on ${failOn}`);
   return fails ? 1 : 0;

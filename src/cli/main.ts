@@ -54,6 +54,8 @@ export function buildProgram(name: string, io: Io = processIo, done: (exitCode: 
     .option('--config <file>', 'config file (default: .tunnelmesh.yaml found upward from the working directory)')
     .option('--no-config', 'ignore .tunnelmesh.yaml')
     .option('--fix-out <dir>', 'write each proposed fix as a YAML file, with an index, into this directory')
+    .option('--fix-diff <file>', 'write the recommended fixes as a unified diff of the -f files (git apply FILE), comments and layout kept')
+    .option('--chart-dir <dir>', 'with --fix-diff: the chart a `helm template` stream was rendered from (`# Source: <chart>/templates/x.yaml` is DIR/templates/x.yaml)')
     .addOption(new Option('--color <when>', 'colour in table output').choices(['auto', 'always', 'never']).default('auto'))
     .option('-q, --quiet', 'only the findings table and the summary; no warnings about the input')
     .option('--cluster-domain <domain>', 'cluster DNS domain', 'cluster.local')
