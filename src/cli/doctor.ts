@@ -176,7 +176,8 @@ export async function rejudgeWith(clusterDomain: string): Promise<(objects: KObj
 
 async function writeFixes(dir: string, input: ReportInput, snapshot: Snapshot, quiet: boolean, clusterDomain: string): Promise<void> {
   const [{ planFixFiles }, { writeFixFiles }] = await Promise.all([import('../report/fix-files.js'), import('./fix-out.js')]);
-  const plan = planFixFiles(input.findings, snapshot.objects, { rejudge: await rejudgeWith(clusterDomain) });
+  const rejudge = await rejudgeWith(clusterDomain);
+  const plan = planFixFiles(input.findings, snapshot.objects, { rejudge, before: rejudge(snapshot.objects) });
   await writeFixFiles(dir, plan);
   for (const c of plan.conflicts) warn(`--fix-out: the fix for ${c.finding} sets ${c.target} ${c.field} differently from ${c.keptIn}; not written (see ${dir}/README.md)`);
   const written = plan.files.filter((f) => f.path.endsWith('.yaml')).length;

@@ -210,7 +210,7 @@ export function planFixDiff(libs: FixDiffLibraries, input: FixDiffInput): FixDif
     const fix = f.fixes[0];
     if (fix && fix.apply !== 'manual' && fixDocuments(fix).length) inputs.push({ finding: f, fix });
   }
-  const composed = composeFixes(input.objects, inputs, input.rejudge ? { rejudge: input.rejudge } : {});
+  const composed = composeFixes(input.objects, inputs, input.rejudge ? { rejudge: input.rejudge, before: input.rejudge(input.objects as KObject[]) } : {});
   result.conflicts = composed.conflicts.map((c) => `${c.finding.code} ${formatRef(c.finding.resource)}: ${formatRef(c.target)} ${c.field} is set differently by ${c.keptBy.map((f) => `${f.code} ${formatRef(f.resource)}`).join(', ')}; not in the patch`);
   for (const c of inputs) for (const s of c.fix.steps ?? []) if (s.kind === 'restart') result.steps.push(s.command);
 

@@ -103,6 +103,8 @@ function fragmentOf(inputs: Array<ComposeInput<Finding>>, target: ObjectRef): Re
 export interface PlanOptions {
   /** Judges objects again (for fixes that clash with an earlier fix: is their finding still there, and what fixes it now). */
   rejudge?: (objects: KObject[]) => Finding[];
+  /** Every finding of the run (the composition checks it brings no new error or warning). */
+  before?: Finding[];
 }
 
 /**
@@ -157,7 +159,7 @@ export function planFixFiles(findings: Finding[], objects: readonly KObject[], o
     inputs.push({ finding: f, fix });
   }
 
-  const composed = composeFixes(objects, inputs, opts.rejudge ? { rejudge: opts.rejudge } : {});
+  const composed = composeFixes(objects, inputs, { ...(opts.rejudge ? { rejudge: opts.rejudge } : {}), ...(opts.before ? { before: opts.before } : {}) });
   const fileOf = new Map<Finding, string>();
   for (const entry of composed.changed) {
     const first = entry.by[0];

@@ -364,6 +364,8 @@ export interface Composed<F> {
   conflicts: Array<ComposeConflict<F>>;
   /** Findings an earlier fix already resolved (their own fix clashed with it and was not needed). */
   subsumed: Array<{ finding: F; by: F[] }>;
+  /** Findings still there whose fix, recomputed after the fixes before it, proposes nothing to apply. */
+  unfixed: F[];
   problems: string[];
 }
 
@@ -384,13 +386,90 @@ function policyIdentity(o: KObject): string | undefined {
 export function composeFixes<F extends { code: string; resource: ObjectRef; port?: number }>(
   original: readonly KObject[],
   inputs: ReadonlyArray<ComposeInput<F>>,
-  opts: { clusterDomain?: string; rejudge?: (objects: KObject[]) => Array<F & { fixes: Fix[] }> } = {},
+  opts: { clusterDomain?: string; rejudge?: (objects: KObject[]) => Array<F & { fixes: Fix[]; severity?: string }>; before?: ReadonlyArray<F & { severity?: string }> } = {},
+): Composed<F> {
+  const fast = composeMerged(original, inputs, opts);
+  if (!opts.rejudge || !opts.before) return fast;
+  // Fixes can interact without touching one field (a rename that stops capturing a port, a new Service
+  // that would expose it): when the merged result brings a new error or warning, the fixes are applied
+  // one after the other instead, each recomputed on the result of the ones before, as a user re-running
+  // tunnelmesh after each would get them.
+  const introduced = newSerious(opts.before, opts.rejudge(fast.objects));
+  if (introduced.length === 0) return fast;
+  const sequential = composeSequential(original, inputs, opts.rejudge, opts);
+  return newSerious(opts.before, opts.rejudge(sequential.objects)).length < introduced.length ? sequential : fast;
+}
+
+function findingId(f: { code: string; resource: ObjectRef; port?: number }): string {
+  return `${f.code} ${refKey(f.resource)}:${f.port ?? ''}`;
+}
+
+function newSerious<F extends { code: string; resource: ObjectRef; port?: number; severity?: string }>(before: readonly F[], after: readonly F[]): F[] {
+  const had = new Map<string, number>();
+  for (const f of before) had.set(findingId(f), (had.get(findingId(f)) ?? 0) + 1);
+  return after.filter((f) => {
+    if (f.severity !== 'error' && f.severity !== 'warning') return false;
+    const n = had.get(findingId(f)) ?? 0;
+    if (n > 0) {
+      had.set(findingId(f), n - 1);
+      return false;
+    }
+    return true;
+  });
+}
+
+/** Each finding's fix taken on the result of the fixes before it (its finding judged again there). */
+function composeSequential<F extends { code: string; resource: ObjectRef; port?: number }>(
+  original: readonly KObject[],
+  inputs: ReadonlyArray<ComposeInput<F>>,
+  rejudge: (objects: KObject[]) => Array<F & { fixes: Fix[] }>,
+  opts: { clusterDomain?: string },
+): Composed<F> {
+  let state = [...original];
+  const out: Composed<F> = { objects: [], changed: [], conflicts: [], subsumed: [], unfixed: [], problems: [] };
+  const byKey = new Map<string, KObject>(original.map((o) => [refKey(refOfDoc(o as unknown as Json)), o]));
+  const changed = new Map<string, ComposedObject<F>>();
+  const done: F[] = [];
+  for (const input of inputs) {
+    const now = rejudge(state).find((f) => findingId(f) === findingId(input.finding));
+    if (!now) {
+      if (done.length) out.subsumed.push({ finding: input.finding, by: [...done] });
+      continue;
+    }
+    const fix = now.fixes[0];
+    if (!fix || fix.apply === 'manual') {
+      out.unfixed.push(input.finding);
+      continue;
+    }
+    const applied = applyFix(state, fix, opts);
+    out.problems.push(...applied.problems);
+    state = applied.objects;
+    done.push(input.finding);
+    for (const ref of applied.changed) {
+      const key = refKey(ref);
+      const after = state.find((o) => refKey(refOfDoc(o as unknown as Json)) === key);
+      const entry = changed.get(key) ?? { target: ref, ...(byKey.has(key) ? { before: byKey.get(key) } : {}), by: [] };
+      if (after) entry.after = after;
+      else delete entry.after;
+      entry.by.push({ finding: input.finding, fix });
+      changed.set(key, entry);
+    }
+  }
+  out.objects = state;
+  out.changed = [...changed.values()];
+  return out;
+}
+
+function composeMerged<F extends { code: string; resource: ObjectRef; port?: number }>(
+  original: readonly KObject[],
+  inputs: ReadonlyArray<ComposeInput<F>>,
+  opts: { clusterDomain?: string; rejudge?: (objects: KObject[]) => Array<F & { fixes: Fix[] }> },
 ): Composed<F> {
   const byKey = new Map<string, KObject>(original.map((o) => [refKey(refOfDoc(o as unknown as Json)), o]));
   const state = new Map<string, KObject | undefined>(byKey);
   const changed = new Map<string, ComposedObject<F>>();
   const created = new Map<string, string>(); // policy identity → key of the object created for it
-  const out: Composed<F> = { objects: [], changed: [], conflicts: [], subsumed: [], problems: [] };
+  const out: Composed<F> = { objects: [], changed: [], conflicts: [], subsumed: [], unfixed: [], problems: [] };
   const current = () => [...state.values()].filter((o): o is KObject => o !== undefined);
 
   const tryMerge = (input: ComposeInput<F>, from: readonly KObject[], base: (key: string) => KObject | undefined): { ok: true; edits: Map<string, KObject | undefined> } | { ok: false; conflict: Omit<ComposeConflict<F>, 'keptBy'>; key: string } => {

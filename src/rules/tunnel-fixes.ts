@@ -182,6 +182,7 @@ function sourceRuleFix(tunnel: TunnelConfig, rule: TunnelRule, change: RuleChang
     title: `Change ${source} so that rule #${rule.index} of ${tunnel.label} reads as below`,
     yaml: withComments([...why, `${tunnel.label} is written by the Cloudflare operator: an edit there is overwritten, change ${source} instead`], changedRule(rule, change)),
     apply: 'manual',
+    manualReason: 'writer-not-modelled',
   };
 }
 
@@ -296,5 +297,6 @@ export function noH2cFix(model: MeshModel, svc: ServiceView, sp: ServicePort, ho
     title: `No single change: cloudflared cannot reach plaintext ${what} on Service ${svc.namespace}/${svc.name} port ${sp.port} — route it through the ingress gateway, or serve TLS`,
     yaml: lines.map((l) => `# ${l}\n`).join(''),
     apply: 'manual',
+    manualReason: 'no-single-change',
   };
 }

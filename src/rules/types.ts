@@ -62,6 +62,8 @@ export interface Fix {
   apply?: ApplyMode;
   /** Steps after applying the YAML (deleting what the fix replaces, removing a key, restarting). */
   steps?: FixStep[];
+  /** Why a `manual` fix is text: no single change works (it says what does), or the object that writes the setting is not modelled. */
+  manualReason?: 'no-single-change' | 'writer-not-modelled';
   /** The fix deliberately changes which origin a tunnel hostname reaches (a rule pointed at the right Service, or removed). */
   reroutes?: boolean;
 }

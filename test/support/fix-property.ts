@@ -37,7 +37,7 @@ const serious = (f: Finding) => f.severity === 'error' || f.severity === 'warnin
 
 /** host:port of a service URL, or the service as written (http_status:404, an unparsable URL). */
 function originOf(service: string): string {
-  const m = /^[a-zA-Z][a-zA-Z0-9+.-]*:\/\/(\[[^\]]*\]|[^/?#:]+)(?::(\d+))?/.exec(service);
+  const m = /^[^:]+:\/\/(\[[^\]]*\]|[^/?#:]+)(?::(\d+))?/.exec(service);
   return m ? `${m[1]}:${m[2] ?? '(default)'}` : service;
 }
 
@@ -47,9 +47,11 @@ export function origins(model: MeshModel): Map<string, string> {
   for (const t of model.tunnels) {
     for (const r of t.rules) {
       if (!r.hostname) continue;
-      const set = sets.get(r.hostname) ?? new Set<string>();
+      // cloudflared refuses a hostname with a port (TM306): the host is what it is meant to serve.
+      const host = r.hostname.replace(/:\d+$/, '');
+      const set = sets.get(host) ?? new Set<string>();
       set.add(originOf(r.service));
-      sets.set(r.hostname, set);
+      sets.set(host, set);
     }
   }
   return new Map([...sets].map(([host, set]) => [host, [...set].sort().join(', ')]));
@@ -84,6 +86,11 @@ export function judgeAfter(before: Judged, fixed: Finding[], objects: readonly K
   return problems;
 }
 
+/** A restart or a re-created Pod: what it changes is what the injector adds to new pods. */
+function recreatesPods(fix: Fix): boolean {
+  return (fix.apply === 'replace' && fix.target?.kind === 'Pod') || fix.yaml.includes('kubectl.kubernetes.io/restartedAt');
+}
+
 export interface PropertyReport {
   /** Edits the composition could not merge (reported to the user, never silently kept). */
   conflicts: string[];
@@ -106,7 +113,13 @@ export function checkFixProperty(objects: readonly KObject[], namespace?: string
     const fix = f.fixes[0];
     if (!fix) continue;
     if (fix.apply === 'manual') {
-      report.manual.push(`${findingKey(f)}: ${fix.title}`);
+      // Text that says no single change works (and what does) makes no claim to check; any other manual fix is reported.
+      if (fix.manualReason !== 'no-single-change') report.manual.push(`${findingKey(f)}: ${fix.title}`);
+      continue;
+    }
+    if (recreatesPods(fix)) {
+      // New pods go through the injector, which the offline model does not run: not judged, listed.
+      report.outside.push(`${findingKey(f)}: ${fix.title} (pods re-created through the injector)`);
       continue;
     }
     recommended.push({ finding: f, fix });
@@ -120,8 +133,8 @@ export function checkFixProperty(objects: readonly KObject[], namespace?: string
     if (problems.length) report.single.push({ finding: findingKey(f), fix: fix.title, problems });
   }
   if (recommended.length > 1) {
-    const composed = composeFixes(objects, recommended, { rejudge: (objs) => judgeObjects(objs, namespace).findings });
-    const conflicted = new Set<Finding>(composed.conflicts.map((c) => c.finding));
+    const composed = composeFixes(objects, recommended, { rejudge: (objs) => judgeObjects(objs, namespace).findings, before: before.findings });
+    const conflicted = new Set<Finding>([...composed.conflicts.map((c) => c.finding), ...composed.unfixed]);
     const fixed = recommended.filter((r) => !conflicted.has(r.finding)).map((r) => r.finding);
     report.conflicts = composed.conflicts.map((c) => `${findingKey(c.finding)}: ${formatRef(c.target)} ${c.field}`);
     report.all = [
