@@ -284,6 +284,8 @@ const ITEM_KEYS: Array<(x: Json) => unknown> = [
   (x) => x.name,
   (x) => x.containerPort,
   (x) => (typeof x.port === 'number' ? x.port : undefined),
+  // cloudflared ingress rules: hostname and path (the catch-all has neither).
+  (x) => (typeof x.service === 'string' ? `${String(x.hostname ?? '')} ${String(x.path ?? '')}` : undefined),
 ];
 
 function itemKey(lists: unknown[][]): ((x: Json) => unknown) | undefined {
@@ -293,6 +295,17 @@ function itemKey(lists: unknown[][]): ((x: Json) => unknown) | undefined {
       return keys.every((k) => typeof k === 'string' || typeof k === 'number') && new Set(keys).size === keys.length;
     }),
   );
+}
+
+/** A multi-line YAML mapping held in a string (not JSON: config.json is rewritten by its own fixes). */
+function embeddedConfig(v: unknown): Json | undefined {
+  if (typeof v !== 'string' || !v.includes('\n') || v.trimStart().startsWith('{')) return undefined;
+  try {
+    const parsed = jsyaml.load(v);
+    return isPlain(parsed) ? parsed : undefined;
+  } catch {
+    return undefined;
+  }
 }
 
 export interface MergeConflict {
@@ -306,6 +319,12 @@ export function merge3(base: unknown, ours: unknown, theirs: unknown, field: str
   if (deepEqual(ours, theirs)) return ours;
   if (deepEqual(ours, base)) return theirs;
   if (deepEqual(theirs, base)) return ours;
+  const embedded = [base, ours, theirs].map(embeddedConfig);
+  if (embedded[1] && embedded[2] && embedded[0]) {
+    // Two edits of one config held in a string (a cloudflared config.yaml): merged as the document it is.
+    const merged = merge3(embedded[0], embedded[1], embedded[2], field, conflicts);
+    return jsyaml.dump(merged, { lineWidth: -1, noRefs: true });
+  }
   if (isPlain(ours) && isPlain(theirs)) {
     const b = isPlain(base) ? base : {};
     const out: Json = {};

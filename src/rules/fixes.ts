@@ -3,7 +3,7 @@
 // host or pods would be merged away or ignored by Istio), and create a new one otherwise.
 
 import { ANNOTATION } from '../model/capture.js';
-import { effectivePolicy, type RuleMatch } from '../model/destinationrule.js';
+import { effectivePolicy, tlsForPort, type IndexedRule, type RuleMatch } from '../model/destinationrule.js';
 import type { DestinationRule, KObject, ObjectRef, PeerAuthentication, ServicePort, StringMap, TrafficPolicy, Workload } from '../core/k8s.js';
 import type { MeshModel } from '../model/model.js';
 import type { PodView } from '../model/pods.js';
@@ -161,7 +161,9 @@ export function destinationRuleTlsFix(
         .rulesMatching(svc.fqdn)
         .filter((r) => r.host === svc.fqdn && !r.rule.spec.workloadSelector && r.rule.metadata.namespace === svc.namespace && !visible.has(r));
   const hiddenRule = hidden[0]?.rule;
-  if (hiddenRule && !clientNamespace) {
+  // The hidden rule already says what is needed for these ports: exporting it is the whole fix (for every client).
+  const saysIt = hidden[0] !== undefined && ports.every((port) => tlsForPort({ rules: [hidden[0] as IndexedRule], step: 'service-namespace', host: svc.fqdn }, port).mode === mode);
+  if (hiddenRule && (!clientNamespace || saysIt)) {
     const dr = editable(hiddenRule) as DestinationRule;
     dr.spec.trafficPolicy = setAll(dr.spec.trafficPolicy ?? {});
     const was = hiddenRule.spec.exportTo?.join(', ') ?? '';
@@ -438,6 +440,11 @@ export function dropDrTlsFix(model: MeshModel, rule: DestinationRule, port: numb
 /** The fix moves a tunnel hostname on purpose (to the Service that exists, a new hostname, or nowhere). */
 export function rerouting(fix: Fix): Fix {
   return { ...fix, reroutes: true };
+}
+
+/** A fix's documents to bundle after another's (its own `apply with` line dropped: the bundle says how). */
+export function bundled(fix: Fix): string {
+  return `---\n${fix.yaml.replace(/^# apply with:.*\n/gm, '')}`;
 }
 
 /** Options of a fix besides its YAML: how it is applied and what must follow. */

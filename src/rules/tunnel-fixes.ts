@@ -186,9 +186,26 @@ function sourceRuleFix(tunnel: TunnelConfig, rule: TunnelRule, change: RuleChang
   };
 }
 
+/**
+ * Builds the fix on the object that writes a tunnel rule, for a rule the operator wrote from it
+ * (`rule.source`). The Ingress writer is here; issue 17 adds TunnelBinding and HTTPRoute writers
+ * by registering theirs. Undefined: the writer is not in the input (the rule is then edited where
+ * it is held, or described).
+ */
+export type RuleWriterFix = (model: MeshModel, tunnel: TunnelConfig, rule: TunnelRule, change: RuleChange, why: string[]) => Fix | undefined;
+
+const RULE_WRITERS = new Map<string, RuleWriterFix>([['Ingress', (model, _tunnel, rule, change, why) => (rule.backend ? ingressRuleFix(model, rule.backend, change, why) : undefined)]]);
+
+/** Registers the fix builder for rules written from objects of `kind` (a TunnelBinding, an HTTPRoute). */
+export function registerRuleWriter(kind: string, build: RuleWriterFix): void {
+  RULE_WRITERS.set(kind, build);
+}
+
 /** One fix that changes a rule where it comes from. */
 export function ruleChangeFix(model: MeshModel, tunnel: TunnelConfig, rule: TunnelRule, change: RuleChange, why: string[]): Fix {
-  if (rule.backend) return ingressRuleFix(model, rule.backend, change, why);
+  const writer = rule.backend ? 'Ingress' : rule.source?.kind;
+  const fromWriter = writer ? RULE_WRITERS.get(writer)?.(model, tunnel, rule, change, why) : undefined;
+  if (fromWriter) return fromWriter;
   if (tunnel.layout === 'cloudflared-yaml') {
     const title = `Rewrite rule #${rule.index} (${rule.hostname ?? '*'}) as ${changedService(rule.service, change.scheme)}${change.originRequest ? ` with originRequest ${JSON.stringify(change.originRequest)}` : ''}`;
     const fix = configMapEditFix(
@@ -202,6 +219,23 @@ export function ruleChangeFix(model: MeshModel, tunnel: TunnelConfig, rule: Tunn
       },
       title,
       why,
+    );
+    if (fix) return fix;
+  }
+  // The operator's config holds a rule whose writer is not in the input: edited in config.json, which the
+  // operator pushes; its next reconcile of the writer rewrites it, so the writer must say the same.
+  const source = rule.source;
+  if (tunnel.layout === 'operator-json' && source && source.kind === 'Ingress') {
+    const fix = operatorConfigFix(
+      model,
+      tunnel,
+      source,
+      (rules) => {
+        const at = rules.findIndex((r) => (r.hostname ?? '') === (rule.hostname ?? '') && (r.path ?? '') === (rule.path ?? '') && r.service === rule.service);
+        if (at >= 0) rules[at] = { ...rules[at], ...changedRule(rule, change) };
+      },
+      `Rewrite rule #${rule.index} (${rule.hostname ?? '*'}) as ${changedService(rule.service, change.scheme)}`,
+      [...why, `the Ingresses of ${source.kind} source ${source.namespace ? `${source.namespace}/` : ''}${source.name} are not in the input: change them too, or the operator's next reconcile writes the rule back`],
     );
     if (fix) return fix;
   }

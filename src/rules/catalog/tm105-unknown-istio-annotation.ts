@@ -11,7 +11,7 @@ import { resolveTargetPort } from '../../model/services.js';
 import { repairedValue } from './tm108-invalid-capture-annotation.js';
 import { isWorkloadKind } from '../../core/kinds.js';
 import { editDistance } from '../../model/text.js';
-import { destinationRuleTlsFix, removeFieldStep, stepComments } from '../fixes.js';
+import { bundled, destinationRuleTlsFix, removeFieldStep, stepComments } from '../fixes.js';
 import type { Fix, FindingDraft, Rule } from '../types.js';
 import { withComments } from '../yaml.js';
 import { APP_NAMESPACE, gateway, GATEWAY_SERVICE, manifests } from '../examples.js';
@@ -274,7 +274,7 @@ function renameFix(
         ...stepComments([remove]),
       ],
       doc,
-    ) + (exclusion?.companions ?? []).map((f) => `---\n${f.yaml}`).join(''),
+    ) + (exclusion?.companions ?? []).map(bundled).join(''),
     apply: 'server-side',
     steps: [remove],
     target: refOf(o),

@@ -6,7 +6,7 @@ import { groupClients, type TunnelEdge } from '../../model/edges.js';
 import type { MeshModel } from '../../model/model.js';
 import { workloadOf, type PodView } from '../../model/pods.js';
 import { resolveTargetPort } from '../../model/services.js';
-import { destinationRuleTlsFix, injectSidecarFix } from '../fixes.js';
+import { bundled, destinationRuleTlsFix, injectSidecarFix } from '../fixes.js';
 import { listing, unique } from '../edge-hits.js';
 import type { Fix, FindingDraft, Rule } from '../types.js';
 import { APP_NAMESPACE, CLOUDFLARED, edgeNamespace, gateway, GATEWAY_SERVICE, manifests, tunnelConfig } from '../examples.js';
@@ -35,7 +35,7 @@ function withUncapturedBackends(model: MeshModel, pod: PodView, edges: TunnelEdg
   return {
     ...inject,
     title: `${inject.title}, with the DestinationRule${companions.length === 1 ? '' : 's'} for the backend ports that bypass their sidecars`,
-    yaml: `# apply every document below together: the DestinationRule${companions.length === 1 ? '' : 's'} keep${companions.length === 1 ? 's' : ''} ${[...seen].join(', ')} working once cloudflared sends mTLS\n${inject.yaml}${companions.map((c) => `---\n${c.yaml}`).join('')}`,
+    yaml: `# apply every document below together: the DestinationRule${companions.length === 1 ? '' : 's'} keep${companions.length === 1 ? 's' : ''} ${[...seen].join(', ')} working once cloudflared sends mTLS\n${inject.yaml}${companions.map(bundled).join('')}`,
   };
 }
 
