@@ -6,9 +6,9 @@
 import { formatRef, type KObject } from '../../src/core/k8s.js';
 import { addObjects, emptySnapshot } from '../../src/core/snapshot.js';
 import { parseOriginUrl } from '../../src/model/tunnels.js';
-import { MeshModel } from '../../src/model/model.js';
+import type { MeshModel } from '../../src/model/model.js';
 import { applyFix, composeFixes } from '../../src/rules/apply-fix.js';
-import { runRules } from '../../src/rules/run.js';
+import { judge } from '../../src/rules/judge.js';
 import type { Finding, Fix } from '../../src/rules/types.js';
 
 export interface Judged {
@@ -19,8 +19,8 @@ export interface Judged {
 export function judgeObjects(objects: readonly KObject[], namespace?: string): Judged {
   const snapshot = emptySnapshot('files');
   addObjects(snapshot, [...objects], (o) => `${o.kind} ${o.metadata.namespace ?? ''}/${o.metadata.name}`);
-  const model = new MeshModel(snapshot);
-  return { model, findings: runRules(model, namespace ? { namespace } : {}) };
+  const j = judge(snapshot, namespace ? { namespace } : {});
+  return { model: j.model, findings: j.findings };
 }
 
 export function findingKey(f: Finding): string {

@@ -5,6 +5,7 @@ import { ruleEvidence } from '../edge-hits.js';
 import { operatorConfigFix, operatorRule } from '../tunnel-fixes.js';
 import { rerouting } from '../fixes.js';
 import type { Fix, FindingDraft, Rule } from '../types.js';
+import { PODS, TUNNELS, kinds } from '../inputs.js';
 
 function sameHostPath(raw: Record<string, unknown>, host: string | undefined, path: string | undefined): boolean {
   return (raw.hostname ?? '') === (host ?? '') && (raw.path ?? '') === (path ?? '');
@@ -23,7 +24,7 @@ export const tm303: Rule = {
     howToFix:
       'Decide which is right. If the objects are, let the operator reconcile (or apply the ConfigMap the fix shows, which its tunnel-config controller pushes); ' +
       'if the config is, change the Ingress (annotation cloudflare.com/protocol-<port>, backend port) or the Service so the chain resolves the same.',
-    inputs: ['ConfigMap', 'Ingress', 'IngressClass', 'TunnelIngressClassConfig', 'Service'],
+    inputs: kinds(TUNNELS, 'Service', PODS),
   },
   check({ model }) {
     const findings: FindingDraft[] = [];
