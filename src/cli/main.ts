@@ -61,6 +61,8 @@ export function buildProgram(name: string, io: Io = processIo, done: (exitCode: 
   addJudgeOptions(addCollectOptions(program.command('doctor').description('judge every tunnel → Service → pod edge, live or from manifests')))
     .addOption(new Option('-o, --output <format>', 'output format (the exit code is the same for all)').choices(OUTPUT_FORMATS).default('table'))
     .option('--fix-out <dir>', 'write each proposed fix as a YAML file, with an index, into this directory')
+    .option('--fix-diff <file>', 'write the recommended fixes as a unified diff of the -f files (git apply FILE), comments and layout kept')
+    .option('--chart-dir <dir>', 'with --fix-diff: the chart a `helm template` stream was rendered from (`# Source: <chart>/templates/x.yaml` is DIR/templates/x.yaml)')
     .option('-q, --quiet', 'only the findings table and the summary; no warnings about the input')
     .action(async (opts) => {
       const { runDoctor } = await import('./doctor.js');
