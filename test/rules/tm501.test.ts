@@ -1,5 +1,5 @@
 import { tm501 } from '../../src/rules/catalog/tm501-envoy-client-disagrees.js';
-import { cloudflaredConfigMap, destinationRule, istioGateway, namespace, peerAuthentication, pod, service, virtualService, type Obj } from '../support/build.js';
+import { heldUntilProxyStarts, cloudflaredConfigMap, destinationRule, istioGateway, namespace, peerAuthentication, pod, service, virtualService, type Obj } from '../support/build.js';
 import { clusterName, envoyDump, type ClusterSpec, type DumpSpec, type EndpointSpec } from '../support/envoy.js';
 import { testRule } from '../support/rule-tester.js';
 
@@ -24,14 +24,14 @@ function scenario(s: Scenario = {}): Obj[] {
     namespace('edge', { 'istio-injection': 'enabled' }),
     namespace('app', { 'istio-injection': 'enabled' }),
     cloudflaredConfigMap('edge', 'tunnel', [{ hostname: 'admin.example.com', service: `http://gateway.app.svc:${port}` }, { service: 'http_status:404' }]),
-    pod('edge', CF.pod, {
+    heldUntilProxyStarts(pod('edge', CF.pod, {
       owner: 'cloudflared',
       podIP: CF.ip,
       image: 'cloudflare/cloudflared:2025.11.1',
       args: ['tunnel', '--config', '/etc/cloudflared/config/config.yaml', 'run'],
       volumes: [{ name: 'config', configMap: { name: 'tunnel' } }],
       ...(s.outboundExclude ? { annotations: { 'traffic.sidecar.istio.io/excludeOutboundPorts': s.outboundExclude } } : {}),
-    }),
+    })),
     pod('app', 'gateway-7d9f8b6c5d-aaaaa', { owner: 'gateway', podIP: '10.244.2.31', ports: [{ port: 8080 }, { port: 9091 }], ...(s.gatewayAnnotations ? { annotations: s.gatewayAnnotations } : {}), ...(s.initExclude ? { initExclude: s.initExclude } : {}) }),
     pod('app', 'gateway-7d9f8b6c5d-bbbbb', { owner: 'gateway', podIP: '10.244.2.32', ports: [{ port: 8080 }, { port: 9091 }], ...(s.gatewayAnnotations ? { annotations: s.gatewayAnnotations } : {}), ...(s.initExclude ? { initExclude: s.initExclude } : {}) }),
     service('app', 'gateway', [{ name: 'http', port: 8080 }, { name: 'http-admin', port: 9091 }]),

@@ -1,5 +1,5 @@
 import { tm502 } from '../../src/rules/catalog/tm502-envoy-target-disagrees.js';
-import { cloudflaredConfigMap, namespace, peerAuthentication, pod, service, type Obj } from '../support/build.js';
+import { heldUntilProxyStarts, cloudflaredConfigMap, namespace, peerAuthentication, pod, service, type Obj } from '../support/build.js';
 import { envoyDump, type ChainSpec, type DumpSpec } from '../support/envoy.js';
 import { testRule } from '../support/rule-tester.js';
 
@@ -32,14 +32,14 @@ function scenario(s: Scenario = {}): Obj[] {
     namespace('edge', meshed ? { 'istio-injection': 'enabled' } : {}),
     namespace('app', { 'istio-injection': 'enabled' }),
     cloudflaredConfigMap('edge', 'tunnel', [{ hostname: 'admin.example.com', service: `http://gateway.app.svc:${port}` }, { service: 'http_status:404' }]),
-    pod('edge', 'cloudflared-7d9f8b6c5d-abcde', {
+    heldUntilProxyStarts(pod('edge', 'cloudflared-7d9f8b6c5d-abcde', {
       owner: 'cloudflared',
       sidecar: meshed ? 'classic' : 'none',
       podIP: '10.244.1.17',
       image: 'cloudflare/cloudflared:2025.11.1',
       args: ['tunnel', '--config', '/etc/cloudflared/config/config.yaml', 'run'],
       volumes: [{ name: 'config', configMap: { name: 'tunnel' } }],
-    }),
+    })),
     (s.cni ? withoutInit : (o: Obj) => o)(pod('app', GW.pod, {
       owner: 'gateway',
       podIP: GW.ip,

@@ -56,7 +56,7 @@ testRule(tm503, {
       name: 'no bootstrap node and no pod named for it',
       objects: objects(dump({ noBootstrap: true })),
       fixResolves: false,
-      findings: [{ resource: 'EnvoyConfigDump case.yaml:98', message: /no bootstrap node naming its pod .* pass it as NAMESPACE\/POD=FILE/ }],
+      findings: [{ resource: 'EnvoyConfigDump case.yaml', message: /no bootstrap node naming its pod .* pass it as NAMESPACE\/POD=FILE/ }],
     },
     {
       name: 'given for one pod, its bootstrap node names another',

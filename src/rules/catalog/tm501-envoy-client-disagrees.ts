@@ -5,6 +5,7 @@ import { distinctBy, hitEdges, hitNamespaces, listing, pathLine, serviceRef, uni
 import { describeDump } from '../../model/envoy/dump.js';
 import { envoyComparisons, type EnvoyComparison } from '../envoy-agreement.js';
 import { restartFix } from '../fixes.js';
+import { kinds, EDGES } from '../inputs.js';
 import type { FindingDraft, Fix, Rule } from '../types.js';
 import { envoyExample } from '../examples.js';
 
@@ -26,7 +27,8 @@ export const tm501: Rule = {
     howToFix:
       'Take a new dump once `istioctl proxy-status` shows the proxy SYNCED; if it still disagrees, look for EnvoyFilters that patch the cluster (`kubectl get envoyfilters -A`) and for DestinationRules or Sidecar resources missing from the input. ' +
       'When the dump predates the configuration or Envoy rejected an update, restarting the client workload gives its proxy the current configuration.',
-    inputs: ['EnvoyConfigDump', 'Pod', 'Service', 'DestinationRule', 'PeerAuthentication', 'ConfigMap', 'VirtualService', 'Gateway'],
+    inputs: kinds(EDGES),
+    extraInputs: ['Envoy config dumps (--proxy-config, --proxy-config-file)'],
     example: envoyExample('client'),
   },
   check({ model }) {

@@ -7,6 +7,7 @@ import { distinctBy, hitEdges, hitNamespaces, listing, pathLine, unique } from '
 import { describeDump } from '../../model/envoy/dump.js';
 import { envoyComparisons, type EnvoyComparison } from '../envoy-agreement.js';
 import { restartFix } from '../fixes.js';
+import { kinds, EDGES } from '../inputs.js';
 import type { FindingDraft, Fix, Rule } from '../types.js';
 import { envoyExample } from '../examples.js';
 import { SYMPTOM_PROXY_DISAGREES } from './tm501-envoy-client-disagrees.js';
@@ -26,7 +27,8 @@ export const tm502: Rule = {
     howToFix:
       'Take a new dump once `istioctl proxy-status` shows the proxy SYNCED; if it still disagrees, list the PeerAuthentications of the pod\'s namespace and the root namespace and the EnvoyFilters (`kubectl get peerauthentications,envoyfilters -A`). ' +
       'Capture annotations take effect only when the pod is re-created: restart the workload.',
-    inputs: ['EnvoyConfigDump', 'Pod', 'Service', 'PeerAuthentication', 'ConfigMap'],
+    inputs: kinds(EDGES),
+    extraInputs: ['Envoy config dumps (--proxy-config, --proxy-config-file)'],
     example: envoyExample('target'),
   },
   check({ model }) {

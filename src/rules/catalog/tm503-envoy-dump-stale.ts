@@ -2,6 +2,7 @@
 // pod replaced since, a pod without a proxy), or whose Envoy rejected updates and so runs an older
 // configuration. Its edges are not compared, or are compared with a proxy that is behind.
 
+import { kinds, PODS } from '../inputs.js';
 import type { ObjectRef } from '../../core/k8s.js';
 import type { DumpProblem } from '../../model/envoy/match.js';
 import { describeDump } from '../../model/envoy/dump.js';
@@ -12,6 +13,11 @@ import type { FindingDraft, Rule, Severity } from '../types.js';
 
 /** Problems that are facts about the input rather than about the mesh. */
 const INFO: ReadonlySet<DumpProblem['kind']> = new Set(['not-a-sidecar', 'duplicate']);
+
+/** `dumps/a.yaml:12` → `dumps/a.yaml`: where a document starts is evidence, not identity. */
+function fileOf(source: string): string {
+  return source.replace(/:\d+( \(.*\))?$/, '');
+}
 
 export const tm503: Rule = {
   meta: {
@@ -27,7 +33,8 @@ export const tm503: Rule = {
     howToFix:
       'Take the dumps and the objects at the same moment (`tunnelmesh snapshot --proxy-config`, or `istioctl proxy-config all POD -o json` next to `kubectl get … -o yaml`), name a dump without a bootstrap node with NAMESPACE/POD=FILE, ' +
       'and for rejected updates read the error (`istioctl proxy-status`, the istiod log) and fix the configuration it names; restart the pod once it is fixed.',
-    inputs: ['EnvoyConfigDump', 'Pod'],
+    inputs: kinds(PODS),
+    extraInputs: ['Envoy config dumps (--proxy-config, --proxy-config-file)'],
     example: envoyExample('stale'),
   },
   check({ model }) {
@@ -40,13 +47,13 @@ export const tm503: Rule = {
           : { kind: 'Pod', namespace: p.pod.namespace, name: p.pod.name }
         : pod
           ? { kind: 'Pod', namespace: pod.namespace, name: pod.name }
-          : { kind: 'EnvoyConfigDump', name: p.dump.input.source };
+          : { kind: 'EnvoyConfigDump', name: fileOf(p.dump.input.source) };
       const severity: Severity = INFO.has(p.kind) ? 'info' : 'warning';
       const node = p.dump.node;
       out.push({
         resource,
         ...(severity !== 'warning' ? { severity } : {}),
-        message: `The config dump ${p.dump.input.source} (${describeDump(p.dump)}) ${p.kind === 'rejected-updates' ? 'shows that ' : 'is not compared: '}${p.message}.`,
+        message: `The config dump ${pod ? `of ${describeDump(p.dump)}` : `in ${fileOf(p.dump.input.source)}`} ${p.kind === 'rejected-updates' ? 'shows that ' : 'is not compared: '}${p.message}.`,
         symptom: p.kind === 'rejected-updates' ? 'configuration changes do not take effect on this proxy; istioctl proxy-status shows it STALE or NACKed' : 'the edges this dump was meant to check are judged from the configuration alone',
         evidence: [
           `source: ${p.dump.input.source}${p.dump.input.live ? ' (read live)' : ''}`,

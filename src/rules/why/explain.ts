@@ -5,7 +5,7 @@
 // what would explain it, never an "all fine".
 
 import type { ObjectRef } from '../../core/k8s.js';
-import { backendsForUrl } from '../../model/backends.js';
+import { selectForUrl } from '../../model/backends.js';
 import { serviceOfHost } from '../../model/destinationrule.js';
 import { ruleKey } from '../../model/edges.js';
 import type { MeshModel } from '../../model/model.js';
@@ -15,6 +15,7 @@ import { describeSends, type EndpointVerdict } from '../../model/traffic.js';
 import { isRouteEdge, pathLine, type PathEdge } from '../edge-hits.js';
 import { ruleByCode } from '../index.js';
 import { compareFindings } from '../run.js';
+import type { Judgement } from '../judge.js';
 import type { SuppressedBy } from '../suppress.js';
 import type { Finding } from '../types.js';
 import { extractNames, type LineName } from './names.js';
@@ -72,7 +73,8 @@ function spKey(ns: string, name: string, port: number): string {
 
 const MAX_WORDS = 200;
 
-function resolve(model: MeshModel, names: LineName[]): { subjects: Subjects; resolved: ResolvedName[] } {
+function resolve(j: Judgement, names: LineName[]): { subjects: Subjects; resolved: ResolvedName[] } {
+  const model = j.model;
   const subjects: Subjects = { services: new Set(), servicePorts: new Set(), pods: new Set(), edges: new Set(), ports: new Set() };
   const resolved: ResolvedName[] = [];
   const edges: PathEdge[] = [...model.tunnelEdges, ...model.routeEdges];
@@ -95,7 +97,7 @@ function resolve(model: MeshModel, names: LineName[]): { subjects: Subjects; res
     const internal = serviceOfHost(host, model.clusterDomain) ?? shortForm(model, host);
     if (internal) return addService(internal.namespace, internal.name, port);
     // A hostname a tunnel rule serves: the rule's edge and its Service.
-    const views = backendsForUrl(model, host, '/').filter((v) => v.key);
+    const views = selectForUrl(model, j.backends, host, '/').map((x) => x.backend.view).filter((v) => v.key);
     for (const v of views) {
       subjects.edges.add(v.key as string);
       const t = v.target;
@@ -221,10 +223,12 @@ function score(f: Finding, symptoms: SymptomMatch[], subjects: Subjects): { scor
   return { score: best + names, names, reasons, matchesSymptom: best > 0 };
 }
 
-export function explainLine(model: MeshModel, findings: Finding[], suppressed: Array<{ finding: Finding; by: SuppressedBy }>, line: string): WhyResult {
+/** The judgement's findings (in scope, after policy) that explain one log line, and the edges it is about. */
+export function explainLine(j: Judgement, line: string): WhyResult {
+  const model = j.model;
   const symptoms = classifyLine(line);
-  const { subjects, resolved } = resolve(model, extractNames(line));
-  const candidates: Array<{ finding: Finding; suppressed?: SuppressedBy }> = [...findings.map((finding) => ({ finding })), ...suppressed.map((s) => ({ finding: s.finding, suppressed: s.by }))];
+  const { subjects, resolved } = resolve(j, extractNames(line));
+  const candidates: Array<{ finding: Finding; suppressed?: SuppressedBy }> = [...j.findings.map((finding) => ({ finding })), ...j.suppressed.map((s) => ({ finding: s.finding, suppressed: s.by }))];
   const anyNames = subjects.edges.size + subjects.services.size + subjects.pods.size > 0;
   const explanations: Explanation[] = [];
   for (const c of candidates) {
