@@ -309,28 +309,32 @@ export function injectSidecarFix(model: MeshModel, pod: PodView, why: string): F
 }
 
 /** Remove a DestinationRule's tls for a port (auto mTLS decides again). */
-export function dropDrTlsFix(model: MeshModel, rule: DestinationRule, port: number, portLevel: boolean, why: string): Fix {
+/**
+ * Make the clients of one Service port send Istio mTLS again, in the rule that made them send
+ * something else. A port entry without tls leaves the cluster to auto mTLS, but the endpoints'
+ * tlsMode label still follows the top-level mode (Istio's mtls checker): with a top-level mode other
+ * than ISTIO_MUTUAL only an explicit `tls.mode: ISTIO_MUTUAL` on the port brings mTLS back.
+ */
+export function dropDrTlsFix(model: MeshModel, rule: DestinationRule, port: number, _portLevel: boolean, why: string): Fix {
   const dr = editable(rule);
   const policy: TrafficPolicy = { ...(dr.spec.trafficPolicy ?? {}) };
-  if (portLevel) {
-    policy.portLevelSettings = (policy.portLevelSettings ?? []).map((s) => {
-      if (s.port?.number !== port) return s;
-      const { tls: _drop, ...rest } = s;
-      return rest;
-    });
-  } else {
-    // The tls is top-level: give this port its own entry without tls, which replaces it.
-    policy.portLevelSettings = [...(policy.portLevelSettings ?? []).filter((s) => s.port?.number !== port), { port: { number: port } }];
-  }
+  const topMode = policy.tls ? String(policy.tls.mode ?? 'DISABLE').toUpperCase() : undefined;
+  const explicit = topMode !== undefined && topMode !== 'ISTIO_MUTUAL';
+  const others = (policy.portLevelSettings ?? []).filter((s) => s.port?.number !== port);
+  const entry = (policy.portLevelSettings ?? []).find((s) => s.port?.number === port);
+  const { tls: _drop, ...rest } = entry ?? { port: { number: port } };
+  policy.portLevelSettings = [...others, explicit ? { ...rest, tls: { mode: 'ISTIO_MUTUAL' } } : rest];
   dr.spec.trafficPolicy = policy;
+  const how = explicit
+    ? `the top-level tls.mode ${topMode} would still strip the endpoints' tlsMode label for an entry without tls, so port ${port} sets ISTIO_MUTUAL itself`
+    : 'a portLevelSettings entry without tls falls back to auto mTLS';
   return {
-    title: `Let auto mTLS decide port ${port} in DestinationRule ${rule.metadata.namespace}/${rule.metadata.name}${where(model, rule)}`,
-    yaml: withComments([why, 'a portLevelSettings entry without tls falls back to auto mTLS', 'apply with: kubectl apply -f <this file>'], dr),
+    title: `${explicit ? 'Send Istio mTLS on' : 'Let auto mTLS decide'} port ${port} in DestinationRule ${rule.metadata.namespace}/${rule.metadata.name}${where(model, rule)}`,
+    yaml: withComments([why, how, 'apply with: kubectl apply -f <this file>'], dr),
     target: ref('DestinationRule', rule.metadata.namespace as string, rule.metadata.name),
   };
 }
 
-/** An object in the input, edited and ready for `kubectl apply` (title says which, and where). */
 export function editFix<T extends KObject>(model: MeshModel, o: T, edit: (copy: T) => void, title: string, comments: string[]): Fix {
   const copy = editable(o);
   edit(copy);

@@ -153,7 +153,7 @@ testRule(tm101, {
     {
       name: 'a port-level entry without tls replaces the top-level ISTIO_MUTUAL: auto mTLS decides, and sends mTLS',
       objects: scenario({ extra: [destinationRule('app', 'gw', { host: FQDN, tls: 'ISTIO_MUTUAL', portLevel: [{ port: 9091 }] })] }),
-      findings: [{ resource: 'Service app/gw', port: 9091, evidence: ['the top-level tls is not inherited'], fixes: [{ title: 'in DestinationRule app/gw' }] }],
+      findings: [{ resource: 'Service app/gw', port: 9091, evidence: ['has no tls (a port entry replaces the top-level policy: no tls is inherited)', 'endpoint: DestinationRule app/gw trafficPolicy.tls (the port entry has no tls, so the top-level mode counts here).mode=ISTIO_MUTUAL keeps the tlsMode label'], fixes: [{ title: 'in DestinationRule app/gw' }] }],
     },
     {
       name: 'a wildcard DestinationRule in the root namespace applies: the fix adds a host-specific rule keeping its policy',

@@ -119,7 +119,7 @@ testRule(tm102, {
         {
           resource: 'Service app/web',
           evidence: ['DestinationRule cloudflare-operator-system/web trafficPolicy.tls.mode=DISABLE'],
-          fixes: [{ title: 'PeerAuthentication app/web-port-8080-permissive' }, { title: 'Let auto mTLS decide port 80 in DestinationRule cloudflare-operator-system/web', yaml: [/- port:\n\s+number: 80/] }],
+          fixes: [{ title: 'PeerAuthentication app/web-port-8080-permissive' }, { title: 'Send Istio mTLS on port 80 in DestinationRule cloudflare-operator-system/web', yaml: [/- port:\n\s+number: 80\n\s+tls:\n\s+mode: ISTIO_MUTUAL/, 'would still strip the endpoints\' tlsMode label'] }],
         },
       ],
     },
