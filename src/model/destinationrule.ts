@@ -6,6 +6,7 @@
 // hit wins) and SidecarScope.DestinationRule picks one consolidated rule of the hit: a matching
 // workloadSelector rule, else the newest.
 
+import { isIP } from 'node:net';
 import type { ClientTls, DestinationRule, StringMap, TrafficPolicy } from '../core/k8s.js';
 import { matchesLabels } from '../core/labels.js';
 import { oldestFirst } from './peerauth.js';
@@ -49,9 +50,10 @@ export interface RuleMatch {
   host: string;
 }
 
-/** Istio: a host without a dot is short; with a dot it is taken as written. */
+/** Istio's ResolveShortnameToFQDN: a host without a dot is short; with a dot, or an IP address, it is taken as written. */
 export function resolveHost(host: string, namespace: string, clusterDomain: string): string {
-  if (host === '*' || host.includes('.') || /^[0-9a-f:]+$/i.test(host)) return host;
+  // Not a hex test: `db` or `cafe` are short names, only a real IP address is kept as written.
+  if (host === '*' || host.includes('.') || isIP(host) !== 0) return host;
   return `${host}.${namespace}.svc.${clusterDomain}`;
 }
 

@@ -71,12 +71,14 @@ function setPortTls(policy: TrafficPolicy, port: number, mode: string): TrafficP
  * Edits the rule in force for an exact host; for a wildcard rule (e.g. `*.local` in the root
  * namespace) creates a host-specific rule that keeps the wildcard's policy for the other ports.
  */
-export function destinationRuleTlsFix(model: MeshModel, svc: ServiceView, sp: ServicePort, mode: string, match: RuleMatch | undefined, why: string): Fix {
+export function destinationRuleTlsFix(model: MeshModel, svc: ServiceView, sp: ServicePort, mode: string, match: RuleMatch | undefined, why: string, subset?: string): Fix {
   const port = sp.port;
   if (match && match.host === svc.fqdn) {
     const { rule } = effectivePolicy(match);
     const dr = editable(rule) as DestinationRule;
     dr.spec.trafficPolicy = setPortTls(dr.spec.trafficPolicy ?? {}, port, mode);
+    // A route to a subset uses the subset's policy over the rule's: set the port there too.
+    for (const s of dr.spec.subsets ?? []) if (subset && s.name === subset && s.trafficPolicy) s.trafficPolicy = setPortTls(s.trafficPolicy, port, mode);
     return {
       title: `Set tls.mode ${mode} for port ${port} in DestinationRule ${rule.metadata.namespace}/${rule.metadata.name}${where(model, rule)}`,
       yaml: withComments([`edits the DestinationRule in force for ${svc.fqdn}: ${why}`, 'apply with: kubectl apply -f <this file>'], dr),

@@ -127,7 +127,7 @@ spec:
       if (!edge.subset) continue;
       for (const c of edge.clients) {
         for (const endpoint of c.endpoints) {
-          const hit: StaticHit = { service: edge.service, servicePort: edge.servicePort, client: c.group.context, endpoint };
+          const hit: StaticHit = { service: edge.service, servicePort: edge.servicePort, client: { ...c.group.context, subset: edge.subset }, endpoint };
           if (!forced(endpoint) || !isBroken(hit)) continue;
           const key = `${edge.service.namespace}/${edge.service.name}:${edge.servicePort.port}`;
           byPort.set(key, [...(byPort.get(key) ?? []), hit]);
@@ -145,8 +145,8 @@ spec:
       const forcingRules = unique(forcers.flatMap((f) => (f.rule ? [f.rule] : [])));
       const pods = unique(hits.map((h) => h.endpoint.pod));
       const fixes: Fix[] = [];
-      for (const h of distinctBy(hits, (h) => matchKey(h.endpoint.sends.match))) {
-        fixes.push(destinationRuleTlsFix(model, svc, sp, 'DISABLE', h.endpoint.sends.match, `clients send plaintext to port ${sp.port}, which ${reason(h)}`));
+      for (const h of distinctBy(hits, (h) => `${matchKey(h.endpoint.sends.match)}|${h.client.subset ?? ''}`)) {
+        fixes.push(destinationRuleTlsFix(model, svc, sp, 'DISABLE', h.endpoint.sends.match, `clients send plaintext to port ${sp.port}, which ${reason(h)}`, h.client.subset));
       }
       const noSidecar = distinctBy(hits.filter((h) => h.endpoint.pod.sidecar.state === 'absent' && !h.endpoint.pod.sidecar.ambient), (h) => h.endpoint.pod.owner?.name ?? h.endpoint.pod.name);
       for (const h of noSidecar) {
