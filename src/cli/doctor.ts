@@ -40,6 +40,8 @@ export interface DoctorOptions {
   maxInputSize: string;
   color: ColorMode;
   verbose?: boolean;
+  /** --mesh-config FILE. */
+  meshConfig?: string;
 }
 
 export function parseDuration(text: string): number {
@@ -57,7 +59,10 @@ export interface Collected {
   title: string;
 }
 
-export type CollectOptions = Pick<DoctorOptions, 'namespace' | 'allNamespaces' | 'filename' | 'context' | 'kubeconfig' | 'requestTimeout' | 'maxInputSize' | 'tunnelNamespace' | 'verbose'>;
+export type CollectOptions = Pick<DoctorOptions, 'namespace' | 'allNamespaces' | 'filename' | 'context' | 'kubeconfig' | 'requestTimeout' | 'maxInputSize' | 'tunnelNamespace' | 'verbose'> & {
+  /** The root namespace of --mesh-config, for what live collection lists there. */
+  rootNamespace?: string;
+};
 
 export async function collect(opts: CollectOptions, spinnerEnabled: boolean, io: Io = processIo): Promise<Collected> {
   if (opts.namespace && opts.allNamespaces) throw new UsageError('-n and -A cannot be used together');
@@ -79,6 +84,7 @@ export async function collect(opts: CollectOptions, spinnerEnabled: boolean, io:
       allNamespaces: opts.allNamespaces === true,
       requestTimeoutMs: parseDuration(opts.requestTimeout),
       tunnelNamespaces: opts.tunnelNamespace ?? [],
+      ...(opts.rootNamespace ? { rootNamespace: opts.rootNamespace } : {}),
       ...(opts.verbose ? { log: (m: string) => io.err(`tunnelmesh: ${m}\n`) } : {}),
     });
     const live = result.snapshot.live;
@@ -97,8 +103,9 @@ export async function runDoctor(opts: DoctorOptions, io: Io = processIo): Promis
   const { policy, failOn, config } = resolvePolicy({ ...(opts.suppress ? { suppress: opts.suppress } : {}), ...(opts.failOn ? { failOn: opts.failOn } : {}), ...(opts.config !== undefined ? { config: opts.config } : {}) }, warn);
   if (config) verbose.log(`config: ${config.file} (${config.suppressions.length} suppressions, ${Object.keys(config.severity).length} severity overrides${config.failOn ? `, failOn ${config.failOn}` : ''})`);
   if (opts.fixOut) await (await import('./fix-out.js')).checkFixDir(opts.fixOut);
+  const meshConfig = await givenMeshConfig(opts.meshConfig);
   const human = opts.output === 'table';
-  const collected = await verbose.phase('collect', () => collect(opts, human && !opts.quiet, io), (c) => describeCollected(c));
+  const collected = await verbose.phase('collect', () => collect({ ...opts, ...rootOf(meshConfig) }, human && !opts.quiet, io), (c) => describeCollected(c));
   const { snapshot } = collected;
   const chatter = opts.quiet ? () => undefined : (m: string) => warn(m, io);
   const shown = opts.verbose ? snapshot.warnings : snapshot.warnings.slice(0, MAX_WARNINGS);
@@ -110,7 +117,7 @@ export async function runDoctor(opts: DoctorOptions, io: Io = processIo): Promis
     import('../rules/run.js'),
     import('../rules/suppress.js'),
   ]);
-  const model = await verbose.phase('model', () => new MeshModel(snapshot, { clusterDomain: opts.clusterDomain }), (m) => `${m.pods.length} pods, ${m.services.length} services, ${m.tunnels.length} tunnel configs`);
+  const model = await verbose.phase('model', () => new MeshModel(snapshot, { clusterDomain: opts.clusterDomain, ...(meshConfig ? { meshConfig } : {}) }), (m) => `${m.pods.length} pods, ${m.services.length} services, ${m.tunnels.length} tunnel configs`);
   const raw = await verbose.phase('rules', () => runRules(model, collected.namespace ? { namespace: collected.namespace } : {}), (f) => `${f.length} findings`);
   const judged = applyPolicy(raw, policy, { objects: snapshot.objects, ...(collected.namespace ? { namespace: collected.namespace } : {}) });
   for (const w of judged.warnings) warn(w, io);
@@ -126,6 +133,17 @@ export async function runDoctor(opts: DoctorOptions, io: Io = processIo): Promis
   const fails = failsAt(judged.findings, failOn);
   verbose.log(`exit ${fails ? 1 : 0}: ${fails ? 'a finding is' : 'no finding is'} at or above --fail-on ${failOn}`);
   return fails ? 1 : 0;
+}
+
+/** --mesh-config FILE, read before anything is collected (a bad file is exit 2 at once). */
+export async function givenMeshConfig(file: string | undefined): Promise<import('../collect/mesh-config.js').MeshConfigFile | undefined> {
+  return file === undefined ? undefined : (await import('../collect/mesh-config.js')).readMeshConfigFile(file);
+}
+
+/** The root namespace a given mesh config names, for live collection. */
+export function rootOf(given: { mesh: Record<string, unknown> } | undefined): { rootNamespace?: string } {
+  const root = given?.mesh.rootNamespace;
+  return typeof root === 'string' && root ? { rootNamespace: root } : {};
 }
 
 function describeCollected(c: Collected): string {

@@ -5,7 +5,7 @@ import { Option, type Command } from 'commander';
 import { UsageError } from '../errors.js';
 import type { BackendView } from '../model/backends.js';
 import type { MeshModel } from '../model/model.js';
-import { collect, type DoctorOptions } from './doctor.js';
+import { collect, givenMeshConfig, rootOf, type DoctorOptions } from './doctor.js';
 import { makeChalk, warn, type ColorMode } from './terminal.js';
 
 export interface ExplainOptions {
@@ -21,6 +21,7 @@ export interface ExplainOptions {
   requestTimeout: string;
   maxInputSize: string;
   verbose?: boolean;
+  meshConfig?: string;
 }
 
 export type Target =
@@ -90,7 +91,9 @@ export async function backendsFor(model: MeshModel, target: Target, namespace: s
 
 export async function runExplainProtocol(targetText: string, opts: ExplainOptions): Promise<number> {
   const target = parseTarget(targetText);
-  const collectOptions: DoctorOptions = {
+  const meshConfig = await givenMeshConfig(opts.meshConfig);
+  const collectOptions: DoctorOptions & { rootNamespace?: string } = {
+    ...rootOf(meshConfig),
     ...opts,
     output: 'json',
     // A hostname may be served by a rule to any namespace: without -n, look everywhere.
@@ -101,9 +104,10 @@ export async function runExplainProtocol(targetText: string, opts: ExplainOption
   for (const w of snapshot.warnings) warn(w);
   for (const e of snapshot.incomplete.filter((i) => i.reason !== 'not-installed')) warn(`could not list ${e.kind}${e.namespace ? ` in ${e.namespace}` : ''}: ${e.reason}`);
   const [{ MeshModel }, { runRules, failsAt }, report] = await Promise.all([import('../model/model.js'), import('../rules/run.js'), import('../report/explain.js')]);
-  const model = new MeshModel(snapshot, { clusterDomain: opts.clusterDomain });
+  const model = new MeshModel(snapshot, { clusterDomain: opts.clusterDomain, ...(meshConfig ? { meshConfig } : {}) });
   const { label, views } = await backendsFor(model, target, collected.namespace);
   const explained = report.explainBackends(model, runRules(model), views, label);
+  explained.notes.push(...model.notes);
   if (snapshot.mode === 'files' && views.some((v) => v.tunnel?.predicted)) {
     explained.notes.push('no tunnel config for some class configs is in the input: their rules are predicted from the Ingresses with the operator\'s chain');
   }
@@ -131,6 +135,7 @@ export function configureExplainProtocol(command: Command, done: (exitCode: numb
     .addOption(new Option('--fail-on <severity>', 'exit 1 when a related finding is at or above this severity').choices(['error', 'warning', 'info', 'none']).default('error'))
     .addOption(new Option('--color <when>', 'colour in text output').choices(['auto', 'always', 'never']).default('auto'))
     .option('--cluster-domain <domain>', 'cluster DNS domain', 'cluster.local')
+    .option('--mesh-config <file>', "Istio mesh config to judge with (MeshConfig YAML, the istio ConfigMap, or an IstioOperator); live, it replaces the cluster's")
     .option('--tunnel-namespace <namespace>', 'another namespace where cloudflared runs (repeatable)', repeatable)
     .option('--request-timeout <duration>', 'per-request timeout against the API server', '30s')
     .option('--max-input-size <size>', 'with -f: refuse a file (or stdin) larger than this (e.g. 512Mi)', '256Mi')

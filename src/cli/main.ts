@@ -57,6 +57,7 @@ export function buildProgram(name: string, io: Io = processIo, done: (exitCode: 
     .addOption(new Option('--color <when>', 'colour in table output').choices(['auto', 'always', 'never']).default('auto'))
     .option('-q, --quiet', 'only the findings table and the summary; no warnings about the input')
     .option('--cluster-domain <domain>', 'cluster DNS domain', 'cluster.local')
+    .option('--mesh-config <file>', "Istio mesh config to judge with (MeshConfig YAML, the istio ConfigMap, or an IstioOperator); live, it replaces the cluster's")
     .action(async (opts) => {
       const { runDoctor } = await import('./doctor.js');
       done(await runDoctor(opts, io));

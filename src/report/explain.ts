@@ -4,7 +4,6 @@
 
 import type { ChalkInstance } from 'chalk';
 import { effectiveOriginRequest } from '../model/cloudflared.js';
-import { isInboundCaptured } from '../model/capture.js';
 import { backendService, type BackendView } from '../model/backends.js';
 import type { ClientVerdicts } from '../model/edges.js';
 import type { MeshModel } from '../model/model.js';
@@ -154,13 +153,15 @@ function istioJson(model: MeshModel, x: ExplainedBackend): Record<string, unknow
   const client = e.clients.find((c) => c.group.context.label === x.clientLabel)?.group.context.pod;
   const pod = ep?.pod;
   const targetPort = ep?.targetPort;
-  const present = pod?.sidecar.state === 'present';
   return {
     clientSidecar: sidecarFlag(client?.sidecar),
     targetSidecar: sidecarFlag(pod?.sidecar),
-    captured: present && targetPort !== undefined ? isInboundCaptured(pod.inbound, targetPort) : null,
-    clientSends: ep?.sends.sends ?? null,
-    serverMode: pod && targetPort !== undefined && (present || pod.sidecar.ambient) ? model.peerAuth.effectiveMode(pod.namespace, pod.labels, targetPort).mode : null,
+    // Read from the verdict, never recomputed: the resolver decided them with the evidence.
+    captured: ep?.captured ?? null,
+    clientSends: ep?.clientSends ?? null,
+    serverMode: ep?.server?.mode ?? null,
+    decidedBy: ep?.sends.decidedBy ?? null,
+    decision: ep?.sends.summary ?? null,
     portProtocol: istioProtocol(e.servicePort).protocol,
     client: x.clientLabel ?? null,
     target: pod ? describePod(pod) : null,
