@@ -40,7 +40,8 @@ export interface CloudflaredYaml {
  * that looks like one (an `ingress:` line) but cannot be read gives the reason instead.
  */
 export function parseCloudflaredYaml(text: string): CloudflaredYaml | { error: string; refused: boolean } | undefined {
-  if (!/^ingress\s*:/m.test(text)) return undefined;
+  // A top-level `ingress:` line, or the key in JSON syntax (valid YAML, which cloudflared reads too).
+  if (!/^ingress\s*:/m.test(text) && !/^\s*\{[\s\S]*["']?ingress["']?\s*:/.test(text)) return undefined;
   let doc: unknown;
   try {
     doc = loadYaml(text);

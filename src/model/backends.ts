@@ -3,6 +3,8 @@
 // here: verdicts come from the findings the rules produce.
 
 import { effectiveOriginRequest, findMatchingRule, isCatchAll, matchHost, serviceKind } from './cloudflared.js';
+import { goRegexpMatches } from './goregexp.js';
+import { decodeRequestPath } from './gourl.js';
 import { resolveRuleTarget, ruleKey, type RuleTarget, type TunnelEdge } from './edges.js';
 import type { MeshModel } from './model.js';
 import type { IngressBackendView } from './operator-view.js';
@@ -64,25 +66,21 @@ export function backendService(v: BackendView): { service?: ServiceView; namespa
  * whose hostname and path regexp match. A match on a catch-all that only answers a status is no
  * backend. Ingress backends no rule serves are added when their host matches.
  */
-export function backendsForUrl(model: MeshModel, host: string, path: string): BackendView[] {
+export function backendsForUrl(model: MeshModel, host: string, rawPath: string): BackendView[] {
+  // cloudflared matches req.URL.Path, which Go has percent-decoded.
+  const path = decodeRequestPath(rawPath);
   const out: BackendView[] = [];
   for (const tunnel of model.tunnels) {
     const rule = findMatchingRule(tunnel.rules, host, path);
-    if (!rule || (isCatchAll(rule) && serviceKind(rule.service).kind === 'special')) continue;
+    if (!rule || (isCatchAll(rule) && serviceKind(rule.service, rule.originRequest, tunnel.originRequest).kind === 'special')) continue;
     out.push(ofRule(model, tunnel, rule));
   }
   for (const b of model.operator.backends) {
     if (b.rule || !b.host || !matchHost(b.host, host)) continue;
-    if (b.rulePath && !safeTest(b.rulePath, path)) continue;
+    if (b.rulePath && !goRegexpMatches(b.rulePath, path)) continue;
     out.push({ ingress: b });
   }
   return out;
 }
 
-function safeTest(pattern: string, path: string): boolean {
-  try {
-    return new RegExp(pattern).test(path);
-  } catch {
-    return false;
-  }
-}
+

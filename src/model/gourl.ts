@@ -229,3 +229,9 @@ function splitHostPort(host: string): { hostname: string; port: string } {
   if (hostname.startsWith('[') && hostname.endsWith(']')) hostname = hostname.slice(1, -1);
   return { hostname, port };
 }
+
+/** A request path as Go's HTTP server hands it to cloudflared (req.URL.Path: %XX decoded, `+` kept); an invalid escape stays as written. */
+export function decodeRequestPath(raw: string): string {
+  const r = unescape(raw, 'path');
+  return r.ok ? r.value : raw;
+}

@@ -91,7 +91,9 @@ export const tm306: Rule = {
     summary: 'cloudflared would reject the config: no catch-all last, catch-all not last, bad wildcard, port in hostname, path or no scheme in a service URL, bad path regexp, bad http_status.',
     description:
       'cloudflared validates the whole ingress list before using any of it (ingress.go ParseIngress): the last rule must match everything, only the last may, hostnames take ' +
-      'one leading *. wildcard and no port, URL services need a scheme and a host and no path, paths must compile as Go regexps. A local config that fails stops cloudflared; ' +
+      'one leading *. wildcard and no port, URL services must pass Go\'s url.Parse (no space or other refused character in the host) with a scheme and a host and no path, ' +
+      'paths must compile as Go (RE2) regexps — `(?i)` and `[[:alpha:]]` are valid, lookarounds and backreferences are not — and socks-proxy ipRules need valid CIDR prefixes; ' +
+      'a rule with originRequest.bastionMode needs no service. A local config that fails stops cloudflared; ' +
       'a remote (operator) config that fails is refused and the previous one stays. The operator writes what its inputs give it: an appProtocol it does not map ' +
       '(kubernetes.io/grpc) becomes a URL without a scheme, an ImplementationSpecific path becomes a regexp.',
     howToFix:
@@ -103,7 +105,7 @@ export const tm306: Rule = {
     const findings: FindingDraft[] = [];
     for (const tunnel of model.tunnels) {
       if (tunnel.refused) continue; // tunnelmesh would not read it: the notes say so, no claim about cloudflared
-      const problems: ConfigProblem[] = [...tunnel.problems.map((message) => ({ message })), ...(tunnel.problems.length && tunnel.layout === 'operator-json' ? [] : validateRules(tunnel.rules))];
+      const problems: ConfigProblem[] = [...tunnel.problems.map((message) => ({ message })), ...(tunnel.problems.length && tunnel.layout === 'operator-json' ? [] : validateRules(tunnel.rules, tunnel.originRequest))];
       if (problems.length === 0) continue;
       findings.push(...(tunnel.layout === 'cloudflared-yaml' ? yamlFindings(model, tunnel, problems) : operatorFindings(model, tunnel, problems)));
     }
