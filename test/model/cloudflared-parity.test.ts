@@ -133,3 +133,21 @@ describe('a config.yaml written in JSON syntax', () => {
   });
   it('a JSON document with no ingress list is not one', () => assert.equal(parseCloudflaredYaml('{"ingress": {"enabled": true}}'), undefined));
 });
+
+describe('explain-protocol URL targets match like cloudflared', () => {
+  it('a Unicode URL reaches the rule by its punycode alias, and the path is matched decoded', async () => {
+    const { parseTarget } = await import('../../src/cli/explain-protocol.js');
+    const { backendsForUrl } = await import('../../src/model/backends.js');
+    const { MeshModel } = await import('../../src/model/model.js');
+    const { snapshotOf } = await import('../support/rule-tester.js');
+    const { cloudflaredConfigMap, namespace } = await import('../support/build.js');
+    const m = new MeshModel(
+      snapshotOf([namespace('edge'), cloudflaredConfigMap('edge', 'cf', [{ hostname: 'bücher.example.com', path: '^/files/a b$', service: 'http://files.edge:80' }, { service: 'http_status:404' }])]),
+    );
+    const target = parseTarget('https://bücher.example.com/files/a%20b');
+    assert.ok(target.kind === 'url');
+    assert.equal(target.host, 'xn--bcher-kva.example.com');
+    assert.deepEqual(backendsForUrl(m, target.host, target.path).map((v) => v.rule?.service), ['http://files.edge:80']);
+    assert.deepEqual(backendsForUrl(m, target.host, '/files/other').map((v) => v.rule?.service), []);
+  });
+});
