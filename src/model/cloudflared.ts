@@ -176,6 +176,11 @@ export function matchHost(ruleHost: string | undefined, requestHost: string): bo
   return alias !== undefined && matchOne(alias, requestHost);
 }
 
+/** Does a rule's path regexp (Go's, unanchored) match the (decoded) request path? An empty path matches every path. */
+export function pathMatches(path: string | undefined, requestPath: string): boolean {
+  return !path || goRegexpMatches(path, requestPath);
+}
+
 /**
  * `cloudflared tunnel ingress rule URL` and the proxy: the first rule whose hostname and
  * (unanchored, Go) path regexp match the request's host and DECODED path (req.URL.Path); the last

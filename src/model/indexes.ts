@@ -190,12 +190,12 @@ export class MeshIndex {
     const listed = this.snapshot.listed;
     if (!listed) return undefined;
     const covered = listed.some(
-      (l) => l.kind === kind && l.labelSelector === undefined && l.name === undefined && (l.namespace === undefined || l.namespace === namespace),
+      (l) => l.kind === kind && l.labelSelector === undefined && l.name === undefined && l.filter === undefined && (l.namespace === undefined || l.namespace === namespace),
     );
     if (covered) return undefined;
     const where = namespace ? ` in ${namespace}` : '';
     const failure = this.snapshot.incomplete.find(
-      (e) => e.kind === kind && e.labelSelector === undefined && e.name === undefined && (e.namespace === undefined || e.namespace === namespace),
+      (e) => e.kind === kind && e.labelSelector === undefined && e.name === undefined && e.filter === undefined && (e.namespace === undefined || e.namespace === namespace),
     );
     return failure ? `could not be listed${where} (${failure.reason})` : `were not collected${where}`;
   }

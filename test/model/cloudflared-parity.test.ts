@@ -137,13 +137,13 @@ describe('a config.yaml written in JSON syntax', () => {
 describe('explain-protocol URL targets match like cloudflared', () => {
   it('a Unicode URL reaches the rule by its punycode alias, and the path is matched decoded', async () => {
     const { parseTarget } = await import('../../src/cli/explain-protocol.js');
-    const { backendsForUrl } = await import('../../src/model/backends.js');
-    const { MeshModel } = await import('../../src/model/model.js');
+    const { selectForUrl } = await import('../../src/model/backends.js');
+    const { judge } = await import('../../src/rules/judge.js');
     const { snapshotOf } = await import('../support/rule-tester.js');
     const { cloudflaredConfigMap, namespace } = await import('../support/build.js');
-    const m = new MeshModel(
-      snapshotOf([namespace('edge'), cloudflaredConfigMap('edge', 'cf', [{ hostname: 'bücher.example.com', path: '^/files/a b$', service: 'http://files.edge:80' }, { service: 'http_status:404' }])]),
-    );
+    const j = judge(snapshotOf([namespace('edge'), cloudflaredConfigMap('edge', 'cf', [{ hostname: 'bücher.example.com', path: '^/files/a b$', service: 'http://files.edge:80' }, { service: 'http_status:404' }])]));
+    const backendsForUrl = (_m: unknown, host: string, path: string) => selectForUrl(j.model, j.backends, host, path).map((s) => s.backend.view);
+    const m = j.model;
     const target = parseTarget('https://bücher.example.com/files/a%20b');
     assert.ok(target.kind === 'url');
     assert.equal(target.host, 'xn--bcher-kva.example.com');
