@@ -188,7 +188,50 @@ export function pathMatches(path: string | undefined, requestPath: string): bool
  */
 export function findMatchingRule<R extends Pick<TunnelRule, 'hostname' | 'path'>>(rules: readonly R[], host: string, path: string): R | undefined {
   const bare = host.replace(/:\d+$/, '');
-  return rules.find((r) => matchHost(r.hostname, bare) && (!r.path || goRegexpMatches(r.path, path))) ?? rules.at(-1);
+  const index = hostIndexOf(rules);
+  // The candidates in rule order: rules naming the host exactly (or by its alias), and every rule
+  // whose hostname is a wildcard or absent; the first whose path matches wins, as in cloudflared.
+  const exact = index.exact.get(bare) ?? [];
+  let i = 0;
+  let j = 0;
+  while (i < exact.length || j < index.other.length) {
+    const next = j >= index.other.length || (i < exact.length && (exact[i] as number) < (index.other[j] as number)) ? (exact[i++] as number) : (index.other[j++] as number);
+    const r = rules[next] as R;
+    if (matchHost(r.hostname, bare) && (!r.path || goRegexpMatches(r.path, path))) return r;
+  }
+  return rules.at(-1);
+}
+
+interface HostIndex {
+  /** Rule positions by exact hostname (and its punycode alias), ascending. */
+  exact: Map<string, number[]>;
+  /** Positions of rules with a wildcard hostname or none, ascending. */
+  other: number[];
+}
+
+const hostIndexes = new WeakMap<readonly unknown[], HostIndex>();
+
+/** A config's rules by hostname, built once: matching thousands of hosts against thousands of rules stays linear. */
+function hostIndexOf(rules: ReadonlyArray<Pick<TunnelRule, 'hostname'>>): HostIndex {
+  let index = hostIndexes.get(rules);
+  if (!index) {
+    const built: HostIndex = { exact: new Map(), other: [] };
+    rules.forEach((r, i) => {
+      const h = r.hostname;
+      if (h === undefined || h === '' || h === '*' || h.startsWith('*.')) {
+        built.other.push(i);
+        return;
+      }
+      for (const key of new Set([h, punycodeAlias(h) ?? h])) {
+        const list = built.exact.get(key);
+        if (list) list.push(i);
+        else built.exact.set(key, [i]);
+      }
+    });
+    index = built;
+    hostIndexes.set(rules, index);
+  }
+  return index;
 }
 
 /** cloudflared's defaults for the settings tunnelmesh reads (config/configuration.go). */

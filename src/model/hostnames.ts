@@ -6,8 +6,22 @@
 import { domainToASCII } from 'node:url';
 
 /** The punycode form cloudflared also matches a rule hostname on, when it differs from the hostname. */
+const aliases = new Map<string, string | undefined>();
+
 export function punycodeAlias(hostname: string | undefined): string | undefined {
   if (!hostname || hostname === '*') return undefined;
+  // Matching asks for the same few rule hostnames thousands of times.
+  if (aliases.has(hostname)) return aliases.get(hostname);
+  const alias = computeAlias(hostname);
+  aliases.set(hostname, alias);
+  return alias;
+}
+
+/** Lower-case ASCII with no xn-- label is its own ToASCII: no alias, without asking the IDNA code. */
+const PLAIN_ASCII = /^[a-z0-9.-]*$/;
+
+function computeAlias(hostname: string): string | undefined {
+  if (PLAIN_ASCII.test(hostname) && !hostname.includes('xn--')) return undefined;
   const lower = hostname.toLowerCase();
   // STD3: ASCII other than letters, digits, hyphen and dot is disallowed (`*`, `_`, spaces…).
   for (let i = 0; i < lower.length; i++) {
