@@ -34,6 +34,8 @@ export interface CollectOptions {
   proxyConfigFile?: string[];
   /** For choosing the proxies worth a dump (the edges are judged for that). */
   clusterDomain?: string;
+  /** The root namespace of --mesh-config, for what live collection lists there. */
+  rootNamespace?: string;
 }
 
 /** `--proxy-config` (clients), `--proxy-config=clients,targets`. */
@@ -67,6 +69,8 @@ export interface JudgeRunOptions extends CollectOptions {
   config?: string | false;
   clusterDomain: string;
   quiet?: boolean;
+  /** --mesh-config FILE. */
+  meshConfig?: string;
 }
 
 export function parseDuration(text: string): number {
@@ -108,6 +112,7 @@ export async function collect(opts: CollectOptions, spinnerEnabled: boolean, io:
       allNamespaces: opts.allNamespaces === true,
       requestTimeoutMs: parseDuration(opts.requestTimeout),
       tunnelNamespaces: opts.tunnelNamespace ?? [],
+      ...(opts.rootNamespace ? { rootNamespace: opts.rootNamespace } : {}),
       ...(opts.verbose ? { log: (m: string) => io.err(`tunnelmesh: ${m}\n`) } : {}),
       ...(roles
         ? {
@@ -152,7 +157,10 @@ export async function collectAndJudge(opts: JudgeRunOptions, spinner: boolean, v
   const policyFlags = { ...(opts.suppress ? { suppress: opts.suppress } : {}), ...(opts.failOn ? { failOn: opts.failOn } : {}), ...(opts.failOnIncomplete ? { failOnIncomplete: true } : {}), ...(opts.config !== undefined ? { config: opts.config } : {}) };
   const { policy, failOn, failOnIncomplete, config } = resolvePolicy(policyFlags, (m) => warn(m, io));
   if (config) verbose.log(`config: ${config.file} (${config.suppressions.length} suppressions, ${Object.keys(config.severity).length} severity overrides${config.failOn ? `, failOn ${config.failOn}` : ''}${config.failOnIncomplete ? ', failOnIncomplete' : ''})`);
-  const collected = await verbose.phase('collect', () => collect(opts, spinner && !opts.quiet, io), describeCollected);
+  // --mesh-config before any request: a bad file is exit 2 at once.
+  const meshConfig = opts.meshConfig === undefined ? undefined : await (await import('../collect/mesh-config.js')).readMeshConfigFile(opts.meshConfig);
+  const root = meshConfig?.mesh.rootNamespace;
+  const collected = await verbose.phase('collect', () => collect({ ...opts, ...(typeof root === 'string' && root ? { rootNamespace: root } : {}) }, spinner && !opts.quiet, io), describeCollected);
   const { snapshot } = collected;
   const chatter = opts.quiet ? () => undefined : (m: string) => warn(m, io);
   const shown = opts.verbose ? snapshot.warnings : snapshot.warnings.slice(0, MAX_WARNINGS);
@@ -162,7 +170,7 @@ export async function collectAndJudge(opts: JudgeRunOptions, spinner: boolean, v
   const { judge } = await import('../rules/judge.js');
   const judgement = await verbose.phase(
     'judge',
-    () => judge(snapshot, { clusterDomain: opts.clusterDomain, policy, ...(collected.namespace !== undefined ? { namespace: collected.namespace } : {}) }),
+    () => judge(snapshot, { clusterDomain: opts.clusterDomain, policy, ...(meshConfig ? { meshConfig } : {}), ...(collected.namespace !== undefined ? { namespace: collected.namespace } : {}) }),
     (j) => `${j.model.pods.length} pods, ${j.model.services.length} services, ${j.model.tunnels.length} tunnel configs; ${j.findings.length} findings; ${j.scope.judged} of ${j.scope.edges} edges judged`,
   );
   for (const w of judgement.policyWarnings) warn(w, io);

@@ -214,7 +214,8 @@ function compareClient(model: MeshModel, edge: PathEdge, client: ClientVerdicts,
   };
 }
 
-const AUTO_CAUSES: ReadonlySet<string> = new Set(['auto-mtls', 'no-tls-label', 'workload-disable']);
+/** Causes decided at the endpoint (domain §4 stage B): the cluster is auto mTLS, the endpoint's tlsMode chooses. */
+const AUTO_CAUSES: ReadonlySet<string> = new Set(['auto-mtls', 'no-tls-label', 'workload-disable', 'dr-keeps-label', 'dr-strips-label']);
 
 /** Why the configuration says what it says, in a few words (the full chain is in the evidence). */
 function causeText(v: EndpointVerdict): string {
@@ -233,6 +234,12 @@ function causeText(v: EndpointVerdict): string {
       return `a namespace- or mesh-wide PeerAuthentication DISABLE for namespace ${v.pod.namespace}`;
     case 'auto-mtls-disabled':
       return 'enableAutoMtls is false and no DestinationRule sets tls';
+    case 'dr-keeps-label':
+      return `auto mTLS, and ${dr ? drName(dr) : 'a DestinationRule'}'s ISTIO_MUTUAL keeps the endpoint's tlsMode`;
+    case 'dr-strips-label':
+      return `auto mTLS, and ${dr ? drName(dr) : 'a DestinationRule'}'s tls mode strips the endpoints' tlsMode`;
+    case 'headless':
+      return 'a headless Service: one decision for all its endpoints';
     default:
       return s.steps.at(-1) ?? s.cause;
   }

@@ -77,6 +77,14 @@ testRule(tm501, {
     },
     { name: 'a dump without clusters (listeners only) is not compared', objects: scenario({ ...EXCLUDED, dump: { inbound: [] } }) },
     {
+      name: "a DestinationRule's top-level DISABLE with a port entry without tls: the cluster is auto, the endpoints lose tlsMode (stage B), as Envoy has it",
+      objects: scenario({ ...EXCLUDED, extra: [destinationRule('app', 'gateway', { host: HOST, tls: 'DISABLE', portLevel: [{ port: 9091 }] })], dump: withEds(AUTO_9091, false) }),
+    },
+    {
+      name: 'the same, from a dump without endpoints: an auto cluster is what stage B predicts',
+      objects: scenario({ ...EXCLUDED, extra: [destinationRule('app', 'gateway', { host: HOST, tls: 'DISABLE', portLevel: [{ port: 9091 }] })], dump: { clusters: [AUTO_9091] } }),
+    },
+    {
       name: "the client's port 9091 bypasses its sidecar (excludeOutboundPorts): Envoy's cluster is not used",
       objects: scenario({ ...EXCLUDED, outboundExclude: '9091', dump: withEds({ port: 9091, host: HOST, tls: 'DISABLE' }, false) }),
     },
