@@ -7,6 +7,7 @@ import type { Readable } from 'node:stream';
 import { extname, join } from 'node:path';
 import { InputError, UsageError } from '../errors.js';
 import type { KObject } from '../core/k8s.js';
+import { isConfigDump, pruneConfigDump, readDumpWrapper } from '../core/envoy-dump.js';
 import { kindInfo } from '../core/kinds.js';
 import { DEFAULT_MAX_INPUT_BYTES, formatSize } from '../core/limits.js';
 import { parseText, type ParsedDocument } from './parse.js';
@@ -26,6 +27,8 @@ export interface FileInputOptions {
   maxInputBytes?: number;
   /** How long a named pipe (FIFO) may wait for a program to open it for writing. */
   fifoWaitMs?: number;
+  /** Keeps each input's text here, by name (`<stdin>` for standard input), for --fix-diff. */
+  keepTexts?: Map<string, string>;
 }
 
 /** Without --request-timeout's value: as long as a request may take. */
@@ -52,6 +55,8 @@ export async function collectFromFiles(paths: string[], opts: FileInputOptions =
   for (const file of files) {
     if (file === '-' && opts.readStdin) texts.push({ name: '<stdin>', text: await opts.readStdin() });
     else texts.push(file === '-' ? await readStdin(limit) : await readText(file, limit, opts.fifoWaitMs ?? DEFAULT_FIFO_WAIT_MS));
+    const last = texts.at(-1);
+    if (opts.keepTexts && last) opts.keepTexts.set(last.name, last.text);
   }
   const snapshot = collectFromTexts(texts, opts.namespace, paths.map((p) => (p === '-' ? '<stdin>' : p)).join(', '));
   snapshot.warnings = pushAll(walkWarnings, snapshot.warnings);
@@ -79,7 +84,21 @@ export function collectFromTexts(texts: NamedText[], namespace?: string, inputNa
     if (header) {
       // A `tunnelmesh snapshot` file: judge it as the run that wrote it did.
       if (header.live) snapshot.live = header.live;
+      if (header.listed) snapshot.listed = pushAll(snapshot.listed ?? [], header.listed);
       pushAll(snapshot.incomplete, header.incomplete);
+      continue;
+    }
+    // Envoy config dumps: a snapshot's EnvoyConfigDump documents, or a saved dump among the manifests.
+    const wrapped = readDumpWrapper(raw.value);
+    if (wrapped || isConfigDump(raw.value)) {
+      ignored++;
+      const dump = wrapped ? wrapped.dump : raw.value;
+      if (!isConfigDump(dump)) {
+        snapshot.warnings.push(`${where}: EnvoyConfigDump without a config dump in configDump (expected configs: [...]): skipped`);
+        continue;
+      }
+      const source = wrapped && typeof (raw.value as { source?: unknown }).source === 'string' ? `${where} (${(raw.value as { source: string }).source})` : where;
+      (snapshot.proxyConfigs ??= []).push({ source, live: false, ...(wrapped?.pod ? { pod: wrapped.pod } : {}), dump: pruneConfigDump(dump) });
       continue;
     }
     const kind = (raw.value as { kind?: unknown } | null)?.kind;
@@ -230,7 +249,8 @@ function named(name: string, bytes: Buffer): NamedText {
   return { name, text: decode(bytes, name), bytes };
 }
 
-async function readText(file: string, limit: number, fifoWaitMs: number): Promise<NamedText> {
+/** One file as text, refused above `limit` bytes (--max-input-size) or when it is not UTF-8; a named pipe waits `fifoWaitMs` for a writer. */
+export async function readText(file: string, limit: number, fifoWaitMs = DEFAULT_FIFO_WAIT_MS): Promise<NamedText> {
   try {
     const info = await stat(file);
     // Opening a named pipe waits for a writer: bounded, or a FIFO nobody writes to would hang the run.

@@ -6,7 +6,7 @@ import type http from 'node:http';
 import type https from 'node:https';
 import type { LookupFunction } from 'node:net';
 import { lazyImport } from './lazy-import.js';
-import { formatSize, jsonTooDeepAt, MAX_NESTING_DEPTH } from '../core/limits.js';
+import { jsonTooDeepAt, MAX_NESTING_DEPTH } from '../core/limits.js';
 
 export interface ApiConnection {
   server: string;
@@ -25,14 +25,9 @@ export interface ApiConnection {
   reached?: boolean;
 }
 
-export interface GetOptions {
-  /** Bytes this answer may have; past it the request stops (NetworkError ETOOLARGE, not retried). */
-  maxBytes?: number;
-}
-
 export type ApiResult =
   | { ok: true; status: number; body: unknown; /** Length of the body as received. */ bytes: number }
-  | { ok: false; status: number; reason?: string; message?: string; retryAfterSeconds?: number };
+  | { ok: false; status: number; reason?: string; message?: string; retryAfterSeconds?: number; /** The answer passed GetOptions.maxBytes (status 413). */ tooLarge?: true };
 
 export class NetworkError extends Error {
   constructor(
@@ -56,7 +51,17 @@ const MAX_BACKOFF_MS = 8000;
  */
 export const UNREACHABLE_CODES: ReadonlySet<string> = new Set(['ECONNREFUSED', 'ENOTFOUND', 'EAI_AGAIN', 'EHOSTUNREACH', 'ENETUNREACH', 'CERT', 'ECONNECTTIMEOUT']);
 /** Not worth asking again: the same request gets the same answer. */
-const FINAL_CODES: ReadonlySet<string> = new Set(['EABORTED', 'ETOOLARGE', 'EUNDECODABLE']);
+const FINAL_CODES: ReadonlySet<string> = new Set(['EABORTED', 'EUNDECODABLE']);
+
+export interface GetOptions {
+  /**
+   * An answer longer than this is cut off — reading stops there, memory stays bounded whatever
+   * the server sends — and given as status 413 with `tooLarge` (never retried).
+   */
+  maxBytes?: number;
+  /** Statuses worth asking again for (default 429 and 5xx); a pod proxy's 503 is the pod, not the API server. */
+  retryStatuses?: ReadonlySet<number>;
+}
 
 /** One GET; retries 429/5xx (honouring Retry-After), resets, invalid bodies and timeouts a bounded number of times. */
 export async function getJson(conn: ApiConnection, path: string, opts: GetOptions = {}): Promise<ApiResult> {
@@ -65,7 +70,7 @@ export async function getJson(conn: ApiConnection, path: string, opts: GetOption
     try {
       const res = await requestOnce(conn, path, opts);
       conn.onRequest?.({ path, status: res.status, ms: Date.now() - started, attempt });
-      if (res.ok || !RETRYABLE_STATUS.has(res.status) || attempt >= MAX_ATTEMPTS) return res;
+      if (res.ok || !(opts.retryStatuses ?? RETRYABLE_STATUS).has(res.status) || attempt >= MAX_ATTEMPTS) return res;
       const waitMs = backoff(attempt, res.retryAfterSeconds);
       conn.onRetry?.({ path, waitMs, attempt, why: res.retryAfterSeconds !== undefined ? `HTTP ${res.status}, Retry-After ${res.retryAfterSeconds}` : `HTTP ${res.status}` });
       await sleep(waitMs, conn.signal);
@@ -153,7 +158,7 @@ function transports(): Promise<{ http: typeof http; https: typeof https }> {
   return transportModules;
 }
 
-async function requestOnce(conn: ApiConnection, path: string, opts: GetOptions): Promise<ApiResult> {
+async function requestOnce(conn: ApiConnection, path: string, opts: GetOptions = {}): Promise<ApiResult> {
   const url = new URL(path, conn.server.endsWith('/') ? conn.server : `${conn.server}/`);
   // Keep a server path prefix (`https://host/k8s/clusters/x`) in front of the API path.
   const base = new URL(conn.server);
@@ -180,7 +185,6 @@ async function requestOnce(conn: ApiConnection, path: string, opts: GetOptions):
   /** One error vocabulary for the request and the response stream (a timeout can strike in either). */
   const classify = (e: NodeJS.ErrnoException): NetworkError => {
     if (conn.signal?.aborted) return new NetworkError('aborted', 'EABORTED');
-    if (tooLarge) return new NetworkError(`the answer is larger than ${formatSize(opts.maxBytes ?? 0)}`, 'ETOOLARGE');
     if (timedOut && !connected && !conn.reached) return new NetworkError(`no ${url.protocol === 'http:' ? 'connection' : 'TLS session'} within ${conn.timeoutMs} ms`, 'ECONNECTTIMEOUT');
     if (timedOut) return new NetworkError(`no answer within ${conn.timeoutMs} ms`, 'ETIMEDOUT');
     if (TLS_ERRORS.test(e.code ?? '') || TLS_ERRORS.test(e.message)) return new NetworkError(`TLS: ${e.message}`, 'CERT');
@@ -210,11 +214,11 @@ async function requestOnce(conn: ApiConnection, path: string, opts: GetOptions):
         res.on('data', (c: Buffer) => {
           received += c.length;
           if (opts.maxBytes !== undefined && received > opts.maxBytes) {
-            // Stop reading at the cap: memory stays bounded whatever the server sends.
+            // Settled first: the close and error events that destroying the stream causes change nothing.
             tooLarge = true;
             chunks.length = 0;
-            reject(classify(new Error('too large')));
-            abort.abort();
+            resolve({ ok: false, status: 413, message: `the answer is longer than ${opts.maxBytes} bytes`, tooLarge: true });
+            res.destroy();
             return;
           }
           chunks.push(c);

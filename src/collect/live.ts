@@ -13,14 +13,17 @@ import { ClusterError, UsageError } from '../errors.js';
 import { registerSecret } from '../core/redact.js';
 import { boundedExec, type ExecFn } from './exec-credential.js';
 import { lazyImport } from './lazy-import.js';
-import type { ConfigMap, KObject } from '../core/k8s.js';
-import { CONNECTOR_SELECTOR, DEFAULT_ROOT_NAMESPACE, isMeshConfigMap, isTunnelConfigMap, OPERATOR_LABEL, OPERATOR_NAMESPACE, readMeshConfigMap, rootNamespaceOf } from '../core/wellknown.js';
+import type { ConfigMap, KObject, PodSpec } from '../core/k8s.js';
+import { unknownNamespaceMessage } from '../core/names.js';
+import { CONNECTOR_SELECTOR, DEFAULT_ROOT_NAMESPACE, isMeshConfigMap, isTunnelConfigMap, OPERATOR_LABEL, OPERATOR_NAMESPACE, readMeshConfigMap, rootNamespaceOf, runsCloudflared } from '../core/wellknown.js';
 import { cachedLookup, getJson, NetworkError, UNREACHABLE_CODES, type ApiConnection, type ApiResult } from './http.js';
 import { DEFAULT_MAX_INPUT_BYTES, formatSize } from '../core/limits.js';
 import { apiVersionOf, kindInfo, KINDS, resourcePath, type KindInfo } from '../core/kinds.js';
 import { addObjects, emptySnapshot, type IncompleteEntry, type ListedScope, type Snapshot } from '../core/snapshot.js';
 import { normalizeObject } from './validate.js';
 import { pushAll } from '../core/arrays.js';
+import { ENVOY_DUMP_KIND, type PodName } from '../core/envoy-dump.js';
+import { fetchProxyConfigs } from './envoy.js';
 
 export { OPERATOR_NAMESPACE };
 const PAGE_SIZE = 500;
@@ -45,6 +48,13 @@ export interface LiveOptions {
   /** Bytes one list (all its pages) may take from the API server (--max-list-size); past it the kind is incomplete. */
   maxListBytes?: number;
   log?: (message: string) => void;
+  /**
+   * `--proxy-config`: once the objects are in, which pods' Envoy config dumps to fetch through
+   * the pod proxy subresource (the caller judges the edges to know which proxies matter).
+   */
+  proxyConfig?: { select: (snapshot: Snapshot, namespace: string | undefined) => PodName[] | Promise<PodName[]> };
+  /** The root namespace of a mesh config given on the command line (--mesh-config), used instead of the cluster's. */
+  rootNamespace?: string;
 }
 
 export interface LiveResult {
@@ -60,6 +70,19 @@ interface ListTarget {
   labelSelector?: string;
   /** A GET of this one object rather than a list. */
   name?: string;
+  /** Keep only some items (said in the scope, e.g. `running cloudflared`): the rest are dropped as they arrive. */
+  filter?: { text: string; keep: (item: RawObject) => boolean };
+}
+
+/** Workload kinds a hand-written connector runs as; searched cluster-wide with -n (bare Pods are not). */
+const CONNECTOR_WORKLOADS = ['Deployment', 'DaemonSet', 'StatefulSet'] as const;
+
+const RUNNING_CLOUDFLARED = 'running cloudflared';
+
+/** A hand-written connector: its pod template runs the cloudflared image or binary. */
+function workloadRunsCloudflared(item: RawObject): boolean {
+  const template = (item.spec as { template?: { metadata?: { labels?: Record<string, string> }; spec?: PodSpec } } | undefined)?.template;
+  return template?.spec !== undefined && typeof template.spec === 'object' && runsCloudflared(template.spec, template.metadata?.labels ?? {});
 }
 
 /** Loads the kubeconfig the way kubectl does, with the errors kubectl users expect. */
@@ -234,21 +257,27 @@ export async function collectLive(opts: LiveOptions): Promise<LiveResult> {
     // Connectors and operator configs anywhere, found by their labels.
     targets.push({ info: kindInfo('Pod') as KindInfo, labelSelector: CONNECTOR_SELECTOR });
     targets.push({ info: kindInfo('ConfigMap') as KindInfo, labelSelector: `${OPERATOR_LABEL.type}=tunnel-config` });
+    // Hand-written connectors anywhere: workloads whose pods run cloudflared (no label finds
+    // them, and no selector matches an image); only those are kept, their namespaces listed next.
+    const filter = { text: RUNNING_CLOUDFLARED, keep: (item: RawObject) => item.metadata?.namespace === namespace || workloadRunsCloudflared(item) };
+    for (const kind of CONNECTOR_WORKLOADS) targets.push({ info: kindInfo(kind) as KindInfo, filter });
   }
   for (const ns of extraNamespaces) pushAll(targets, tunnelNamespaceTargets(ns));
   const meshConfig = collector.getMeshConfig();
   await all([...targets.map((t) => collector.list(t)), meshConfig]);
 
+  if (namespace) await collector.checkNamespace(namespace);
+
   if (namespace) {
     // Phase 2: what phase 1 pointed at — the real root namespace, the clients' namespaces.
     const phase2: ListTarget[] = [];
-    const mesh = { rootNamespace: rootNamespaceOf(readMeshConfigMap(collector.configMaps())?.mesh) };
+    const mesh = { rootNamespace: opts.rootNamespace ?? rootNamespaceOf(readMeshConfigMap(collector.configMaps())?.mesh) };
     if (mesh.rootNamespace !== rootGuess && mesh.rootNamespace !== namespace) {
       for (const kind of ['PeerAuthentication', 'DestinationRule', 'VirtualService', 'ServiceEntry'] as const) {
         phase2.push({ info: kindInfo(kind) as KindInfo, namespace: mesh.rootNamespace });
       }
     }
-    const clientNamespaces = new Set(collector.podNamespaces().filter((ns) => ns !== namespace && !extraNamespaces.has(ns)));
+    const clientNamespaces = new Set([...collector.podNamespaces(), ...collector.connectorWorkloadNamespaces()].filter((ns) => ns !== namespace && !extraNamespaces.has(ns)));
     for (const ns of clientNamespaces) pushAll(phase2, tunnelNamespaceTargets(ns));
     for (const ns of extraNamespaces) {
       for (const kind of ['DestinationRule', 'VirtualService', 'PeerAuthentication'] as const) phase2.push({ info: kindInfo(kind) as KindInfo, namespace: ns });
@@ -282,6 +311,16 @@ export async function collectLive(opts: LiveOptions): Promise<LiveResult> {
   pushAll(snapshot.incomplete, collector.incomplete);
   pushAll(snapshot.warnings, collector.notes);
   snapshot.listed = collector.listed;
+  if (opts.proxyConfig) {
+    const pods = await opts.proxyConfig.select(snapshot, namespace);
+    const fetched = await fetchProxyConfigs(conn, pods);
+    snapshot.proxyConfigs = [...(snapshot.proxyConfigs ?? []), ...fetched.inputs];
+    snapshot.proxyConfigGaps = fetched.gaps;
+    for (const g of fetched.gaps) {
+      snapshot.incomplete.push({ kind: ENVOY_DUMP_KIND, namespace: g.pod.namespace, name: g.pod.name, reason: g.reason === 'forbidden' ? 'forbidden' : 'error', message: g.message.slice(0, 300) });
+    }
+    log(`proxy config: ${fetched.inputs.length} of ${pods.length} dumps read`);
+  }
   return namespace ? { snapshot, namespace } : { snapshot };
 }
 
@@ -347,6 +386,33 @@ class Collector {
     return [...out];
   }
 
+  /** Namespaces of the workloads found running cloudflared by the cluster-wide search. */
+  connectorWorkloadNamespaces(): string[] {
+    const kinds = new Set<string>(CONNECTOR_WORKLOADS);
+    return [...new Set(this.objects().filter((o) => kinds.has(o.kind ?? '') && workloadRunsCloudflared(o)).map((o) => o.metadata?.namespace ?? ''))].filter(Boolean).sort();
+  }
+
+  /**
+   * `-n NS` must name a namespace that exists: a typo would judge nothing and pass. The Namespace
+   * list says so when it was allowed; else one GET; when neither may be read, the run goes on.
+   */
+  async checkNamespace(namespace: string): Promise<void> {
+    const namespaces = this.objects().filter((o) => o.kind === 'Namespace').map((o) => o.metadata?.name ?? '');
+    if (this.listed.some((l) => l.kind === 'Namespace' && l.name === undefined)) {
+      if (!namespaces.includes(namespace)) throw new UsageError(unknownNamespaceMessage(namespace, namespaces, `the API server lists ${namespaces.length} namespaces`));
+      return;
+    }
+    const info = kindInfo('Namespace') as KindInfo;
+    const target: ListTarget = { info, name: namespace };
+    const res = await this.fetch(resourcePath(info, 'v1', undefined, namespace), target, this.maxListBytes);
+    if (res?.status === 404) throw new UsageError(unknownNamespaceMessage(namespace, [], 'the API server answered 404 Not Found'));
+    // A 200 that is not that Namespace says nothing either way: the run goes on.
+    if (res?.ok && notTheObject(res.body, 'Namespace', namespace) === undefined) {
+      this.markListed(target);
+      this.keep(info, 'v1', res.body as RawObject);
+    }
+  }
+
   podNamespaces(): string[] {
     return [...new Set(this.objects().filter((o) => o.kind === 'Pod').map((o) => o.metadata?.namespace ?? ''))].filter(Boolean);
   }
@@ -368,7 +434,7 @@ class Collector {
     if (res.ok) {
       this.keep(info, 'v1', res.body as RawObject);
     } else if (res.status === 404) {
-      this.notes.push(`no ConfigMap istio in ${DEFAULT_ROOT_NAMESPACE}: Istio's mesh defaults assumed (rootNamespace istio-system, enableAutoMtls true)`);
+      this.notes.push(`no ConfigMap istio in ${DEFAULT_ROOT_NAMESPACE}: Istio's mesh defaults assumed (rootNamespace istio-system, enableAutoMtls true, defaultDestinationRuleExportTo everyone)`);
     } else {
       this.fail(target, res.status === 403 ? 'forbidden' : 'error', `the istio mesh config could not be read (${res.message ?? `HTTP ${res.status}`})`);
     }
@@ -408,6 +474,7 @@ class Collector {
     if (target.namespace) scope.namespace = target.namespace;
     if (target.labelSelector) scope.labelSelector = target.labelSelector;
     if (target.name) scope.name = target.name;
+    if (target.filter) scope.filter = target.filter.text;
     this.listed.push(scope);
   }
 
@@ -474,7 +541,7 @@ class Collector {
       }
     }
     if (!this.groupVersion.has(`${info.group}/${info.kind}`)) this.groupVersion.set(`${info.group}/${info.kind}`, Promise.resolve(version));
-    for (const item of items) this.keep(info, version, item);
+    for (const item of items) if (!target.filter || (typeof item === 'object' && item !== null && target.filter.keep(item))) this.keep(info, version, item);
     return 'ok';
   }
 
@@ -494,8 +561,9 @@ class Collector {
     if (target.namespace) entry.namespace = target.namespace;
     if (target.labelSelector) entry.labelSelector = target.labelSelector;
     if (target.name) entry.name = target.name;
+    if (target.filter) entry.filter = target.filter.text;
     const same = (e: IncompleteEntry): boolean =>
-      e.kind === entry.kind && e.namespace === entry.namespace && e.labelSelector === entry.labelSelector && e.name === entry.name && e.reason === entry.reason;
+      e.kind === entry.kind && e.namespace === entry.namespace && e.labelSelector === entry.labelSelector && e.name === entry.name && e.filter === entry.filter && e.reason === entry.reason;
     if (!this.incomplete.some(same)) this.incomplete.push(entry);
     this.firstFailure ??= `${target.info.kind}: ${message}`;
   }
@@ -517,16 +585,16 @@ class Collector {
       if (err instanceof NetworkError && UNREACHABLE_CODES.has(err.code)) {
         throw new ClusterError(`cannot reach the cluster of context "${this.context}" at ${this.server}: ${err.message}`);
       }
-      if (err instanceof NetworkError && err.code === 'ETOOLARGE') {
-        const raise = `${Math.ceil((this.maxListBytes * 4) / 1024 ** 2)}Mi`;
-        this.fail(target, 'error', `the list is larger than --max-list-size ${formatSize(this.maxListBytes)} (raise it with --max-list-size ${raise})`);
-        return undefined;
-      }
       if (err instanceof NetworkError && err.code === 'ETIMEDOUT' && this.answered === 0) this.silence = err.message;
       this.fail(target, 'error', (err as Error).message);
       return undefined;
     }
     this.answered++;
+    if (!res.ok && res.tooLarge) {
+      const raise = `${Math.ceil((this.maxListBytes * 4) / 1024 ** 2)}Mi`;
+      this.fail(target, 'error', `the list is larger than --max-list-size ${formatSize(this.maxListBytes)} (raise it with --max-list-size ${raise})`);
+      return undefined;
+    }
     if (!res.ok && res.status === 401) {
       throw new ClusterError(`authentication failed for context "${this.context}" (${this.server}): ${res.message ?? 'Unauthorized'}`);
     }

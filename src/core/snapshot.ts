@@ -1,6 +1,7 @@
 // One Snapshot: every object tunnelmesh judges, however it was collected (files or a
 // live cluster), plus what could not be collected. Everything downstream reads only this.
 
+import type { ProxyConfigGap, ProxyConfigInput } from './envoy-dump.js';
 import type { KObject, KindMap, KnownKind } from './k8s.js';
 
 export interface SourcePosition {
@@ -20,6 +21,8 @@ export interface IncompleteEntry {
   labelSelector?: string;
   /** Set when the failure was a GET of one object (the istio mesh config). */
   name?: string;
+  /** Set when the list was searched for some objects only (`running cloudflared`): a failure hides those. */
+  filter?: string;
   reason: IncompleteReason;
   message?: string;
 }
@@ -35,12 +38,15 @@ export interface ListedScope {
   labelSelector?: string;
   /** A GET of one object (found or 404). */
   name?: string;
+  /** Only the objects matching this were kept (`running cloudflared`): the others were not seen. */
+  filter?: string;
 }
 
 /** "Pod in app", "ConfigMap istio-system/istio", "Pod labelled x=y, cluster-wide", "Namespace". */
 export function incompleteScope(e: IncompleteEntry): string {
   if (e.name !== undefined) return `${e.kind} ${e.namespace ? `${e.namespace}/` : ''}${e.name}`;
   if (e.labelSelector !== undefined) return `${e.kind} labelled ${e.labelSelector}${e.namespace ? ` in ${e.namespace}` : ', cluster-wide'}`;
+  if (e.filter !== undefined) return `${e.kind} ${e.filter}${e.namespace ? ` in ${e.namespace}` : ', cluster-wide'}`;
   return `${e.kind}${e.namespace ? ` in ${e.namespace}` : ''}`;
 }
 
@@ -64,6 +70,10 @@ export interface Snapshot {
   /** Things worth a word on stderr: skipped objects, assumptions made. */
   warnings: string[];
   live?: LiveOrigin;
+  /** Envoy config dumps (`--proxy-config`, `--proxy-config-file`, a snapshot file's EnvoyConfigDump documents), pruned. */
+  proxyConfigs?: ProxyConfigInput[];
+  /** Dumps a live `--proxy-config` asked for and did not get (also in `incomplete`). */
+  proxyConfigGaps?: ProxyConfigGap[];
 }
 
 export function emptySnapshot(mode: Snapshot['mode']): Snapshot {

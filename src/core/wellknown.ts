@@ -3,11 +3,13 @@
 // look) and the model (what to judge) recognise objects by these, so they live below both.
 
 import jsyaml from 'js-yaml';
-import type { ConfigMap } from './k8s.js';
+import type { ConfigMap, PodSpec, StringMap } from './k8s.js';
 import { LimitError, loadYaml } from './limits.js';
 
 export const DEFAULT_ROOT_NAMESPACE = 'istio-system';
 export const OPERATOR_NAMESPACE = 'cloudflare-operator-system';
+/** The sidecar's container (classic: in containers; native: an init container that keeps running). */
+export const PROXY_CONTAINER = 'istio-proxy';
 
 export const OPERATOR_LABEL = {
   type: 'cloudflare-operator.io/type',
@@ -40,7 +42,8 @@ export interface CloudflaredYaml {
  * that looks like one (an `ingress:` line) but cannot be read gives the reason instead.
  */
 export function parseCloudflaredYaml(text: string): CloudflaredYaml | { error: string; refused: boolean } | undefined {
-  if (!/^ingress\s*:/m.test(text)) return undefined;
+  // A top-level `ingress:` line, or the key in JSON syntax (valid YAML, which cloudflared reads too).
+  if (!/^ingress\s*:/m.test(text) && !/^\s*\{[\s\S]*["']?ingress["']?\s*:/.test(text)) return undefined;
   let doc: unknown;
   try {
     doc = loadYaml(text);
@@ -100,4 +103,36 @@ export function readMeshConfigMap(configMaps: readonly ConfigMap[]): MeshConfigT
 /** meshConfig `rootNamespace`, Istio's default when unset. */
 export function rootNamespaceOf(mesh: Record<string, unknown> | undefined): string {
   return typeof mesh?.rootNamespace === 'string' && mesh.rootNamespace ? mesh.rootNamespace : DEFAULT_ROOT_NAMESPACE;
+}
+
+/** Top-level MeshConfig fields (istio.io/api mesh/v1alpha1): a document made of these is a mesh config, not an object. */
+const MESH_CONFIG_FIELDS = new Set([
+  'rootNamespace', 'enableAutoMtls', 'defaultConfig', 'defaultDestinationRuleExportTo', 'defaultServiceExportTo', 'defaultVirtualServiceExportTo',
+  'trustDomain', 'trustDomainAliases', 'meshMTLS', 'outboundTrafficPolicy', 'accessLogFile', 'accessLogEncoding', 'accessLogFormat', 'enableTracing',
+  'extensionProviders', 'defaultProviders', 'localityLbSetting', 'discoverySelectors', 'ingressClass', 'ingressService', 'ingressControllerMode',
+  'ingressSelector', 'enablePrometheusMerge', 'defaultHttpRetryPolicy', 'inboundTrafficPolicy', 'tlsDefaults', 'serviceSettings', 'caCertificates',
+  'connectTimeout', 'protocolDetectionTimeout', 'dnsRefreshRate', 'h2UpgradePolicy', 'proxyListenPort', 'proxyInboundListenPort', 'proxyHttpPort',
+]);
+
+/** Does a document without `kind` look like a MeshConfig (istioctl --meshConfigFile), so the user meant --mesh-config? */
+export function looksLikeMeshConfig(doc: unknown): string[] | undefined {
+  if (!isObject(doc) || doc.kind !== undefined) return undefined;
+  const keys = Object.keys(doc).filter((k) => MESH_CONFIG_FIELDS.has(k));
+  return keys.length > 0 && keys.length * 2 >= Object.keys(doc).length ? keys : undefined;
+}
+
+const CLOUDFLARED_IMAGE = /(^|\/)cloudflared(:|@|$)/;
+
+/**
+ * A tunnel connector: the operator's label, or a container that runs the cloudflared image or
+ * binary. Live collection looks for these in every namespace; the model reads their tunnels.
+ */
+export function runsCloudflared(spec: PodSpec, labels: StringMap): boolean {
+  if (labels['cloudflare-operator.io/app'] === 'cloudflared') return true;
+  return (spec.containers ?? []).some((c) => {
+    if (c.name === PROXY_CONTAINER) return false;
+    if (c.image && CLOUDFLARED_IMAGE.test(c.image.split('@')[0] ?? '')) return true;
+    const argv0 = c.command?.[0] ?? c.args?.[0] ?? '';
+    return /(^|\/)cloudflared$/.test(argv0);
+  });
 }

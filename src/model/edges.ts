@@ -6,8 +6,8 @@ import type { MeshIndex } from './indexes.js';
 import { describePod, workloadOf, type PodView } from './pods.js';
 import { findServicePort, type ServiceView } from './services.js';
 import { judgeEndpoint, type ClientContext, type EndpointVerdict } from './traffic.js';
+import { serviceKind } from './cloudflared.js';
 import {
-  isSpecialService,
   parseOriginUrl,
   serviceAddress,
   type OriginUrl,
@@ -60,8 +60,9 @@ export function ruleKey(tunnel: TunnelConfig, rule: TunnelRule): string {
 
 /** Where a rule's service URL leads inside the cluster (or that it leads elsewhere). */
 export function resolveRuleTarget(model: MeshIndex, tunnel: TunnelConfig, rule: TunnelRule): RuleTarget {
-  if (isSpecialService(rule.service)) return { kind: 'special' };
-  const url = parseOriginUrl(rule.service);
+  const kind = serviceKind(rule.service, rule.originRequest, tunnel.originRequest);
+  if (kind.kind === 'special') return { kind: 'special' };
+  const url = kind.kind === 'invalid' ? undefined : parseOriginUrl(rule.service);
   if (!url) return { kind: 'unparsable' };
   const connectorNs = tunnel.connectors[0]?.namespace ?? tunnel.namespace;
   const byIp = model.serviceByClusterIP(url.host);
@@ -104,6 +105,9 @@ export function groupClients(pods: PodView[], role = 'cloudflared'): PodClientGr
 export interface EdgeGap {
   /** Namespace of the Service the rule targets (for -n). */
   namespace: string;
+  /** What was not judged: a tunnel rule (`ruleKey`) or a gateway route (`routeKey`). */
+  edge: 'tunnel-rule' | 'gateway-route';
+  key: string;
   text: string;
 }
 
@@ -120,14 +124,14 @@ export function buildTunnelEdges(model: MeshIndex, tunnels: readonly TunnelConfi
     for (const rule of tunnel.rules) {
       const target = resolveRuleTarget(model, tunnel, rule);
       if (target.kind === 'unseen') {
-        gaps.push({ namespace: target.address.namespace, text: `${tunnel.label} rule #${rule.index} (${rule.hostname ?? '*'} → ${rule.service}) not judged: ${target.why}` });
+        gaps.push({ namespace: target.address.namespace, edge: 'tunnel-rule', key: ruleKey(tunnel, rule), text: `${tunnel.label} rule #${rule.index} (${rule.hostname ?? '*'} → ${rule.service}) not judged: ${target.why}` });
         continue;
       }
       if (target.kind !== 'service') continue;
       const podsUnseen = model.incompleteFor('Pod', [target.service.namespace]);
       if (podsUnseen) {
         const key = `${target.service.namespace}/${target.service.name}:${target.servicePort.port}`;
-        gaps.push({ namespace: target.service.namespace, text: `edge to ${key} not judged: Pods ${podsUnseen}, so its endpoints are not known` });
+        gaps.push({ namespace: target.service.namespace, edge: 'tunnel-rule', key: ruleKey(tunnel, rule), text: `edge to ${key} not judged: Pods ${podsUnseen}, so its endpoints are not known` });
         continue;
       }
       const backends = model.backendsOf(target.service);

@@ -6,7 +6,7 @@ import { objectsOfKind, type Snapshot } from '../core/snapshot.js';
 import type { DestinationRule, KObject, Namespace, Workload } from '../core/k8s.js';
 import { matchesLabels } from '../core/labels.js';
 import { DestinationRuleIndex, isWildcardHost, serviceOfHost } from './destinationrule.js';
-import { DEFAULT_ROOT_NAMESPACE, meshSettingsFrom, type MeshSettings } from './mesh.js';
+import { DEFAULT_ROOT_NAMESPACE, DEFAULTS_ASSUMED, meshSettingsFrom, settingsOf, type GivenMeshConfig, type MeshSettings } from './mesh.js';
 import { PeerAuthIndex } from './peerauth.js';
 import { buildPodViews, workloadOf, type PodView } from './pods.js';
 import { predictInjection } from './sidecar.js';
@@ -25,6 +25,8 @@ export interface RuleTarget {
 
 export interface ModelOptions {
   clusterDomain?: string;
+  /** --mesh-config: used instead of the input's (or the cluster's) istio ConfigMap. */
+  meshConfig?: GivenMeshConfig;
 }
 
 export class MeshIndex {
@@ -44,6 +46,11 @@ export class MeshIndex {
    * then the root namespace and enableAutoMtls are not known, and verdicts needing them are unknown.
    */
   readonly meshUnseen: string | undefined;
+  /**
+   * The objects are a cluster's (a live run, or the replay of one's snapshot): running pods are
+   * judged, not workload templates, and the operator behaves as it does at run time.
+   */
+  readonly fromCluster: boolean;
   private readonly podsByNamespace = new Map<string, PodView[]>();
   private readonly serviceByName = new Map<string, ServiceView>();
   private readonly serviceByIP = new Map<string, ServiceView>();
@@ -55,9 +62,17 @@ export class MeshIndex {
     opts: ModelOptions = {},
   ) {
     this.clusterDomain = opts.clusterDomain ?? DEFAULT_CLUSTER_DOMAIN;
+    this.fromCluster = snapshot.mode === 'live' || snapshot.live !== undefined;
     const configMaps = objectsOfKind(snapshot, 'ConfigMap');
-    this.mesh = meshSettingsFrom(configMaps, (m) => this.notes.push(m));
-    this.meshUnseen = this.meshConfigUnseen();
+    if (opts.meshConfig) {
+      this.mesh = settingsOf(opts.meshConfig.mesh, opts.meshConfig.source);
+      this.meshUnseen = undefined;
+      if (snapshot.mode === 'live') this.notes.push(`${opts.meshConfig.source} is used instead of the cluster's mesh config (ConfigMap ${DEFAULT_ROOT_NAMESPACE}/istio)`);
+    } else {
+      this.mesh = meshSettingsFrom(configMaps, (m) => this.notes.push(m));
+      this.meshUnseen = this.meshConfigUnseen();
+      if (snapshot.mode === 'files' && this.mesh.defaulted && !this.meshUnseen) this.notes.push(DEFAULTS_ASSUMED);
+    }
     this.namespaces = new Map(objectsOfKind(snapshot, 'Namespace').map((n) => [n.metadata.name, n]));
     const workloads = (['Deployment', 'StatefulSet', 'DaemonSet', 'ReplicaSet', 'Job', 'CronJob'] as const).flatMap(
       (k) => objectsOfKind(snapshot, k) as Workload[],
@@ -67,7 +82,7 @@ export class MeshIndex {
       workloads,
       namespaces: this.namespaces,
       // A replayed live snapshot judges running pods only, as the live run did.
-      includeTemplates: snapshot.mode === 'files' && snapshot.live === undefined,
+      includeTemplates: !this.fromCluster,
       namespaceUnseen: (ns) => (this.namespaces.has(ns) ? undefined : this.unseen('Namespace')),
     });
     this.pods = views.pods;
@@ -84,6 +99,7 @@ export class MeshIndex {
       objectsOfKind(snapshot, 'DestinationRule'),
       this.mesh.rootNamespace,
       this.clusterDomain,
+      this.mesh.defaultDestinationRuleExportTo ? { defaultExportTo: this.mesh.defaultDestinationRuleExportTo } : {},
     );
 
   }
@@ -95,7 +111,7 @@ export class MeshIndex {
    * not missing.
    */
   servicesCollected(namespace: string): boolean {
-    return this.snapshot.mode === 'live' ? this.covers('Service', namespace) : this.servicesByNamespace.has(namespace);
+    return this.fromCluster ? this.covers('Service', namespace) : this.servicesByNamespace.has(namespace);
   }
 
   podsIn(namespace: string): PodView[] {
@@ -180,12 +196,12 @@ export class MeshIndex {
     const listed = this.snapshot.listed;
     if (!listed) return undefined;
     const covered = listed.some(
-      (l) => l.kind === kind && l.labelSelector === undefined && l.name === undefined && (l.namespace === undefined || l.namespace === namespace),
+      (l) => l.kind === kind && l.labelSelector === undefined && l.name === undefined && l.filter === undefined && (l.namespace === undefined || l.namespace === namespace),
     );
     if (covered) return undefined;
     const where = namespace ? ` in ${namespace}` : '';
     const failure = this.snapshot.incomplete.find(
-      (e) => e.kind === kind && e.labelSelector === undefined && e.name === undefined && (e.namespace === undefined || e.namespace === namespace),
+      (e) => e.kind === kind && e.labelSelector === undefined && e.name === undefined && e.filter === undefined && (e.namespace === undefined || e.namespace === namespace),
     );
     return failure ? `could not be listed${where} (${failure.reason})` : `were not collected${where}`;
   }

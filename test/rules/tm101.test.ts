@@ -32,6 +32,11 @@ interface Scenario {
   cloudflaredAnnotations?: Record<string, string>;
 }
 
+/** The same objects with the gateway's Service headless (clusterIP None). */
+function headless(objects: Obj[]): Obj[] {
+  return objects.map((o) => (o.kind === 'Service' ? { ...o, spec: { ...(o.spec as object), clusterIP: 'None' } } : o));
+}
+
 /** Seed 000: a meshed operator cloudflared → Service app/gw → a Spring Boot gateway excluding its actuator port. */
 function scenario(s: Scenario = {}): Obj[] {
   const port = s.servicePort ?? 9091;
@@ -91,6 +96,14 @@ testRule(tm101, {
       name: 'the exclude list only applies with includeInboundPorts *: an explicit include list captures the port',
       objects: scenario({ annotations: { 'traffic.sidecar.istio.io/includeInboundPorts': '8080,9091', 'traffic.sidecar.istio.io/excludeInboundPorts': '9091' } }),
     },
+    {
+      name: 'a DestinationRule top-level DISABLE with an entry for 9091 without tls: the cluster is auto, but the endpoints lose their tlsMode label (plaintext)',
+      objects: scenario({ extra: [destinationRule('app', 'gw', { host: FQDN, tls: 'DISABLE', portLevel: [{ port: 9091 }] })] }),
+    },
+    {
+      name: 'behind a headless Service with one endpoint lacking tlsMode istio, Istio sends plaintext to every endpoint',
+      objects: headless(scenario({ extra: [pod('app', 'gw-old', { owner: 'gw', sidecar: 'none', ports: [{ name: 'admin', port: 9091 }] }), pod('app', 'gw-new', { owner: 'gw', initExclude: '9091', ports: [{ name: 'admin', port: 9091 }] })] })),
+    },
   ],
   invalid: [
     {
@@ -136,9 +149,31 @@ testRule(tm101, {
     {
       name: "a DestinationRule exported only to its own namespace is not seen by cloudflared",
       objects: scenario({ extra: [destinationRule('app', 'gw', { host: FQDN, exportTo: ['.'], portLevel: [{ port: 9091, tls: 'DISABLE' }] })] }),
-      findings: [{ resource: 'Service app/gw', port: 9091 }],
-      // Editing that rule keeps exportTo '.', so the recommended fix (edit it) does not reach cloudflared either.
-      fixResolves: false,
+      // Issue 13: a second rule for the host beside the hidden one would be a duplicate (TM403) that Istio does
+      // not merge with it. The hidden rule already disables tls for 9091: exported, it is the fix for every client.
+      findings: [
+        {
+          resource: 'Service app/gw',
+          port: 9091,
+          fixes: [{ title: 'Set tls.mode DISABLE for port 9091 in DestinationRule app/gw (case.yaml:', yaml: ['exportTo:\n    - "*"\n', 'hides it from clients in other namespaces'] }],
+        },
+      ],
+    },
+    {
+      name: 'a private DestinationRule that says something else for the host: the fix goes to the client\'s namespace, looked up first',
+      objects: scenario({ extra: [destinationRule('app', 'gw', { host: FQDN, exportTo: ['.'], portLevel: [{ port: 8080, tls: 'ISTIO_MUTUAL' }] })] }),
+      findings: [
+        {
+          resource: 'Service app/gw',
+          port: 9091,
+          fixes: [
+            {
+              title: 'DestinationRule cloudflare-operator-system/gw-9091-no-mtls: tls.mode DISABLE for gw.app.svc.cluster.local port 9091',
+              yaml: ['namespace: cloudflare-operator-system\n', 'exportTo:\n    - .\n', 'is not exported to namespace cloudflare-operator-system'],
+            },
+          ],
+        },
+      ],
     },
     {
       name: 'a DestinationRule in a third namespace is not looked up (client ns, service ns, root only)',
@@ -153,7 +188,7 @@ testRule(tm101, {
     {
       name: 'a port-level entry without tls replaces the top-level ISTIO_MUTUAL: auto mTLS decides, and sends mTLS',
       objects: scenario({ extra: [destinationRule('app', 'gw', { host: FQDN, tls: 'ISTIO_MUTUAL', portLevel: [{ port: 9091 }] })] }),
-      findings: [{ resource: 'Service app/gw', port: 9091, evidence: ['the top-level tls is not inherited'], fixes: [{ title: 'in DestinationRule app/gw' }] }],
+      findings: [{ resource: 'Service app/gw', port: 9091, evidence: ['has no tls (a port entry replaces the top-level policy: no tls is inherited)', 'endpoint: DestinationRule app/gw trafficPolicy.tls (the port entry has no tls, so the top-level mode counts here).mode=ISTIO_MUTUAL keeps the tlsMode label'], fixes: [{ title: 'in DestinationRule app/gw' }] }],
     },
     {
       name: 'a wildcard DestinationRule in the root namespace applies: the fix adds a host-specific rule keeping its policy',
@@ -225,6 +260,35 @@ testRule(tm101, {
         service('app', 'gw', [{ name: 'http', port: 9091 }]),
       ],
       findings: [{ resource: 'Service app/gw', port: 9091, message: 'cloudflared Deployment app/cloudflared', evidence: ['mounts ConfigMap app/cloudflared'] }],
+    },
+    {
+      name: "a DestinationRule top-level ISTIO_MUTUAL with an entry for 9091 without tls keeps the label: the seed's option 2 (workload PA DISABLE) does not help",
+      objects: scenario({
+        extra: [
+          destinationRule('app', 'gw', { host: FQDN, tls: 'ISTIO_MUTUAL', portLevel: [{ port: 9091 }] }),
+          peerAuthentication('app', 'gw', { selector: { app: 'gw' }, portLevel: { 9091: 'DISABLE' } }),
+        ],
+      }),
+      findings: [
+        {
+          resource: 'Service app/gw',
+          port: 9091,
+          evidence: ['keeps the tlsMode label', 'decided: cluster: auto mTLS (the port entry has no tls); endpoint: tlsMode kept: DR top-level ISTIO_MUTUAL'],
+          fixes: [{ title: 'Set tls.mode DISABLE for port 9091 in DestinationRule app/gw', yaml: [/number: 9091\n\s+tls:\n\s+mode: DISABLE/] }, { title: /excludeInboundPorts|capture/i }],
+        },
+      ],
+    },
+    {
+      name: "behind a headless Service the seed's option 2 does not help: one decision for all endpoints, workload PeerAuthentications not consulted",
+      objects: headless(scenario({ extra: [peerAuthentication('app', 'gw', { selector: { app: 'gw' }, portLevel: { 9091: 'DISABLE' } })] })),
+      findings: [
+        {
+          resource: 'Service app/gw',
+          port: 9091,
+          evidence: ['ORIGINAL_DST cluster (headless Service)', 'workload and port-level PeerAuthentications are not consulted'],
+          fixes: [{ title: 'DestinationRule app/gw-9091-no-mtls' }],
+        },
+      ],
     },
   ],
 });

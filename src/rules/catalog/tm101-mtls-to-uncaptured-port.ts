@@ -8,6 +8,7 @@ import { captureFix, destinationRuleTlsFix, peerAuthPortFix } from '../fixes.js'
 import { clientNames, distinctBy, groupEvidence, groupHits, hitEdges, hitNamespaces, isRouteEdge, listing, matchKey, serviceRef, unique, workloadNames } from '../edge-hits.js';
 import type { Fix, Rule } from '../types.js';
 import { APP_NAMESPACE, CLOUDFLARED, edgeNamespace, EXCLUDE_INBOUND, gateway, GATEWAY_SERVICE, manifests, tunnelConfig } from '../examples.js';
+import { EDGES, kinds } from '../inputs.js';
 
 export const SYMPTOM_MTLS_TO_APP =
   'WRONG_VERSION_NUMBER / TLS handshake failure / upstream_reset_before_response_started in cloudflared and the proxy logs; the tunnel hostname answers 502';
@@ -16,7 +17,10 @@ export const SYMPTOM_MTLS_TO_APP =
 const SYMPTOM_MTLS_BEHIND_GATEWAY =
   'the ingress gateway answers 503 "upstream connect error or disconnect/reset before headers" (upstream_reset_before_response_started in its access log), and the tunnel hostname passes it on';
 
-const isTm101 = (v: EndpointVerdict): boolean => v.outcome === 'mtls-to-uncaptured' && v.sends.cause === 'auto-mtls';
+/** mTLS the cluster chose on its own: auto mTLS, a DR mode that keeps the tlsMode label (stage B), a headless Service. */
+export const AUTO_MTLS_CAUSES: ReadonlySet<string> = new Set(['auto-mtls', 'dr-keeps-label', 'headless']);
+
+const isTm101 = (v: EndpointVerdict): boolean => v.outcome === 'mtls-to-uncaptured' && AUTO_MTLS_CAUSES.has(v.sends.cause);
 
 /** Service ports TM101 reports (TM104 stays silent on them). */
 export function tm101Keys(model: MeshModel): Set<string> {
@@ -37,7 +41,7 @@ export const tm101: Rule = {
     howToFix:
       'Make clients send plaintext to that Service port with a DestinationRule portLevelSettings entry (tls.mode DISABLE, keyed by the Service port; recommended), ' +
       'or a workload PeerAuthentication portLevelMtls DISABLE for the target port (auto mTLS then sends plaintext), or stop excluding the port from capture.',
-    inputs: ['Pod', 'Deployment', 'Service', 'ConfigMap', 'DestinationRule', 'PeerAuthentication', 'Namespace'],
+    inputs: kinds(EDGES),
     example: {
       description: 'A meshed cloudflared routes admin.example.com to port 9091 of a gateway whose pods keep 9091 out of the sidecar (Prometheus scrapes it directly).',
       manifests: manifests(edgeNamespace(true), APP_NAMESPACE, tunnelConfig(9091), CLOUDFLARED, gateway(EXCLUDE_INBOUND), GATEWAY_SERVICE),
@@ -53,10 +57,12 @@ export const tm101: Rule = {
       const why = `clients send plaintext to ${svc.fqdn}:${sp.port}, which the application on target port ${listing(targetPorts.map(String))} expects`;
       const fixes: Fix[] = [];
       for (const h of distinctBy(hits, (h) => matchKey(h.endpoint.sends.match))) {
-        fixes.push(destinationRuleTlsFix(model, svc, sp, 'DISABLE', h.endpoint.sends.match, why));
+        fixes.push(destinationRuleTlsFix(model, svc, sp, 'DISABLE', h.endpoint.sends.match, why, h.client.group.context.namespace));
       }
       const perWorkloadPort = distinctBy(hits, (h) => `${formatRef(workloadOf(h.endpoint.pod))}:${h.endpoint.targetPort}`);
-      for (const { endpoint } of perWorkloadPort) {
+      // A workload PeerAuthentication only helps where auto mTLS reads it per endpoint (not behind a
+      // headless Service, nor where a DestinationRule mode keeps the tlsMode label).
+      for (const { endpoint } of perWorkloadPort.filter((h) => h.endpoint.sends.cause === 'auto-mtls')) {
         const port = endpoint.targetPort as number;
         const inForce = model.peerAuth.effectiveMode(endpoint.pod.namespace, endpoint.pod.labels, port).workloadPolicy;
         const because = 'auto mTLS sends plaintext to a port whose workload PeerAuthentication is DISABLE (unless a DestinationRule forces tls)';

@@ -7,6 +7,7 @@ import { dropDrTlsFix, injectSidecarFix, peerAuthPortFix } from '../fixes.js';
 import { clientNames, distinctBy, groupEvidence, groupHits, hitEdges, hitNamespaces, listing, serviceRef, unique, workloadNames } from '../edge-hits.js';
 import type { Fix, Rule } from '../types.js';
 import { APP_NAMESPACE, CLOUDFLARED, edgeNamespace, gateway, GATEWAY_SERVICE, manifests, tunnelConfig } from '../examples.js';
+import { EDGES, kinds } from '../inputs.js';
 
 export const SYMPTOM_RESET =
   'connection reset by peer / "upstream connect error or disconnect/reset before headers. reset reason: connection termination" (503 UC); the tunnel hostname answers 502';
@@ -23,7 +24,7 @@ export const tm102: Rule = {
     howToFix:
       'Accept plaintext on that target port with a workload PeerAuthentication portLevelMtls PERMISSIVE (keyed by the target port), ' +
       'or give the client a sidecar (with holdApplicationUntilProxyStarts) so auto mTLS applies, or drop the DestinationRule tls that forces plaintext.',
-    inputs: ['Pod', 'Deployment', 'Service', 'ConfigMap', 'DestinationRule', 'PeerAuthentication', 'Namespace'],
+    inputs: kinds(EDGES),
     example: {
       description: 'cloudflared runs without a sidecar (its namespace is not injected) and routes to a gateway whose namespace requires STRICT mTLS.',
       manifests: manifests(
@@ -65,6 +66,9 @@ spec:
         } else if (cause === 'destination-rule' && h.endpoint.sends.tls) {
           const tls = h.endpoint.sends.tls;
           fixes.push(dropDrTlsFix(model, tls.rule, sp.port, tls.portLevel, `${tls.where} sets ${tls.mode}; without it auto mTLS sends Istio mTLS`));
+        } else if (cause === 'dr-strips-label' && h.endpoint.sends.endpointMode) {
+          const mode = h.endpoint.sends.endpointMode;
+          fixes.push(dropDrTlsFix(model, mode.rule, sp.port, mode.portLevel, `${mode.where} sets ${mode.mode}, which strips the endpoints' tlsMode label: auto mTLS sends plaintext`));
         }
       }
       const strictBy = first.endpoint.server?.steps.at(-1) ?? 'STRICT';

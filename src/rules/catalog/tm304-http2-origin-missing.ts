@@ -4,8 +4,10 @@ import { effectiveOriginRequest, serviceKind } from '../../model/cloudflared.js'
 import type { TunnelEdge } from '../../model/edges.js';
 import { declaredSpeech } from '../../model/protocol.js';
 import { distinctBy, edgeNamespaces, edgesByServicePort, hitEdges, listing, portEvidence, ruleEvidence, ruleName, ruleSourceKey, unique } from '../edge-hits.js';
-import { appProtocolFix, ruleChangeFix } from '../tunnel-fixes.js';
+import { appProtocolFix, noH2cFix, ruleChangeFix } from '../tunnel-fixes.js';
 import type { Fix, FindingDraft, Rule } from '../types.js';
+import { PODS, TUNNELS, kinds } from '../inputs.js';
+import { pushAll } from '../../core/arrays.js';
 
 interface Miss {
   edge: TunnelEdge;
@@ -45,7 +47,7 @@ export const tm304: Rule = {
     howToFix:
       'Serve TLS on the backend port and use https:// with http2Origin: true — for an operator Ingress, cloudflare.com/protocol-<port>: https and cloudflare.com/http2-origin: "true" ' +
       '(caPool and originServerName do not survive the operator\'s ConfigMap path; the certificate must verify, or cloudflare.com/no-tls-verify). Then declare the port https.',
-    inputs: ['ConfigMap', 'Ingress', 'IngressClass', 'TunnelIngressClassConfig', 'Service'],
+    inputs: kinds(TUNNELS, 'Service', PODS),
   },
   check({ model }) {
     const findings: FindingDraft[] = [];
@@ -60,8 +62,13 @@ export const tm304: Rule = {
         `${what} needs HTTP/2 end to end; cloudflared uses HTTP/2 to an origin only over https:// with http2Origin: true`,
         `the backend must serve TLS on port ${sp.port} for https:// (today it is declared ${speech.istio.protocol}, plaintext); cloudflared verifies its certificate unless noTLSVerify is set`,
       ];
-      const fixes: Fix[] = distinctBy(edges, ruleSourceKey).map((e) =>
-        ruleChangeFix(model, e.tunnel, e.rule, { ...(e.url.scheme === 'https' ? {} : { scheme: 'https' }), originRequest: { http2Origin: true } }, why),
+      // Recommended: what works; the rule change and the declaration below only work together, once the app serves TLS.
+      const fixes: Fix[] = [noH2cFix(model, svc, sp, unique(edges.map((e) => e.rule.hostname ?? '').filter(Boolean)), what)];
+      pushAll(
+        fixes,
+        distinctBy(edges, ruleSourceKey).map((e) =>
+        ruleChangeFix(model, e.tunnel, e.rule, { ...(e.url.scheme === 'https' ? {} : { scheme: 'https' }), originRequest: { http2Origin: true } }, [...why, 'only together with the appProtocol https declaration, once the application serves TLS']),
+        ),
       );
       fixes.push(
         appProtocolFix(model, svc, sp, 'https', [

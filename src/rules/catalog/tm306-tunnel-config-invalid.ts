@@ -8,15 +8,19 @@ import type { IngressBackendView } from '../../model/operator-view.js';
 import { declaredSpeech } from '../../model/protocol.js';
 import { isEmptyRule, type TunnelConfig } from '../../model/tunnels.js';
 import { ruleEvidence, unique } from '../edge-hits.js';
-import { backendPath, configMapEditFix, ingressRuleFix, ingressRulesFix } from '../tunnel-fixes.js';
+import { backendPath, configMapEditFix, ingressRuleFix, ingressRulesFix, noH2cFix } from '../tunnel-fixes.js';
 import type { Fix, FindingDraft, Rule } from '../types.js';
 import { pushAll } from '../../core/arrays.js';
+import { PODS, TUNNELS, kinds } from '../inputs.js';
 
 const SYMPTOM_LOCAL = 'cloudflared refuses the config and does not start ("Couldn\'t start tunnel"; the pod restarts): every hostname of this tunnel is down';
 const SYMPTOM_REMOTE =
   'the configuration update is refused: the tunnel keeps serving its previous configuration, so every change since (for every hostname of the tunnel) is not live';
 
-/** Repairs cloudflared's complaints that have an unambiguous repair, in a cloudflared YAML ingress list. */
+/**
+ * Repairs cloudflared's complaints that have an unambiguous repair, in a cloudflared YAML ingress
+ * list. Only a rule cloudflared refuses is touched: every other rule keeps its origin as written.
+ */
 function repairYaml(ingress: Array<Record<string, unknown>>): string[] {
   const done: string[] = [];
   const str = (v: unknown) => (typeof v === 'string' ? v : '');
@@ -29,17 +33,20 @@ function repairYaml(ingress: Array<Record<string, unknown>>): string[] {
   }
   for (const r of ingress) {
     const service = str(r.service);
-    const url = /^([a-zA-Z][a-zA-Z0-9+.-]*:\/\/[^/?#]+)([^?#]+)$/.exec(service);
-    if (url && url[2]) {
-      r.service = url[1];
-      done.push(`${service}: path dropped (cloudflared proxies the request's own path)`);
-    } else if (/^[a-z0-9.-]+:\d+$/i.test(service)) {
-      r.service = `http://${service}`;
-      done.push(`${service}: scheme http:// added`);
-    }
-    if (/^http_status:/.test(service) && serviceKind(service).kind === 'invalid') {
-      r.service = 'http_status:404';
-      done.push(`${service} → http_status:404`);
+    const originRequest = typeof r.originRequest === 'object' && r.originRequest !== null ? (r.originRequest as Record<string, unknown>) : undefined;
+    if (service !== '' && serviceKind(service, originRequest).kind === 'invalid') {
+      // scheme://host[:port] then the path cloudflared refuses (the same split as its URL parser).
+      const url = /^([a-zA-Z][a-zA-Z0-9+.-]*:\/\/(?:\[[^\]]*\]|[^/?#:]+)(?::\d*)?)(\/[^?#]*)$/.exec(service);
+      if (url && url[2]) {
+        r.service = url[1];
+        done.push(`${service}: path dropped (cloudflared proxies the request's own path), the origin stays ${url[1]}`);
+      } else if (/^[a-z0-9.-]+:\d+$/i.test(service)) {
+        r.service = `http://${service}`;
+        done.push(`${service}: scheme http:// added`);
+      } else if (/^http_status:/.test(service)) {
+        r.service = 'http_status:404';
+        done.push(`${service} → http_status:404`);
+      }
     }
     const host = str(r.hostname);
     if (/^[^:[\]]+:\d+$/.test(host)) {
@@ -85,6 +92,7 @@ function backendFix(model: MeshModel, b: IngressBackendView, problem: ConfigProb
   if (problem.message.includes('invalid regex') && rulePath) return ingressPathFix(model, b, [problem.message]);
   if (problem.message.includes('invalid address') && b.service && b.port.servicePort) {
     const speech = declaredSpeech(b.port.servicePort).speech;
+    if ((speech === 'grpc' || speech === 'http2') && b.service) return noH2cFix(model, b.service, b.port.servicePort, [b.host], speech === 'grpc' ? 'gRPC' : 'HTTP/2');
     const scheme = speech === 'https' || speech === 'tls' ? 'https' : 'http';
     return ingressRuleFix(model, b, { scheme }, [problem.message, `level ${b.chain?.level} (${b.chain?.source}) yields a scheme cloudflared cannot parse; a per-port annotation (level 2) overrides it`]);
   }
@@ -99,19 +107,21 @@ export const tm306: Rule = {
     summary: 'cloudflared would reject the config: no catch-all last, catch-all not last, bad wildcard, port in hostname, path or no scheme in a service URL, bad path regexp, bad http_status.',
     description:
       'cloudflared validates the whole ingress list before using any of it (ingress.go ParseIngress): the last rule must match everything, only the last may, hostnames take ' +
-      'one leading *. wildcard and no port, URL services need a scheme and a host and no path, paths must compile as Go regexps. A local config that fails stops cloudflared; ' +
+      'one leading *. wildcard and no port, URL services must pass Go\'s url.Parse (no space or other refused character in the host) with a scheme and a host and no path, ' +
+      'paths must compile as Go (RE2) regexps — `(?i)` and `[[:alpha:]]` are valid, lookarounds and backreferences are not — and socks-proxy ipRules need valid CIDR prefixes; ' +
+      'a rule with originRequest.bastionMode needs no service. A local config that fails stops cloudflared; ' +
       'a remote (operator) config that fails is refused and the previous one stays. The operator writes what its inputs give it: an appProtocol it does not map ' +
       '(kubernetes.io/grpc) becomes a URL without a scheme, an ImplementationSpecific path becomes a regexp.',
     howToFix:
       "Repair the rule cloudflared names: for a hand-written config the fix rewrites it (catch-all last, scheme added, path dropped); for an operator Ingress, set " +
       'cloudflare.com/protocol-<port> or change the path so the operator writes a valid rule.',
-    inputs: ['ConfigMap', 'Ingress', 'IngressClass', 'TunnelIngressClassConfig', 'Service'],
+    inputs: kinds(TUNNELS, 'Service', PODS),
   },
   check({ model }) {
     const findings: FindingDraft[] = [];
     for (const tunnel of model.tunnels) {
       if (tunnel.refused) continue; // tunnelmesh would not read it: the notes say so, no claim about cloudflared
-      const problems: ConfigProblem[] = [...tunnel.problems.map((message) => ({ message })), ...(tunnel.problems.length && tunnel.layout === 'operator-json' ? [] : validateRules(tunnel.rules))];
+      const problems: ConfigProblem[] = [...tunnel.problems.map((message) => ({ message })), ...(tunnel.problems.length && tunnel.layout === 'operator-json' ? [] : validateRules(tunnel.rules, tunnel.originRequest))];
       if (problems.length === 0) continue;
       pushAll(findings, tunnel.layout === 'cloudflared-yaml' ? yamlFindings(model, tunnel, problems) : operatorFindings(model, tunnel, problems));
     }
@@ -119,21 +129,56 @@ export const tm306: Rule = {
   },
 };
 
+/** What cloudflared would still refuse in a repaired ingress list. */
+function stillRefused(ingress: Array<Record<string, unknown>>, globalOriginRequest: Record<string, unknown> | undefined): ConfigProblem[] {
+  const str = (v: unknown): string | undefined => (typeof v === 'string' && v !== '' ? v : undefined);
+  const rules = ingress.map((r, index) => {
+    const hostname = str(r.hostname);
+    const path = str(r.path);
+    const originRequest = typeof r.originRequest === 'object' && r.originRequest !== null ? (r.originRequest as Record<string, unknown>) : undefined;
+    return { index, service: str(r.service) ?? '', ...(hostname ? { hostname } : {}), ...(path ? { path } : {}), ...(originRequest ? { originRequest } : {}) };
+  });
+  return validateRules(rules, globalOriginRequest);
+}
+
+/**
+ * A rule whose value only its author can choose (a host with a space, a CIDR out of range): the
+ * fix says where and what, and is not applied blindly.
+ */
+function byHandFix(tunnel: TunnelConfig, problems: ConfigProblem[], repaired: string[]): Fix {
+  const where = (p: ConfigProblem) => (p.index !== undefined && tunnel.rules[p.index] ? `rule #${p.index} (${tunnel.rules[p.index]?.hostname ?? '*'} → ${tunnel.rules[p.index]?.service || '(no service)'})` : 'the config');
+  const lines = [
+    `cloudflared refuses ${tunnel.label} (${tunnel.key}), and what it needs cannot be guessed: only the author knows the value meant`,
+    ...problems.map((p) => `- ${where(p)}: ${p.message}`),
+    ...(repaired.length ? ['these have a repair that keeps every origin, to make together with the above:', ...repaired.map((r) => `- ${r}`)] : []),
+    `edit key ${tunnel.key} of ${tunnel.label}, then restart its cloudflared pods (cloudflared reads its config at start)`,
+  ];
+  return {
+    title: `Correct ${problems.map(where).join(', ')} in ${tunnel.label} by hand`,
+    yaml: lines.map((l) => `# ${l}\n`).join(''),
+    apply: 'manual',
+    manualReason: 'needs-a-choice',
+  };
+}
+
 function yamlFindings(model: MeshModel, tunnel: TunnelConfig, problems: ConfigProblem[]): FindingDraft[] {
   // The comments are filled in by the edit, which runs before the fix's YAML is written.
   const why = ['cloudflared refuses the config as it is'];
-  let repaired = 0;
-  const fix = configMapEditFix(
+  let repaired: string[] = [];
+  let left: ConfigProblem[] = [];
+  const repairFix = configMapEditFix(
     model,
     tunnel,
     (ingress) => {
-      const done = repairYaml(ingress);
-      repaired = done.length;
-      pushAll(why, done.map((d) => `repaired: ${d}`));
+      repaired = repairYaml(ingress);
+      left = stillRefused(ingress, tunnel.originRequest);
+      pushAll(why, repaired.map((d) => `repaired: ${d}`));
     },
     'Repair the ingress rules',
     why,
   );
+  // A repair that leaves a rule cloudflared still refuses would not fix the config: say what to do by hand instead.
+  const fix = repairFix && left.length === 0 && repaired.length > 0 ? repairFix : left.length > 0 || repaired.length === 0 ? byHandFix(tunnel, left.length ? left : problems, repaired) : undefined;
   const cm = tunnel.configMap;
   return [
     {
@@ -149,7 +194,7 @@ function yamlFindings(model: MeshModel, tunnel: TunnelConfig, problems: ConfigPr
         }),
         `connectors: ${tunnel.connectorEvidence}`,
       ],
-      fixes: fix && repaired > 0 ? [fix] : [],
+      fixes: fix ? [fix] : [],
       namespaces: [tunnel.namespace],
       objects: [tunnel.object],
       edges: tunnel.rules.map((r) => ruleKey(tunnel, r)),
