@@ -13,7 +13,7 @@ import { lazyImport } from './lazy-import.js';
 import type { ConfigMap, KObject } from '../core/k8s.js';
 import { CONNECTOR_SELECTOR, DEFAULT_ROOT_NAMESPACE, isMeshConfigMap, isTunnelConfigMap, OPERATOR_LABEL, OPERATOR_NAMESPACE, readMeshConfigMap, rootNamespaceOf } from '../core/wellknown.js';
 import { getJson, NetworkError, UNREACHABLE_CODES, type ApiConnection, type ApiResult } from './http.js';
-import { apiVersionOf, kindInfo, KINDS, resourcePath, type KindInfo } from '../core/kinds.js';
+import { apiVersionOf, kindInfo, kindOfObject, KINDS, resourcePath, type KindInfo } from '../core/kinds.js';
 import { addObjects, emptySnapshot, type IncompleteEntry, type ListedScope, type Snapshot } from '../core/snapshot.js';
 import { normalizeObject } from './validate.js';
 
@@ -187,7 +187,7 @@ export async function collectLive(opts: LiveOptions): Promise<LiveResult> {
   }
   const objects: KObject[] = [];
   for (const raw of collector.objects()) {
-    const o = normalizeObject(raw, `${raw.kind ?? 'object'} from the API`, { defaultNamespace: 'default', isNamespaced: (k) => kindInfo(k)?.namespaced ?? true }, (m) => snapshot.warnings.push(m));
+    const o = normalizeObject(raw, `${raw.kind ?? 'object'} from the API`, { defaultNamespace: 'default', isNamespaced: (k, v) => kindOfObject(k, v)?.namespaced ?? true }, (m) => snapshot.warnings.push(m));
     if (o) objects.push(o);
   }
   addObjects(snapshot, objects, (o) => `${o.kind} ${o.metadata.namespace ? `${o.metadata.namespace}/` : ''}${o.metadata.name}`);
@@ -304,7 +304,7 @@ class Collector {
   }
 
   private markListed(target: ListTarget): void {
-    const scope: ListedScope = { kind: target.info.kind };
+    const scope: ListedScope = { kind: target.info.id };
     if (target.namespace) scope.namespace = target.namespace;
     if (target.labelSelector) scope.labelSelector = target.labelSelector;
     if (target.name) scope.name = target.name;
@@ -313,7 +313,7 @@ class Collector {
 
   /** Versions worth trying: the one a sibling list already found, else all, preferred first. */
   private async versionsFor(info: KindInfo): Promise<string[]> {
-    const known = await this.groupVersion.get(`${info.group}/${info.kind}`);
+    const known = await this.groupVersion.get(`${info.group}/${info.id}`);
     return known ? [known] : info.versions;
   }
 
@@ -346,7 +346,7 @@ class Collector {
       continueToken = body.metadata?.continue || undefined;
       if (!continueToken) break;
     }
-    if (!this.groupVersion.has(`${info.group}/${info.kind}`)) this.groupVersion.set(`${info.group}/${info.kind}`, Promise.resolve(version));
+    if (!this.groupVersion.has(`${info.group}/${info.id}`)) this.groupVersion.set(`${info.group}/${info.id}`, Promise.resolve(version));
     for (const item of items) this.keep(info, version, item);
     return 'ok';
   }
@@ -357,20 +357,20 @@ class Collector {
     item.kind = info.kind;
     if (typeof item.apiVersion !== 'string') item.apiVersion = apiVersionOf(info, version);
     if (info.kind === 'ConfigMap' && !keepConfigMap(item as unknown as ConfigMap)) return;
-    const key = `${info.kind}/${item.metadata?.namespace ?? ''}/${item.metadata?.name ?? ''}`;
+    const key = `${info.id}/${item.metadata?.namespace ?? ''}/${item.metadata?.name ?? ''}`;
     this.byKey.set(key, item);
   }
 
   private fail(target: ListTarget, reason: IncompleteEntry['reason'], message: string): void {
     const scope = target.labelSelector ? `cluster-wide list with labelSelector ${target.labelSelector}: ` : '';
-    const entry: IncompleteEntry = { kind: target.info.kind, reason, message: `${scope}${message}`.slice(0, 300) };
+    const entry: IncompleteEntry = { kind: target.info.id, reason, message: `${scope}${message}`.slice(0, 300) };
     if (target.namespace) entry.namespace = target.namespace;
     if (target.labelSelector) entry.labelSelector = target.labelSelector;
     if (target.name) entry.name = target.name;
     const same = (e: IncompleteEntry): boolean =>
       e.kind === entry.kind && e.namespace === entry.namespace && e.labelSelector === entry.labelSelector && e.name === entry.name && e.reason === entry.reason;
     if (!this.incomplete.some(same)) this.incomplete.push(entry);
-    this.firstFailure ??= `${target.info.kind}: ${message}`;
+    this.firstFailure ??= `${target.info.id}: ${message}`;
   }
 
   /**
