@@ -44,7 +44,9 @@ function ofRule(model: MeshModel, tunnel: TunnelConfig, rule: TunnelRule): Backe
 /** Every rule of every config (the operator's own catch-all excepted), then the Ingress backends no rule serves. */
 export function allBackends(model: MeshModel): BackendView[] {
   const out: BackendView[] = [];
-  for (const tunnel of model.tunnels) for (const rule of tunnel.rules) if (!rule.synthetic) out.push(ofRule(model, tunnel, rule));
+  for (const tunnel of model.tunnels) {
+    for (const rule of tunnel.rules) if (!rule.synthetic && !(rule.written?.rule && rule.written.rule !== rule)) out.push(ofRule(model, tunnel, rule));
+  }
   for (const b of model.operator.backends) if (!b.rule) out.push({ ingress: b });
   return out;
 }

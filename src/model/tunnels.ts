@@ -8,13 +8,14 @@ export { CONNECTOR_SELECTOR, isTunnelConfigMap, OPERATOR_LABEL } from '../core/w
 import type { BackendPort, ClassConfigResolution, ClassResolution, ProtocolChain } from './operator.js';
 import type { ServiceView } from './services.js';
 import type { PodView } from './pods.js';
+import type { WrittenRule } from './operator-sources.js';
 
 
 /**
  * operator-json: the Cloudflare operator's `tunnel-config-<id>` (config.json, pushed as remote config);
  * cloudflared-yaml: a cloudflared config.yaml in a ConfigMap (older operators, adyanth's, hand-written);
- * operator-predicted: not in the input — the rules the operator's chain writes for the Ingresses of a
- * TunnelIngressClassConfig (manifests in CI hold Ingresses, the operator writes the config at run time).
+ * operator-predicted: not in the input — the rules the operator writes for the Ingresses, TunnelBindings
+ * and HTTPRoutes of one tunnel (manifests in CI hold those, the operator writes the config at run time).
  */
 export type TunnelLayout = 'operator-json' | 'cloudflared-yaml' | 'operator-predicted';
 
@@ -74,6 +75,8 @@ export interface TunnelRule {
   synthetic?: boolean;
   /** The Ingress backend the operator builds this rule from (predicted rules, and real ones matched by host and path). */
   backend?: IngressBackendView;
+  /** The TunnelBinding subject or HTTPRoute backend the operator builds it from (predicted, or matched in a real config). */
+  written?: WrittenRule;
 }
 
 export interface TunnelConfig {

@@ -32,6 +32,7 @@ import { tm307 } from './catalog/tm307-protocol-annotation-ineffective.js';
 import { tm308 } from './catalog/tm308-port-protocol-undeclared.js';
 import { tm309 } from './catalog/tm309-tunnel-rule-shadowed.js';
 import { tm310 } from './catalog/tm310-udp-through-tunnel.js';
+import { tm311 } from './catalog/tm311-gateway-rules-overwritten.js';
 import type { Rule } from './types.js';
 
 export const RULES: readonly Rule[] = [
@@ -67,6 +68,7 @@ export const RULES: readonly Rule[] = [
   tm308,
   tm309,
   tm310,
+  tm311,
 ];
 
 export function ruleByCode(code: string): Rule | undefined {
