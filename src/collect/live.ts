@@ -13,7 +13,7 @@ import { lazyImport } from './lazy-import.js';
 import type { ConfigMap, KObject } from '../core/k8s.js';
 import { CONNECTOR_SELECTOR, DEFAULT_ROOT_NAMESPACE, isMeshConfigMap, isTunnelConfigMap, OPERATOR_LABEL, OPERATOR_NAMESPACE, readMeshConfigMap, rootNamespaceOf } from '../core/wellknown.js';
 import { getJson, NetworkError, UNREACHABLE_CODES, type ApiConnection, type ApiResult } from './http.js';
-import { apiVersionOf, kindInfo, kindOfObject, KINDS, resourcePath, type KindInfo } from '../core/kinds.js';
+import { apiVersionOf, GATEWAY_API_GATEWAY, kindInfo, kindOfObject, KINDS, resourcePath, type KindInfo } from '../core/kinds.js';
 import { addObjects, emptySnapshot, type IncompleteEntry, type ListedScope, type Snapshot } from '../core/snapshot.js';
 import { normalizeObject } from './validate.js';
 
@@ -139,7 +139,7 @@ export async function collectLive(opts: LiveOptions): Promise<LiveResult> {
   const rootGuess = DEFAULT_ROOT_NAMESPACE;
   const extraNamespaces = new Set<string>();
   if (namespace) {
-    for (const kind of ['PeerAuthentication', 'DestinationRule', 'VirtualService', 'ServiceEntry'] as const) {
+    for (const kind of ROOT_KINDS) {
       if (namespace !== rootGuess) targets.push({ info: kindInfo(kind) as KindInfo, namespace: rootGuess });
     }
     for (const ns of [OPERATOR_NAMESPACE, ...(opts.tunnelNamespaces ?? [])]) if (ns !== namespace) extraNamespaces.add(ns);
@@ -156,9 +156,7 @@ export async function collectLive(opts: LiveOptions): Promise<LiveResult> {
     const phase2: ListTarget[] = [];
     const mesh = { rootNamespace: rootNamespaceOf(readMeshConfigMap(collector.configMaps())?.mesh) };
     if (mesh.rootNamespace !== rootGuess && mesh.rootNamespace !== namespace) {
-      for (const kind of ['PeerAuthentication', 'DestinationRule', 'VirtualService', 'ServiceEntry'] as const) {
-        phase2.push({ info: kindInfo(kind) as KindInfo, namespace: mesh.rootNamespace });
-      }
+      for (const kind of ROOT_KINDS) phase2.push({ info: kindInfo(kind) as KindInfo, namespace: mesh.rootNamespace });
     }
     const clientNamespaces = new Set(collector.podNamespaces().filter((ns) => ns !== namespace && !extraNamespaces.has(ns)));
     for (const ns of clientNamespaces) phase2.push(...tunnelNamespaceTargets(ns));
@@ -178,6 +176,20 @@ export async function collectLive(opts: LiveOptions): Promise<LiveResult> {
     // TunnelIngressClassConfigs the IngressClasses point at, where they live.
     for (const ns of collector.classConfigNamespaces()) {
       if (ns !== namespace && !extraNamespaces.has(ns) && !clientNamespaces.has(ns)) phase2.push({ info: kindInfo('TunnelIngressClassConfig') as KindInfo, namespace: ns });
+    }
+    // TunnelGatewayClassConfigs the GatewayClasses point at.
+    for (const ns of collector.gatewayConfigNamespaces()) {
+      if (ns !== namespace && !extraNamespaces.has(ns) && !clientNamespaces.has(ns)) phase2.push({ info: kindInfo('TunnelGatewayClassConfig') as KindInfo, namespace: ns });
+    }
+    // Gateway API Gateways that the HTTPRoutes in scope attach to elsewhere: an Istio one's proxies
+    // are those routes' clients (with the DestinationRules of their namespace); the operator's has
+    // its tunnel there. The Service Istio generates for it is what tunnel rules point at.
+    for (const ns of collector.routeParentNamespaces()) {
+      if (ns === namespace) continue;
+      phase2.push({ info: kindInfo(GATEWAY_API_GATEWAY) as KindInfo, namespace: ns });
+      if (clientNamespaces.has(ns) || extraNamespaces.has(ns)) continue;
+      phase2.push({ info: kindInfo('Pod') as KindInfo, namespace: ns }, { info: kindInfo('Service') as KindInfo, namespace: ns });
+      if (!rootNamespaces.has(ns)) phase2.push({ info: kindInfo('DestinationRule') as KindInfo, namespace: ns });
     }
     await all(phase2.map((t) => collector.list(t)));
   }
@@ -199,13 +211,30 @@ export async function collectLive(opts: LiveOptions): Promise<LiveResult> {
 
 /** In a namespace where tunnels live: their pods, workloads, configs and the clients' DestinationRules. */
 function tunnelNamespaceTargets(ns: string): ListTarget[] {
-  return (['Pod', 'ConfigMap', 'Deployment', 'ReplicaSet', 'DestinationRule', 'VirtualService', 'PeerAuthentication', 'TunnelIngressClassConfig'] as const).map((kind) => ({
+  return (
+    [
+      'Pod',
+      'ConfigMap',
+      'Deployment',
+      'ReplicaSet',
+      'DestinationRule',
+      'VirtualService',
+      'PeerAuthentication',
+      'Sidecar',
+      'TunnelIngressClassConfig',
+      'TunnelGatewayClassConfig',
+      'Tunnel',
+    ] as const
+  ).map((kind) => ({
     info: kindInfo(kind) as KindInfo,
     namespace: ns,
   }));
 }
 
-type RawObject = Record<string, unknown> & { kind?: string; metadata?: { name?: string; namespace?: string } };
+/** Root-namespace policies that apply mesh-wide (the mesh-default Sidecar among them). */
+const ROOT_KINDS = ['PeerAuthentication', 'DestinationRule', 'VirtualService', 'ServiceEntry', 'Sidecar'] as const;
+
+type RawObject = Record<string, unknown> & { kind?: string; apiVersion?: string; metadata?: { name?: string; namespace?: string } };
 
 class Collector {
   successes = 0;
@@ -237,6 +266,27 @@ class Collector {
   classConfigNamespaces(): string[] {
     const classes = this.objects().filter((o) => o.kind === 'IngressClass') as Array<RawObject & { spec?: { parameters?: { kind?: string; namespace?: string } } }>;
     return [...new Set(classes.filter((c) => c.spec?.parameters?.kind === 'TunnelIngressClassConfig').map((c) => c.spec?.parameters?.namespace || OPERATOR_NAMESPACE))];
+  }
+
+  /** Namespaces GatewayClass parametersRefs name for TunnelGatewayClassConfigs (the operator requires one). */
+  gatewayConfigNamespaces(): string[] {
+    const classes = this.objects().filter((o) => o.kind === 'GatewayClass') as Array<RawObject & { spec?: { parametersRef?: { kind?: string; namespace?: string } } }>;
+    return [...new Set(classes.filter((c) => c.spec?.parametersRef?.kind === 'TunnelGatewayClassConfig').map((c) => c.spec?.parametersRef?.namespace).filter((n): n is string => typeof n === 'string' && n !== ''))];
+  }
+
+  /** Namespaces of the Gateways HTTPRoutes attach to (parentRef namespace, else the route's). */
+  routeParentNamespaces(): string[] {
+    const out = new Set<string>();
+    for (const o of this.objects()) {
+      if (o.kind !== 'HTTPRoute') continue;
+      const refs = (o.spec as { parentRefs?: unknown } | undefined)?.parentRefs;
+      if (!Array.isArray(refs)) continue;
+      for (const r of refs) {
+        const ns = (r as { namespace?: unknown } | null)?.namespace;
+        if (typeof ns === 'string' && ns) out.add(ns);
+      }
+    }
+    return [...out];
   }
 
   /** Namespaces named by VirtualServices' `gateways: [ns/name]`. */

@@ -262,7 +262,17 @@ const KIND_SHAPES: Record<string, Shape> = {
       spec: {
         obj: {
           gatewayClassName: 'string',
-          listeners: { arr: { obj: { name: 'string', port: 'port', protocol: 'string', hostname: 'string' } } },
+          listeners: {
+            arr: {
+              obj: {
+                name: 'string',
+                port: 'port',
+                protocol: 'string',
+                hostname: 'string',
+                allowedRoutes: { obj: { namespaces: { obj: { from: 'string', selector: { obj: { matchLabels: 'stringMap' } } } } } },
+              },
+            },
+          },
           addresses: { arr: { obj: { type: 'string', value: 'string' } } },
         },
       },

@@ -289,6 +289,7 @@ export interface GatewayListener {
   port?: number;
   protocol?: string;
   hostname?: string;
+  allowedRoutes?: { namespaces?: { from?: string; selector?: { matchLabels?: StringMap } } };
 }
 
 /** A Gateway of the Gateway API (kind id GATEWAY_API_GATEWAY), not Istio's networking.istio.io Gateway. */

@@ -9,6 +9,8 @@ export interface MeshSettings {
   rootNamespace: string;
   enableAutoMtls: boolean;
   holdApplicationUntilProxyStarts: boolean;
+  /** meshConfig outboundTrafficPolicy.mode (Istio's default ALLOW_ANY): what a sidecar does with a destination it does not know. */
+  outboundTrafficPolicy: 'ALLOW_ANY' | 'REGISTRY_ONLY';
   /** Where the settings came from, for evidence lines. */
   source: string;
   /** True when no mesh config was seen and Istio's defaults are assumed. */
@@ -21,6 +23,7 @@ export function defaultMeshSettings(): MeshSettings {
     rootNamespace: DEFAULT_ROOT_NAMESPACE,
     enableAutoMtls: true,
     holdApplicationUntilProxyStarts: false,
+    outboundTrafficPolicy: 'ALLOW_ANY',
     source: "Istio's defaults (no istio ConfigMap in istio-system was seen)",
     defaulted: true,
   };
@@ -40,6 +43,7 @@ export function meshSettingsFrom(configMaps: ConfigMap[], warn: (m: string) => v
     rootNamespace: rootNamespaceOf(m),
     enableAutoMtls: m.enableAutoMtls !== false,
     holdApplicationUntilProxyStarts: defaultConfig.holdApplicationUntilProxyStarts === true,
+    outboundTrafficPolicy: (m.outboundTrafficPolicy as { mode?: unknown } | undefined)?.mode === 'REGISTRY_ONLY' ? 'REGISTRY_ONLY' : 'ALLOW_ANY',
     source: `ConfigMap istio-system/${name} (key mesh)`,
     defaulted: false,
   };

@@ -12,7 +12,7 @@ import { resolveTargetPort, type ServiceView } from './services.js';
 import { TLS_MODE_LABEL } from './sidecar.js';
 
 /** What leaves the client: Istio mTLS, TLS with user settings, the app's own TLS, plaintext. */
-export type Sends = 'ISTIO_MUTUAL' | 'MUTUAL' | 'SIMPLE' | 'PLAINTEXT' | 'APP_TLS' | 'HBONE' | 'UNKNOWN';
+export type Sends = 'ISTIO_MUTUAL' | 'MUTUAL' | 'SIMPLE' | 'PLAINTEXT' | 'APP_TLS' | 'HBONE' | 'BLACKHOLE' | 'UNKNOWN';
 
 export type SendCause =
   | 'destination-rule'
@@ -24,6 +24,8 @@ export type SendCause =
   | 'no-client-sidecar'
   | 'outbound-bypass'
   | 'ambient-client'
+  | 'not-visible'
+  | 'passthrough'
   | 'unknown';
 
 export interface SendDecision {
@@ -53,6 +55,7 @@ export type Outcome =
   | 'mtls-to-disabled-port'
   | 'mtls-to-no-sidecar'
   | 'plaintext-to-strict'
+  | 'blackhole'
   | 'no-endpoint'
   | 'unknown';
 
@@ -124,6 +127,11 @@ export function decideSends(
       const sends = schemeSends(scheme);
       return { sends, cause: 'outbound-bypass', steps: [...steps, `${bypass.why}: the connection skips the sidecar`] };
     }
+    // A Sidecar resource may hide the Service from this proxy (gateways never use one).
+    if (sc.kind !== 'gateway') {
+      const hidden = sidecarVisibility(model, pod, svc, sp, steps, scheme);
+      if (hidden) return hidden;
+    }
     const decision = decideMeshedSends(model, { namespace: pod.namespace, labels: pod.labels }, svc, sp, target, targetPort, steps, client.subset);
     if (bypass.maybe) decision.condition = bypass.maybe;
     return decision;
@@ -133,6 +141,19 @@ export function decideSends(
     return decideMeshedSends(model, undefined, svc, sp, target, targetPort, steps, client.subset);
   }
   return decideMeshedSends(model, { namespace: client.namespace }, svc, sp, target, targetPort, steps, client.subset);
+}
+
+/** What a proxy sends to a Service its Sidecar resource does not import (visibility.ts); undefined when it sees it. */
+function sidecarVisibility(model: MeshIndex, pod: PodView, svc: ServiceView, sp: ServicePort, steps: string[], scheme: string | undefined): SendDecision | undefined {
+  const unseen = model.incompleteFor('Sidecar', [pod.namespace]) ?? (model.sidecars.any || model.snapshot.mode === 'live' ? model.rootUnseen('Sidecar') : undefined);
+  if (unseen) return { sends: 'UNKNOWN', cause: 'unknown', steps: [...steps, `Sidecar resources ${unseen}: which Services its proxy sees cannot be decided`] };
+  const v = model.sidecars.visibility(pod.namespace, pod.labels, svc, sp.port);
+  if (!v) return undefined;
+  steps.push(v.why);
+  if (v.visible) return undefined;
+  if (v.mode === 'REGISTRY_ONLY') return { sends: 'BLACKHOLE', cause: 'not-visible', steps };
+  const sends = schemeSends(scheme);
+  return { sends, cause: 'passthrough', steps: [...steps, `it sends ${describeSends(sends)}`] };
 }
 
 /**
@@ -317,6 +338,8 @@ export function describeSends(s: Sends): string {
       return 'plaintext';
     case 'HBONE':
       return 'HBONE (ztunnel mTLS)';
+    case 'BLACKHOLE':
+      return 'nothing (BlackHoleCluster)';
     case 'UNKNOWN':
       return 'unknown';
   }
@@ -361,6 +384,7 @@ export function judgeEndpoint(
   };
 
   if (sends.sends === 'UNKNOWN') return done('unknown', `what the client sends cannot be decided${sends.steps.length ? `: ${sends.steps.at(-1)}` : ''}`);
+  if (sends.sends === 'BLACKHOLE') return done('blackhole', `the client's sidecar does not know Service ${svc.namespace}/${svc.name} and its outbound policy is REGISTRY_ONLY: BlackHoleCluster answers 502 (TCP: reset)`);
   if (sc.state === 'unknown') return done('unknown', `sidecar of ${describePod(target)} unknown: ${sc.reason}`);
   const mtls = sends.sends === 'ISTIO_MUTUAL';
 

@@ -58,7 +58,7 @@ function concerns(f: Finding, v: BackendView): boolean {
   return false;
 }
 
-const OUTCOME_RANK: Record<string, number> = { 'mtls-to-uncaptured': 0, 'mtls-to-disabled-port': 0, 'mtls-to-no-sidecar': 0, 'plaintext-to-strict': 0, 'no-endpoint': 1, unknown: 2, ok: 3 };
+const OUTCOME_RANK: Record<string, number> = { 'mtls-to-uncaptured': 0, 'mtls-to-disabled-port': 0, 'mtls-to-no-sidecar': 0, 'plaintext-to-strict': 0, blackhole: 0, 'no-endpoint': 1, unknown: 2, ok: 3 };
 
 /** The worst endpoint of an edge (what a user would see first), and the client that reaches it. */
 function worstEndpoint(r: { clients: ClientVerdicts[] }): { endpoint: EndpointVerdict; label: string } | undefined {
@@ -129,7 +129,8 @@ export function explainBackends(model: MeshModel, findings: Finding[], views: Ba
 function routeJson(r: RouteEdge): Record<string, unknown> {
   const worst = worstEndpoint(r);
   return {
-    virtualService: `${r.virtualService.metadata.namespace ?? 'default'}/${r.virtualService.metadata.name}`,
+    virtualService: r.route.kind === 'VirtualService' ? `${r.route.metadata.namespace ?? 'default'}/${r.route.metadata.name}` : null,
+    httpRoute: r.route.kind === 'HTTPRoute' ? `${r.route.metadata.namespace}/${r.route.metadata.name}` : null,
     route: r.path,
     gateway: `${r.gateway.namespace}/${r.gateway.name}`,
     service: { namespace: r.service.namespace, name: r.service.name, port: r.servicePort.port },
@@ -279,7 +280,7 @@ function backendText(model: MeshModel, x: ExplainedBackend, c: ChalkInstance): s
   }
   for (const r of view.onward ?? []) {
     const worst = worstEndpoint(r);
-    lines.push(`  ${c.dim('then, through the gateway:')} ${formatRef(refOf(r.virtualService))} ${r.path} → Service ${r.service.namespace}/${r.service.name}:${r.servicePort.port}${r.subset ? ` subset ${r.subset}` : ''}`);
+    lines.push(`  ${c.dim('then, through the gateway:')} ${formatRef(refOf(r.route))} ${r.path} → Service ${r.service.namespace}/${r.service.name}:${r.servicePort.port}${r.subset ? ` subset ${r.subset}` : ''}`);
     if (worst) {
       const ep = worst.endpoint;
       lines.push(`    sends: ${describeSends(ep.sends.sends)} ${c.dim(`(${ep.sends.sends}; ${ep.sends.steps.length > 1 ? ep.sends.steps.at(-1) : ep.sends.cause})`)}`);

@@ -17,7 +17,7 @@ import { judgeEndpoint, type ClientContext, type EndpointVerdict } from '../mode
 export type PathEdge = TunnelEdge | RouteEdge;
 
 export function isRouteEdge(edge: PathEdge): edge is RouteEdge {
-  return 'virtualService' in edge;
+  return 'route' in edge;
 }
 
 export interface EdgeHit {
@@ -95,8 +95,8 @@ export function ruleLine(edge: { tunnel: TunnelConfig; rule: TunnelRule }): stri
 
 /** `VirtualService app/x http[0].route[0] (through Gateway istio-system/gw): hosts → reviews:9080` */
 export function routeLine(edge: RouteEdge): string {
-  const vs = edge.virtualService;
-  const hosts = (vs.spec?.hosts ?? []).join(', ') || '*';
+  const vs = edge.route;
+  const hosts = edge.hosts.join(', ') || '*';
   const subset = edge.subset ? ` subset ${edge.subset}` : '';
   return `${formatRef(refOf(vs))} ${edge.path} through Gateway ${edge.gateway.namespace}/${edge.gateway.name}: ${hosts} → ${edge.service.fqdn}:${edge.servicePort.port}${subset}`;
 }

@@ -22,6 +22,7 @@ import { tm402 } from './catalog/tm402-subset-undefined.js';
 import { tm403 } from './catalog/tm403-duplicate-destination-rules.js';
 import { tm404 } from './catalog/tm404-duplicate-peer-authentications.js';
 import { tm405 } from './catalog/tm405-selector-matches-nothing.js';
+import { tm406 } from './catalog/tm406-service-hidden-by-sidecar.js';
 import { tm301 } from './catalog/tm301-tunnel-scheme-mismatch.js';
 import { tm302 } from './catalog/tm302-tunnel-raw-tcp-scheme.js';
 import { tm303 } from './catalog/tm303-tunnel-config-drift.js';
@@ -58,6 +59,7 @@ export const RULES: readonly Rule[] = [
   tm403,
   tm404,
   tm405,
+  tm406,
   tm301,
   tm302,
   tm303,

@@ -229,12 +229,19 @@ describe('API faults', { concurrency: 4 }, () => {
     assert.deepEqual(findingKeys(run), [TM101]);
     assert.deepEqual(
       run.json.incomplete.map((e) => `${e.kind}${e.labelSelector ? ` labelled ${e.labelSelector}` : ''} ${e.reason}`).sort(),
-      ['ConfigMap labelled cloudflare-operator.io/type=tunnel-config forbidden', 'IngressClass forbidden', 'Namespace forbidden', 'Pod labelled cloudflare-operator.io/app=cloudflared forbidden'],
+      [
+        'ClusterTunnel forbidden',
+        'ConfigMap labelled cloudflare-operator.io/type=tunnel-config forbidden',
+        'GatewayClass forbidden',
+        'IngressClass forbidden',
+        'Namespace forbidden',
+        'Pod labelled cloudflare-operator.io/app=cloudflared forbidden',
+      ],
     );
   });
 
   test('403 on everything: nothing could be collected, exit 3', async () => {
-    const run = await liveRun({ objects: demo(), server: { forbidden: ['Namespace', 'Pod', 'Service', 'ConfigMap', 'Deployment', 'StatefulSet', 'DaemonSet', 'ReplicaSet', 'Job', 'CronJob', 'Ingress', 'IngressClass', 'PeerAuthentication', 'DestinationRule', 'VirtualService', 'ServiceEntry', 'Gateway', 'TunnelIngressClassConfig'].map((kind) => ({ kind })) } });
+    const run = await liveRun({ objects: demo(), server: { forbidden: [...new Set(KINDS.map((k) => k.kind))].map((kind) => ({ kind })) } });
     assert.equal(run.code, 3, run.stderr);
     assert.equal(stderrLines(run).length, 1, run.stderr);
     assert.match(run.stderr, /^tunnelmesh: nothing could be collected from context "tunnelmesh-test" \(https:\/\/127\.0\.0\.1:\d+\): \w+: .*forbidden/);
