@@ -188,6 +188,16 @@ function edgeNotes(model: import('../model/model.js').MeshModel, scope: string |
   for (const b of model.operator.backends) {
     if (b.cls.ours !== false && b.unserved) notes.push(`${b.label} ${b.host || '(no host)'}: no tunnel rule — ${b.unserved}`);
   }
+  // TunnelBindings and the operator's Gateways: once per object when the whole of it writes nothing, else per rule.
+  for (const b of model.operator.bindings) {
+    if (b.unserved) notes.push(`${b.label}: no tunnel rule — ${b.unserved}`);
+    else for (const r of b.rules) if (r.unserved) notes.push(`${r.label} ${r.hostname}: no tunnel rule — ${r.unserved}`);
+  }
+  for (const g of model.operator.gateways) {
+    const whole = g.chain.ours === 'unknown' || g.chain.problem;
+    if (whole && g.skipped.length) notes.push(`${g.chain.label}: no tunnel rule for its HTTPRoutes — ${g.skipped[0]?.unserved}`);
+    else for (const r of g.skipped) notes.push(`${r.label} ${r.hostname || '(no hostname)'}: no tunnel rule — ${r.unserved}`);
+  }
   // With -n, rules that lead out of the namespace are not judged by design: no word about them.
   notes.push(...model.edgeGaps.filter((g) => scope === undefined || g.namespace === scope).map((g) => g.text));
   // ConfigMaps that could not be listed may hold tunnel configs: say so rather than "none found".

@@ -25,10 +25,12 @@ export interface ExplainOptions {
 
 export type Target =
   | { kind: 'ingress'; name: string }
+  | { kind: 'tunnelbinding'; name: string }
+  | { kind: 'httproute'; name: string }
   | { kind: 'service'; name: string; port?: string }
   | { kind: 'url'; host: string; path: string };
 
-const USAGE = 'TARGET is ingress/NAME, service/NAME[:PORT], or a hostname or URL served by a tunnel (https://a.example.com/x)';
+const USAGE = 'TARGET is ingress/NAME, tunnelbinding/NAME, httproute/NAME, service/NAME[:PORT], or a hostname or URL served by a tunnel (https://a.example.com/x)';
 
 export function parseTarget(text: string): Target {
   const typed = /^([a-z]+)\/(.+)$/i.exec(text);
@@ -36,6 +38,8 @@ export function parseTarget(text: string): Target {
     const kind = (typed[1] as string).toLowerCase();
     const rest = typed[2] as string;
     if (['ingress', 'ingresses', 'ing'].includes(kind)) return { kind: 'ingress', name: rest };
+    if (['tunnelbinding', 'tunnelbindings'].includes(kind)) return { kind: 'tunnelbinding', name: rest };
+    if (['httproute', 'httproutes'].includes(kind)) return { kind: 'httproute', name: rest };
     if (['service', 'services', 'svc'].includes(kind)) {
       const [name, port] = rest.split(':') as [string, string | undefined];
       if (!name) throw new UsageError(`${text}: no Service name (${USAGE})`);
@@ -63,7 +67,18 @@ function pick<T extends { namespace: string }>(what: string, found: T[], namespa
 
 /** The backends a target names; throws (exit 2) when the target does not exist. */
 export async function backendsFor(model: MeshModel, target: Target, namespace: string | undefined): Promise<{ label: string; views: BackendView[] }> {
-  const { allBackends, backendService, backendsForUrl } = await import('../model/backends.js');
+  const { allBackends, backendService, backendsForUrl, routeBackends } = await import('../model/backends.js');
+  if (target.kind === 'tunnelbinding') {
+    // Both groups (the operator's and adyanth's); `-n` chooses among namespaces.
+    const bindings = model.operator.bindings.filter((b) => b.binding.metadata.name === target.name);
+    const b = pick(`tunnelbinding/${target.name}`, bindings, namespace);
+    return { label: `tunnelbinding/${target.name}`, views: allBackends(model).filter((v) => v.written?.writer === b.binding) };
+  }
+  if (target.kind === 'httproute') {
+    const routes = model.snapshot.objects.filter((o) => o.kind === 'HTTPRoute' && o.metadata.name === target.name).map((o) => ({ o, namespace: o.metadata.namespace as string }));
+    const { o } = pick(`httproute/${target.name}`, routes, namespace);
+    return { label: `httproute/${target.name}`, views: routeBackends(model, o) };
+  }
   if (target.kind === 'ingress') {
     const ingresses = model.snapshot.objects.filter((o) => o.kind === 'Ingress' && o.metadata.name === target.name).map((o) => ({ o, namespace: o.metadata.namespace as string }));
     const { o } = pick(`ingress/${target.name}`, ingresses, namespace);
@@ -88,6 +103,25 @@ export async function backendsFor(model: MeshModel, target: Target, namespace: s
   return { label: `${target.host}${target.path}`, views };
 }
 
+/** What a TunnelBinding or HTTPRoute target says beyond its backends: refused, unserved, no rule at all. */
+function writerNotes(model: MeshModel, target: Target, namespace: string | undefined, views: BackendView[]): string[] {
+  const notes: string[] = [];
+  if (target.kind === 'tunnelbinding') {
+    for (const b of model.operator.bindings) {
+      if (b.binding.metadata.name !== target.name || (namespace && b.namespace !== namespace)) continue;
+      if (b.flavour === 'adyanth') notes.push(`${b.label} is of group networking.cfargotunnel.com: adyanth/cloudflare-operator serves it (config.yaml in a ConfigMap named after the tunnel); the Cloudflare operator (networking.cloudflare-operator.io) does not`);
+      if (b.unserved) {
+        notes.push(`${b.label}: no tunnel rule — ${b.unserved}`);
+        const would = b.rules.map((r) => `${r.hostname || '(no hostname)'}${r.path ? ` ${r.path}` : ''} → ${r.service || '?'}`).filter(Boolean);
+        if (would.length && b.rules.some((r) => r.service)) notes.push(`once admitted, it would write: ${would.join('; ')}`);
+      }
+      if (b.rules.length === 0) notes.push(`${b.label} has no subjects`);
+    }
+  }
+  if (target.kind === 'httproute' && views.length === 0) notes.push(`httproute/${target.name} is attached to no Gateway of the Cloudflare operator or of Istio in the input`);
+  return notes;
+}
+
 export async function runExplainProtocol(targetText: string, opts: ExplainOptions): Promise<number> {
   const target = parseTarget(targetText);
   const collectOptions: DoctorOptions = {
@@ -105,8 +139,9 @@ export async function runExplainProtocol(targetText: string, opts: ExplainOption
   const { label, views } = await backendsFor(model, target, collected.namespace);
   const explained = report.explainBackends(model, runRules(model), views, label);
   if (snapshot.mode === 'files' && views.some((v) => v.tunnel?.predicted)) {
-    explained.notes.push('no tunnel config for some class configs is in the input: their rules are predicted from the Ingresses with the operator\'s chain');
+    explained.notes.push('no tunnel config for some tunnels is in the input: their rules are predicted from the Ingresses, TunnelBindings and HTTPRoutes as the operator writes them');
   }
+  explained.notes.push(...writerNotes(model, target, collected.namespace, views));
   if (opts.output === 'json') {
     process.stdout.write(report.explainJson(model, explained));
   } else {
@@ -121,8 +156,8 @@ const repeatable = (value: string, previous: string[] = []): string[] => [...pre
 /** Flags and action of `explain-protocol`, on the command main.ts creates (so it inherits the program's error handling). */
 export function configureExplainProtocol(command: Command, done: (exitCode: number) => void): Command {
   return command
-    .description('how each backend of an Ingress, Service or tunnel hostname gets its protocol, and whether the path works')
-    .argument('<target>', 'ingress/NAME, service/NAME[:PORT], or a hostname or URL served by a tunnel')
+    .description('how each backend of an Ingress, TunnelBinding, HTTPRoute, Service or tunnel hostname gets its protocol, and whether the path works')
+    .argument('<target>', 'ingress/NAME, tunnelbinding/NAME, httproute/NAME, service/NAME[:PORT], or a hostname or URL served by a tunnel')
     .option('-n, --namespace <namespace>', 'namespace of the target (evidence is collected wherever it lives)')
     .option('-f, --filename <path>', 'manifest file, directory (recursive) or - for stdin; repeatable; the cluster is not contacted', repeatable)
     .option('--context <name>', 'kubeconfig context')

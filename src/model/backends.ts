@@ -4,8 +4,10 @@
 
 import { effectiveOriginRequest, findMatchingRule, isCatchAll, matchHost, serviceKind } from './cloudflared.js';
 import { resolveRuleTarget, ruleKey, type RuleTarget, type TunnelEdge } from './edges.js';
+import type { KObject } from '../core/k8s.js';
 import type { MeshModel } from './model.js';
 import type { IngressBackendView } from './operator-view.js';
+import type { WrittenRule } from './operator-sources.js';
 import { onwardRoutes, type RouteEdge } from './routes.js';
 import type { ServiceView } from './services.js';
 import type { TunnelConfig, TunnelRule } from './tunnels.js';
@@ -18,6 +20,8 @@ export interface BackendView {
   key?: string;
   /** The Ingress backend the operator builds the rule from, when there is one. */
   ingress?: IngressBackendView;
+  /** The TunnelBinding subject or HTTPRoute backend the operator builds the rule from, when there is one. */
+  written?: WrittenRule;
   target?: RuleTarget;
   /** The judged edge, when the rule reaches a Service port. */
   edge?: TunnelEdge;
@@ -28,6 +32,7 @@ export interface BackendView {
 function ofRule(model: MeshModel, tunnel: TunnelConfig, rule: TunnelRule): BackendView {
   const view: BackendView = { tunnel, rule, key: ruleKey(tunnel, rule), target: resolveRuleTarget(model, tunnel, rule) };
   if (rule.backend) view.ingress = rule.backend;
+  if (rule.written) view.written = rule.written;
   const edge = model.tunnelEdges.find((e) => e.tunnel === tunnel && e.rule === rule);
   if (edge) {
     view.edge = edge;
@@ -48,6 +53,21 @@ export function allBackends(model: MeshModel): BackendView[] {
     for (const rule of tunnel.rules) if (!rule.synthetic && !(rule.written?.rule && rule.written.rule !== rule)) out.push(ofRule(model, tunnel, rule));
   }
   for (const b of model.operator.backends) if (!b.rule) out.push({ ingress: b });
+  for (const w of model.operator.written) if (!w.rule) out.push({ written: w });
+  return out;
+}
+
+/**
+ * What explain-protocol shows for an HTTPRoute: the tunnel rules it writes (the operator's
+ * gateway controller), the tunnel backends whose request continues through it (an Istio
+ * Gateway's Service), and, for an Istio route no tunnel rule reaches, its gateway hop alone.
+ */
+export function routeBackends(model: MeshModel, route: KObject): BackendView[] {
+  const all = allBackends(model);
+  const out = all.filter((v) => v.written?.writer === route || v.onward?.some((e) => e.route === route));
+  const reached = new Set(out.flatMap((v) => v.onward ?? []));
+  const alone = model.routeEdges.filter((e) => e.route === route && !reached.has(e));
+  if (alone.length) out.push({ onward: alone });
   return out;
 }
 
@@ -58,6 +78,8 @@ export function backendService(v: BackendView): { service?: ServiceView; namespa
   if (t && t.kind === 'no-service') return { namespace: t.address.namespace, name: t.address.name, ...(t.url.port !== undefined ? { port: t.url.port } : {}) };
   const b = v.ingress;
   if (b?.serviceName) return { ...(b.service ? { service: b.service } : {}), namespace: b.namespace, name: b.serviceName, port: b.port.port };
+  const w = v.written?.serviceRef;
+  if (w) return { ...(v.written?.svc ? { service: v.written.svc } : {}), namespace: w.namespace, name: w.name, ...(w.port !== undefined ? { port: w.port } : {}) };
   return {};
 }
 
@@ -77,6 +99,11 @@ export function backendsForUrl(model: MeshModel, host: string, path: string): Ba
     if (b.rule || !b.host || !matchHost(b.host, host)) continue;
     if (b.rulePath && !safeTest(b.rulePath, path)) continue;
     out.push({ ingress: b });
+  }
+  for (const w of model.operator.written) {
+    if (w.rule || !w.hostname || !matchHost(w.hostname, host)) continue;
+    if (w.path && !safeTest(w.path, path)) continue;
+    out.push({ written: w });
   }
   return out;
 }

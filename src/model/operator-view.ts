@@ -449,6 +449,7 @@ export function buildOperatorView(input: OperatorInput): OperatorView {
     for (const { config, rules } of group.gateways) {
       drafts.push(...rules.map((w) => draftOf(w, { kind: 'HTTPRoute', namespace: config.metadata.namespace as string, name: config.metadata.name })));
     }
+    if (drafts.length === 0) continue; // every writer of this tunnel writes nothing (yet): no config to predict
     const adyanth = group.tunnel?.flavour === 'adyanth';
     // adyanth's operator writes its bindings' rules in order and ends with the tunnel's fallbackTarget (default http_status:404).
     if (!adyanth) drafts.sort(compareOperatorRules);

@@ -55,6 +55,10 @@ function concerns(f: Finding, v: BackendView): boolean {
   if (b && f.resource.kind === 'Ingress' && f.resource.namespace === b.namespace && f.resource.name === b.ingress.metadata.name) {
     return (f.port === undefined || f.port === b.port.port) && (!f.edges?.length || !v.key);
   }
+  const w = v.written;
+  if (w && f.resource.kind === w.writerKind && f.resource.namespace === w.namespace && f.resource.name === w.writer.metadata.name) {
+    return (f.port === undefined || f.port === w.serviceRef?.port) && (!f.edges?.length || !v.key);
+  }
   return false;
 }
 
@@ -70,12 +74,22 @@ function worstEndpoint(r: { clients: ClientVerdicts[] }): { endpoint: EndpointVe
 function missingEvidence(model: MeshModel, v: BackendView): string[] {
   const out: string[] = [];
   const b = v.ingress;
+  const w = v.written;
+  if (!v.rule && !b && !w && v.onward) {
+    // An Istio gateway's route that no tunnel rule in the input reaches: its hop alone.
+    for (const r of v.onward) for (const ep of r.clients.flatMap((c) => c.endpoints)) if (ep.outcome === 'unknown') out.push(`after the gateway, ${describePod(ep.pod)}: ${ep.why}`);
+    if (v.onward.every((r) => r.clients.length === 0)) out.push('the gateway proxy is not known');
+    return [...new Set(out)];
+  }
   if (!v.rule) {
-    if (b?.unserved) out.push(`no tunnel rule: ${b.unserved}`);
-    else if (b?.drift.length) out.push(`no tunnel rule: ${b.drift.join('; ')}`);
+    const unserved = b?.unserved ?? w?.unserved;
+    const drift = b?.drift ?? w?.drift ?? [];
+    if (unserved) out.push(`no tunnel rule: ${unserved}`);
+    else if (drift.length) out.push(`no tunnel rule: ${drift.join('; ')}`);
     else out.push('no tunnel rule serves it');
     return out;
   }
+  if (w?.hostnameAssumed) out.push(w.hostnameAssumed);
   const t = v.target;
   if (t?.kind === 'external') out.push(`the rule's service ${v.rule.service} is outside the cluster: not judged`);
   else if (t?.kind === 'special') out.push(`the rule's service ${v.rule.service} is answered by cloudflared itself`);
@@ -103,11 +117,12 @@ export function explainBackends(model: MeshModel, findings: Finding[], views: Ba
     const missing = missingEvidence(model, view);
     const verdict: Verdict = errors.length ? 'broken' : missing.length ? 'unknown' : 'ok';
     const b = view.ingress;
+    const w = view.written;
     const shown = view.edge ? worstEndpoint(view.edge) : undefined;
     const out: ExplainedBackend = {
       view,
-      host: b ? b.host || null : (view.rule?.hostname ?? null),
-      path: b ? (b.path ?? null) : (view.rule?.path ?? null),
+      host: b ? b.host || null : w ? w.hostname || null : (view.rule?.hostname ?? null),
+      path: b ? (b.path ?? null) : w ? (w.path ?? null) : (view.rule?.path ?? null),
       service: svc.namespace && svc.name ? { namespace: svc.namespace, name: svc.name, port: svc.port ?? null } : null,
       findings: related,
       verdict,
@@ -174,6 +189,7 @@ function istioJson(model: MeshModel, x: ExplainedBackend): Record<string, unknow
 function backendJson(model: MeshModel, x: ExplainedBackend): Record<string, unknown> {
   const { view } = x;
   const b = view.ingress;
+  const w = view.written;
   const chain = b?.chain;
   const rule = view.rule;
   const tunnel = view.tunnel;
@@ -181,9 +197,9 @@ function backendJson(model: MeshModel, x: ExplainedBackend): Record<string, unkn
     host: x.host,
     path: x.path,
     service: x.service,
-    protocol: chain?.protocol ?? null,
+    protocol: chain?.protocol ?? (w?.protocol.scheme || null),
     level: chain?.level ?? null,
-    source: chain?.source ?? null,
+    source: chain?.source ?? (w?.protocol.source || null),
     chain: chain ? chain.levels.map((l) => ({ level: l.level, source: l.source, value: l.value, note: l.note ?? null })) : null,
     tunnelRule:
       rule && tunnel
@@ -198,13 +214,14 @@ function backendJson(model: MeshModel, x: ExplainedBackend): Record<string, unkn
             effectiveOriginRequest: effectiveOriginRequest(rule, tunnel.originRequest).settings,
           }
         : null,
-    drift: (b?.drift.length ?? 0) > 0,
-    driftDetails: b?.drift ?? [],
+    drift: (b?.drift.length ?? w?.drift.length ?? 0) > 0,
+    driftDetails: b?.drift ?? w?.drift ?? [],
     istio: istioJson(model, x),
     verdict: x.verdict,
     symptom: x.symptom,
     codes: [...new Set(x.findings.map((f) => f.code))],
     ingress: b ? `${b.namespace}/${b.ingress.metadata.name}` : null,
+    writer: w ? { kind: w.writerKind, namespace: w.namespace, name: w.writer.metadata.name, rule: w.label, notWritten: w.dropped, unserved: w.unserved ?? null } : null,
     gatewayRoutes: (view.onward ?? []).map(routeJson),
     missing: x.missing,
   };
@@ -230,7 +247,11 @@ function backendText(model: MeshModel, x: ExplainedBackend, c: ChalkInstance): s
   const { view } = x;
   const b = view.ingress;
   const svc = x.service ? `Service ${x.service.namespace}/${x.service.name}${x.service.port !== null ? `:${x.service.port}` : ''}` : (view.rule?.service ?? '?');
-  const lines = [c.bold(`${x.host ?? '*'}${x.path ? ` ${x.path}` : ''}  →  ${svc}`) + `   ${verdictText(c, x.verdict)}`];
+  const alone = !view.rule && !b && !view.written ? view.onward?.[0] : undefined;
+  const head = alone
+    ? `${formatRef(refOf(alone.route))} through Gateway ${alone.gateway.namespace}/${alone.gateway.name} (no tunnel rule in the input reaches it)`
+    : `${x.host ?? '*'}${x.path ? ` ${x.path}` : ''}  →  ${svc}`;
+  const lines = [c.bold(head) + `   ${verdictText(c, x.verdict)}`];
   if (b) {
     lines.push(`  ${c.dim('ingress:')} ${b.label} — ${b.cls.evidence}`);
     if (b.classConfig) lines.push(`  ${c.dim('class config:')} ${b.classConfig.evidence}${b.classConfig.problem ? ` — ${b.classConfig.problem}` : ''}`);
@@ -245,6 +266,13 @@ function backendText(model: MeshModel, x: ExplainedBackend, c: ChalkInstance): s
       }
     }
   }
+  const w = view.written;
+  if (w) {
+    lines.push(`  ${c.dim(`${w.writerKind === 'TunnelBinding' ? 'tunnel binding' : 'http route'}:`)} ${w.label}${w.writerKind === 'HTTPRoute' && w.at.kind === 'backendRef' ? ` through Gateway ${w.at.gateway.namespace}/${w.at.gateway.name}` : ''}`);
+    if (w.protocol.source) lines.push(`    ${c.dim('protocol:')} ${w.protocol.scheme || '(none)'} — ${w.protocol.source}`);
+    if (w.hostnameAssumed) lines.push(`    ${c.yellow('hostname:')} ${w.hostnameAssumed}`);
+    for (const d of w.dropped) lines.push(`    ${c.dim('not written:')} ${d}`);
+  }
   const rule = view.rule;
   if (rule && view.tunnel) {
     const t = view.tunnel;
@@ -256,6 +284,9 @@ function backendText(model: MeshModel, x: ExplainedBackend, c: ChalkInstance): s
     lines.push(`    ${c.dim('clients:')} ${t.connectorEvidence}`);
   } else {
     lines.push(`  ${c.dim('tunnel rule:')} ${c.yellow('none')}`);
+  }
+  if (w?.driftChecked) {
+    lines.push(w.drift.length ? `  ${c.yellow('drift:')} ${w.drift.join('; ')}` : `  ${c.dim('drift:')} none — the config holds what the operator writes (${w.service})`);
   }
   if (b?.driftChecked) {
     lines.push(b.drift.length ? `  ${c.yellow('drift:')} ${b.drift.join('; ')}` : `  ${c.dim('drift:')} none — the config holds what the chain resolves (${b.url})`);

@@ -219,7 +219,7 @@ export function uncapturedSidecarPort(_service: ServiceView, servicePort: Servic
 /** The lines that say where a tunnel rule comes from and, for an operator rule, how its scheme was decided. */
 export function ruleEvidence(tunnel: TunnelConfig, rule: TunnelRule): string[] {
   const lines = [ruleLine({ tunnel, rule })];
-  if (tunnel.predicted) lines.push(`${tunnel.label}: no tunnel config for it is in the input, so this is the rule the operator's chain resolves`);
+  if (tunnel.predicted) lines.push(`${tunnel.label}: no tunnel config for it is in the input, so this is the rule ${rule.written ? 'the operator writes' : "the operator's chain resolves"}`);
   const b = rule.backend;
   if (b?.chain) lines.push(`operator protocol chain for ${b.label} port ${b.port.port}: level ${b.chain.level} decides ${b.chain.protocol} (${b.chain.source})`);
   const w = rule.written;

@@ -85,7 +85,7 @@ export function testRule(rule: Rule, cases: { valid: ValidCase[]; invalid: Inval
             if (fx.title) assertMatch(fix.title, fx.title, `fix ${j + 1} title`);
             for (const y of fx.yaml ?? []) assertMatch(fix.yaml, y, `fix ${j + 1} yaml`);
           });
-          for (const fix of f.fixes) assert.doesNotThrow(() => jsyaml.load(fix.yaml), `fix "${fix.title}" is not valid YAML`);
+          for (const fix of f.fixes) assert.doesNotThrow(() => jsyaml.loadAll(fix.yaml), `fix "${fix.title}" is not valid YAML`);
         });
         if (c.fixResolves !== false) {
           for (const f of found) {
@@ -113,15 +113,30 @@ function merge(base: Record<string, unknown>, patch: Record<string, unknown>): R
   return out;
 }
 
+/** The API group of an apiVersion: Istio's Gateway and the Gateway API's are different objects. */
+function group(o: Obj): string {
+  const v = typeof o.apiVersion === 'string' ? o.apiVersion : '';
+  return v.includes('/') ? v.slice(0, v.indexOf('/')) : '';
+}
+
 /**
  * Applies a fix as `kubectl apply` would: a new object is added; a full object replaces its
- * namesake; a partial workload (a pod-template patch) is merged into it.
+ * namesake; a partial workload (a pod-template patch) is merged into it. A fix of several
+ * documents (`---`) applies each of them.
  */
 export function applyFix(objects: Obj[], yaml: string): Obj[] {
-  const doc = jsyaml.load(yaml) as Obj;
-  const same = (o: Obj) => o.kind === doc.kind && o.metadata.name === doc.metadata.name && (o.metadata.namespace ?? '') === (doc.metadata.namespace ?? '');
-  const existing = objects.find(same);
-  if (!existing) return [...objects, doc];
-  const partial = ['Deployment', 'StatefulSet', 'DaemonSet', 'CronJob', 'Job', 'Namespace', 'Service', 'Ingress'].includes(doc.kind);
-  return objects.map((o) => (same(o) ? (partial ? (merge(o, doc) as Obj) : doc) : o));
+  let out = objects;
+  for (const doc of jsyaml.loadAll(yaml) as Obj[]) {
+    if (!doc || typeof doc !== 'object') continue;
+    const same = (o: Obj) =>
+      o.kind === doc.kind && group(o) === group(doc) && o.metadata.name === doc.metadata.name && (o.metadata.namespace ?? '') === (doc.metadata.namespace ?? '');
+    const existing = out.find(same);
+    if (!existing) {
+      out = [...out, doc];
+      continue;
+    }
+    const partial = ['Deployment', 'StatefulSet', 'DaemonSet', 'CronJob', 'Job', 'Namespace', 'Service', 'Ingress'].includes(doc.kind);
+    out = out.map((o) => (same(o) ? (partial ? (merge(o, doc) as Obj) : doc) : o));
+  }
+  return out;
 }
