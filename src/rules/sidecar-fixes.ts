@@ -3,13 +3,15 @@
 // request (REGISTRY_ONLY) or passing it through in plaintext (ALLOW_ANY).
 
 import type { SidecarResource } from '../core/k8s.js';
+import { hostMatches } from '../model/destinationrule.js';
 import type { MeshModel } from '../model/model.js';
 import type { ServiceView } from '../model/services.js';
 import { editable, where } from './fixes.js';
 import type { Fix } from './types.js';
 import { withComments } from './yaml.js';
 
-export function sidecarImportFix(model: MeshModel, sidecar: SidecarResource, svc: ServiceView, port: number, why: string[]): Fix {
+export function sidecarImportFix(model: MeshModel, sidecar: SidecarResource, svc: ServiceView, port: number, reasons: string[]): Fix {
+  let why = reasons;
   const s = editable(sidecar);
   s.spec ??= {};
   const host = `${svc.namespace}/${svc.fqdn}`;
@@ -18,6 +20,17 @@ export function sidecarImportFix(model: MeshModel, sidecar: SidecarResource, svc
   const listener = egress.find((e) => e.port?.number === port) ?? egress.find((e) => e.port === undefined);
   if (listener) listener.hosts = [...(listener.hosts ?? []), host];
   else egress.push({ hosts: [host] });
+  // An exclusion (`~ns/host`, `~/*`) that covers the Service beats any import: it goes.
+  const dropped: string[] = [];
+  for (const e of egress) {
+    e.hosts = (e.hosts ?? []).filter((h) => {
+      const [ns, name] = h.split('/') as [string, string | undefined];
+      const excludes = ns.startsWith('~') && ['', '*', svc.namespace].includes(ns.slice(1)) && name !== undefined && hostMatches(name.toLowerCase(), svc.fqdn);
+      if (excludes) dropped.push(h);
+      return !excludes;
+    });
+  }
+  if (dropped.length) why = [...why, `${dropped.join(', ')} excluded the Service: removed`];
   s.spec.egress = egress;
   const ns = sidecar.metadata.namespace as string;
   return {

@@ -114,7 +114,7 @@ function routeChangeFix(model: MeshModel, w: WrittenRule, change: WrittenChange,
     }
     c.spec.defaultOriginRequest = d;
     docs.push(c);
-    what.push(`${Object.entries(change.originRequest).map(([k, v]) => `${k}: ${String(v)}`).join(', ')} in ${ref(config)} defaultOriginRequest`);
+    what.push(`Set ${Object.entries(change.originRequest).map(([k, v]) => `${k}: ${String(v)}`).join(', ')} in ${ref(config)} defaultOriginRequest`);
     notes.push(`the operator writes an HTTPRoute rule's originRequest from ${ref(config)} spec.defaultOriginRequest only: it applies to every HTTPRoute of its Gateways`);
   }
   let scheme = change.scheme;
@@ -138,7 +138,7 @@ function routeChangeFix(model: MeshModel, w: WrittenRule, change: WrittenChange,
     });
     if (!edited) return undefined;
     docs.push(edited);
-    what.push(`point ${w.label} at port ${found.port.port}`);
+    what.push(`${what.length ? 'point' : 'Point'} ${w.label} at port ${found.port.port}${found.added ? ` (a new port of Service ${svc.namespace}/${svc.name})` : ''}`);
   }
   if (docs.length === 0) return undefined;
   return docsFix(model, `${what.join('; ')}`, [...why, ...notes], docs, docs.at(-1) as KObject);
