@@ -98,6 +98,7 @@ export const tm311: Rule = {
     for (const { config, gateways } of model.operator.sharedGatewaySources) {
       const names = gateways.map((g) => `Gateway ${label(g.chain.gateway)} (${g.rules.length} rule${g.rules.length === 1 ? '' : 's'})`);
       const withRules = gateways.filter((g) => g.rules.length > 0);
+      if (withRules.length === 0) continue; // nothing to lose yet
       const keep = [...withRules].sort((a, b) => b.rules.length - a.rules.length)[0];
       // Keep the class for the Gateway with the most rules; every other one gets a class of its own.
       const fixes: Fix[] = [];
