@@ -29,6 +29,8 @@ import type { ServiceView } from './services.js';
 import type { TunnelConfig, TunnelRule } from './tunnels.js';
 
 export const GATEWAY_CONTROLLER = 'cloudflare-operator.io/gateway-controller';
+/** GatewayClasses istiod creates itself (they are rarely in manifests). */
+const ISTIO_CLASSES = new Set(['istio', 'istio-waypoint', 'istio-remote', 'istio-east-west']);
 export const GATEWAY_API_GROUP = 'gateway.networking.k8s.io';
 /** Priorities the operator gives rules (internal/controller/tunnelconfig/types.go): lower is placed earlier. */
 export const BINDING_RULE_PRIORITY = 50;
@@ -335,6 +337,10 @@ export function gatewayChain(
   const className = gw.spec?.gatewayClassName ?? '';
   const chain: GatewayChain = { gateway: gw, label: `Gateway ${ns}/${gw.metadata.name}`, namespace: ns, ours: false, evidence: [] };
   const cls = classes.find((c) => c.metadata.name === className);
+  if (!cls && ISTIO_CLASSES.has(className)) {
+    chain.evidence.push(`gatewayClassName ${className}: Istio's own GatewayClass (istiod creates it), not the Cloudflare operator's`);
+    return chain;
+  }
   if (!cls) {
     chain.ours = ctx.complete('GatewayClass') ? false : 'unknown';
     chain.evidence.push(`gatewayClassName ${className || '(none)'}: GatewayClass ${ctx.complete('GatewayClass') ? 'does not exist' : 'is not in the input'}`);
