@@ -521,8 +521,8 @@ export function gatewayRules(ctx: SourcesContext, chain: GatewayChain, routes: r
       }
     });
   }
-  // sort.Slice by hostname, then path (unstable in Go; ties keep input order here).
-  out.sort((a, b) => compare(a.hostname, b.hostname) || compare(a.path ?? '', b.path ?? ''));
+  // sort.Slice by hostname, then path (unstable in Go: ties here by where the rule comes from, whatever the input order).
+  out.sort((a, b) => compare(a.hostname, b.hostname) || compare(a.path ?? '', b.path ?? '') || compare(a.label, b.label));
   return { chain, rules: out, skipped };
 }
 

@@ -452,7 +452,9 @@ export function buildOperatorView(input: OperatorInput): OperatorView {
     if (drafts.length === 0) continue; // every writer of this tunnel writes nothing (yet): no config to predict
     const adyanth = group.tunnel?.flavour === 'adyanth';
     // adyanth's operator writes its bindings' rules in order and ends with the tunnel's fallbackTarget (default http_status:404).
-    if (!adyanth) drafts.sort(compareOperatorRules);
+    // The operator's order among rules of one priority and hostname is Go's unstable sort: any fixed order is as true,
+    // and one that does not depend on the input's order keeps the output the same for the same objects.
+    if (!adyanth) drafts.sort((a, b) => compareOperatorRules(a, b) || compareStrings(a.path ?? '', b.path ?? '') || compareStrings(draftKey(a), draftKey(b)));
     const rules = withOperatorCatchAll(drafts);
     const t = group.tunnel;
     const tunnelObject = t ? findTunnel(input.sources ?? { service: () => undefined, servicesCollected: () => false, tunnels: input.operatorTunnels ?? [], complete: () => false }, t) : undefined;
@@ -495,6 +497,11 @@ function unservedGateway(g: GatewayRules, chain: GatewayChain): GatewayRules {
   if (!why) return g;
   for (const r of g.rules) r.unserved = why;
   return { chain, rules: [], skipped: [...g.skipped, ...g.rules] };
+}
+
+function draftKey(r: Omit<TunnelRule, 'index'>): string {
+  const s = r.source;
+  return `${s ? `${s.kind}/${s.namespace ?? ''}/${s.name}` : ''}\u0000${r.backend?.label ?? r.written?.label ?? ''}\u0000${r.service}`;
 }
 
 function compareStrings(a: string, b: string): number {

@@ -104,8 +104,25 @@ export class SidecarIndex {
   }
 }
 
-/** Egress listeners with `.` read as the client's namespace; no egress is one listener importing `*\/*`. */
+const egressCache = new WeakMap<SidecarResource, Map<string, EgressListener[]>>();
+
+/** Egress listeners with `.` read as the client's namespace (parsed once per Sidecar and namespace). */
 function egressOf(s: SidecarResource, clientNamespace: string): EgressListener[] {
+  let byNs = egressCache.get(s);
+  if (!byNs) {
+    byNs = new Map();
+    egressCache.set(s, byNs);
+  }
+  let listeners = byNs.get(clientNamespace);
+  if (!listeners) {
+    listeners = parseEgress(s, clientNamespace);
+    byNs.set(clientNamespace, listeners);
+  }
+  return listeners;
+}
+
+/** No egress is one listener importing `*\/*`. */
+function parseEgress(s: SidecarResource, clientNamespace: string): EgressListener[] {
   const egress = s.spec?.egress;
   if (!egress || egress.length === 0) return [{ hosts: [{ namespace: '*', host: '*', excluded: false }] }];
   return egress.map((e) => {

@@ -249,3 +249,28 @@ describe('a real operator config: the writers\' rules are linked to it and compa
     assert.match(b?.drift.join() ?? '', /^missing: ConfigMap cloudflare-operator-system\/tunnel-config-abc/);
   });
 });
+
+describe('the prediction does not depend on the order of the input', () => {
+  it('the same TunnelBindings, HTTPRoutes and Ingresses in reverse give the same rules and the same findings', async () => {
+    const { runRules } = await import('../../src/rules/run.js');
+    const objects: Obj[] = [
+      namespace('app'),
+      ingressClass(),
+      tunnelIngressClassConfig(),
+      ...operatorGatewayClass(),
+      apiGateway('edge', 'public', 'cloudflare-tunnel'),
+      service('app', 'web', [{ name: 'http', port: 80 }]),
+      service('app', 'api', [{ name: 'http', port: 80 }]),
+      ingress('app', 'web', [{ host: 'a.example.com', service: 'web', port: 80 }]),
+      httpRoute('app', 'one', { parents: [{ name: 'public', namespace: 'edge' }], hostnames: ['a.example.com'], rules: [{ backends: [{ name: 'api', port: 80 }] }] }),
+      httpRoute('app', 'two', { parents: [{ name: 'public', namespace: 'edge' }], hostnames: ['a.example.com'], rules: [{ backends: [{ name: 'web', port: 80 }] }] }),
+      tunnelBinding('app', 'x', [{ name: 'web', fqdn: 'b.example.com' }]),
+      tunnelBinding('app', 'y', [{ name: 'api', fqdn: 'b.example.com' }]),
+    ];
+    const forward = model(objects);
+    const backward = model([...objects].reverse());
+    assert.deepEqual(rules(predicted(backward, 'ClusterTunnel main-tunnel')), rules(predicted(forward, 'ClusterTunnel main-tunnel')));
+    const messages = (m: MeshModel) => runRules(m).map((f) => `${f.code} ${f.message}`);
+    assert.deepEqual(messages(backward), messages(forward));
+  });
+});
