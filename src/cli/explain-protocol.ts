@@ -1,26 +1,18 @@
 // `tunnelmesh explain-protocol TARGET`: how each backend's protocol was decided along the tunnel
-// and whether the path works. Same collection, model and rules as doctor: one verdict, two views.
+// and whether the path works. The same run as doctor (policy, collection, one judgement): this
+// command only selects the backends the target names and shows them.
 
-import { Option, type Command } from 'commander';
 import { UsageError } from '../errors.js';
-import type { BackendView } from '../model/backends.js';
-import type { MeshModel } from '../model/model.js';
-import { collect, type DoctorOptions } from './doctor.js';
-import { makeChalk, warn, type ColorMode } from './terminal.js';
+import type { Selected } from '../model/backends.js';
+import type { JudgedBackend, Judgement } from '../rules/judge.js';
+import type { FailOn } from '../rules/run.js';
+import { collectAndJudge, type JudgeRunOptions } from './pipeline.js';
+import { makeChalk, processIo, VerboseLog, type ColorMode, type Io } from './terminal.js';
 
-export interface ExplainOptions {
-  namespace?: string;
-  filename?: string[];
-  context?: string;
-  kubeconfig?: string;
+export interface ExplainOptions extends JudgeRunOptions {
   output: 'text' | 'json';
-  failOn: DoctorOptions['failOn'];
+  failOn?: FailOn;
   color: ColorMode;
-  clusterDomain: string;
-  tunnelNamespace?: string[];
-  requestTimeout: string;
-  maxInputSize: string;
-  verbose?: boolean;
 }
 
 export type Target =
@@ -66,23 +58,42 @@ function pick<T extends { namespace: string }>(what: string, found: T[], namespa
 }
 
 /** The backends a target names; throws (exit 2) when the target does not exist. */
-export async function backendsFor(model: MeshModel, target: Target, namespace: string | undefined): Promise<{ label: string; views: BackendView[] }> {
-  const { allBackends, backendService, backendsForUrl, routeBackends } = await import('../model/backends.js');
+export async function backendsFor(j: Judgement, target: Target, namespace: string | undefined): Promise<{ label: string; selected: Array<Selected<JudgedBackend>> }> {
+  const { backendService, selectForIngress, selectForUrl, writerBackends } = await import('../model/backends.js');
+  const { model } = j;
   if (target.kind === 'tunnelbinding') {
     // Both groups (the operator's and adyanth's); `-n` chooses among namespaces.
     const bindings = model.operator.bindings.filter((b) => b.binding.metadata.name === target.name);
     const b = pick(`tunnelbinding/${target.name}`, bindings, namespace);
-    return { label: `tunnelbinding/${target.name}`, views: allBackends(model).filter((v) => v.written?.writer === b.binding) };
+    return { label: `tunnelbinding/${target.name}`, selected: writerBackends(j.backends, b.binding, []).selected.map((backend) => ({ backend })) };
   }
   if (target.kind === 'httproute') {
     const routes = model.snapshot.objects.filter((o) => o.kind === 'HTTPRoute' && o.metadata.name === target.name).map((o) => ({ o, namespace: o.metadata.namespace as string }));
     const { o } = pick(`httproute/${target.name}`, routes, namespace);
-    return { label: `httproute/${target.name}`, views: routeBackends(model, o) };
+    const { selected, alone } = writerBackends(j.backends, o, model.routeEdges);
+    const out: Array<Selected<JudgedBackend>> = selected.map((backend) => ({ backend }));
+    // An Istio gateway's hop no tunnel rule in the input reaches: shown alone, with the routes' own verdicts.
+    const judged = j.routes.filter((r) => alone.includes(r.route));
+    if (judged.length) {
+      const verdict = judged.some((r) => r.verdict === 'broken') ? 'broken' : judged.some((r) => r.verdict === 'unknown') ? 'unknown' : 'ok';
+      out.push({
+        backend: {
+          view: { onward: alone },
+          findings: [...new Set(judged.flatMap((r) => r.findings))],
+          suppressed: [...new Set(judged.flatMap((r) => r.suppressed))],
+          verdict,
+          missing: verdict === 'broken' ? [] : [...new Set(judged.flatMap((r) => r.missing))],
+          isEdge: true,
+          namespace: judged[0]?.namespace as string,
+        },
+      });
+    }
+    return { label: `httproute/${target.name}`, selected: out };
   }
   if (target.kind === 'ingress') {
     const ingresses = model.snapshot.objects.filter((o) => o.kind === 'Ingress' && o.metadata.name === target.name).map((o) => ({ o, namespace: o.metadata.namespace as string }));
     const { o } = pick(`ingress/${target.name}`, ingresses, namespace);
-    return { label: `ingress/${target.name}`, views: allBackends(model).filter((v) => v.ingress?.ingress === o) };
+    return { label: `ingress/${target.name}`, selected: selectForIngress(model, j.backends, o as import('../core/k8s.js').Ingress) };
   }
   if (target.kind === 'service') {
     const svc = pick(`service/${target.name}`, model.services.filter((s) => s.name === target.name), namespace);
@@ -92,85 +103,56 @@ export async function backendsFor(model: MeshModel, target: Target, namespace: s
       if (!sp) throw new UsageError(`service/${target.name} in ${svc.namespace} has no port ${target.port} (ports: ${svc.ports.map((p) => (p.name ? `${p.port}/${p.name}` : String(p.port))).join(', ') || 'none'})`);
       port = sp.port;
     }
-    const views = allBackends(model).filter((v) => {
-      const s = backendService(v);
-      return s.namespace === svc.namespace && s.name === svc.name && (port === undefined || s.port === port);
-    });
-    return { label: `service/${target.name}${target.port ? `:${target.port}` : ''}`, views };
+    const selected = j.backends
+      .filter((b) => {
+        const s = backendService(b.view);
+        return s.namespace === svc.namespace && s.name === svc.name && (port === undefined || s.port === port);
+      })
+      .map((backend) => ({ backend }));
+    return { label: `service/${target.name}${target.port ? `:${target.port}` : ''}`, selected };
   }
-  const views = backendsForUrl(model, target.host, target.path);
-  if (views.length === 0) throw new UsageError(`no tunnel rule in the input serves ${target.host}${target.path === '/' ? '' : target.path} (only catch-alls match it)`);
-  return { label: `${target.host}${target.path}`, views };
+  const selected = selectForUrl(model, j.backends, target.host, target.path);
+  if (selected.length === 0) throw new UsageError(`no tunnel rule in the input serves ${target.host}${target.path === '/' ? '' : target.path} (only catch-alls match it)`);
+  return { label: `${target.host}${target.path}`, selected };
 }
 
-/** What a TunnelBinding or HTTPRoute target says beyond its backends: refused, unserved, no rule at all. */
-function writerNotes(model: MeshModel, target: Target, namespace: string | undefined, views: BackendView[]): string[] {
+/** What a TunnelBinding or HTTPRoute target says beyond its backends: refused, unserved, served by another operator. */
+function writerNotes(j: Judgement, target: Target, namespace: string | undefined, shown: number): string[] {
   const notes: string[] = [];
   if (target.kind === 'tunnelbinding') {
-    for (const b of model.operator.bindings) {
+    for (const b of j.model.operator.bindings) {
       if (b.binding.metadata.name !== target.name || (namespace && b.namespace !== namespace)) continue;
       if (b.flavour === 'adyanth') notes.push(`${b.label} is of group networking.cfargotunnel.com: adyanth/cloudflare-operator serves it (config.yaml in a ConfigMap named after the tunnel); the Cloudflare operator (networking.cloudflare-operator.io) does not`);
       if (b.unserved) {
         notes.push(`${b.label}: no tunnel rule — ${b.unserved}`);
-        const would = b.rules.map((r) => `${r.hostname || '(no hostname)'}${r.path ? ` ${r.path}` : ''} → ${r.service || '?'}`).filter(Boolean);
-        if (would.length && b.rules.some((r) => r.service)) notes.push(`once admitted, it would write: ${would.join('; ')}`);
+        const would = b.rules.filter((r) => r.service).map((r) => `${r.hostname || '(no hostname)'}${r.path ? ` ${r.path}` : ''} → ${r.service}`);
+        if (would.length) notes.push(`once admitted, it would write: ${would.join('; ')}`);
       }
       if (b.rules.length === 0) notes.push(`${b.label} has no subjects`);
     }
   }
-  if (target.kind === 'httproute' && views.length === 0) notes.push(`httproute/${target.name} is attached to no Gateway of the Cloudflare operator or of Istio in the input`);
+  if (target.kind === 'httproute' && shown === 0) notes.push(`httproute/${target.name} is attached to no Gateway of the Cloudflare operator or of Istio in the input`);
   return notes;
 }
 
-export async function runExplainProtocol(targetText: string, opts: ExplainOptions): Promise<number> {
+export async function runExplainProtocol(targetText: string, opts: ExplainOptions, io: Io = processIo): Promise<number> {
   const target = parseTarget(targetText);
-  const collectOptions: DoctorOptions = {
-    ...opts,
-    output: 'json',
-    // A hostname may be served by a rule to any namespace: without -n, look everywhere.
-    allNamespaces: !opts.filename?.length && !opts.namespace && target.kind === 'url',
-  };
-  const collected = await collect(collectOptions, opts.output === 'text');
-  const { snapshot } = collected;
-  for (const w of snapshot.warnings) warn(w);
-  for (const e of snapshot.incomplete.filter((i) => i.reason !== 'not-installed')) warn(`could not list ${e.kind}${e.namespace ? ` in ${e.namespace}` : ''}: ${e.reason}`);
-  const [{ MeshModel }, { runRules, failsAt }, report] = await Promise.all([import('../model/model.js'), import('../rules/run.js'), import('../report/explain.js')]);
-  const model = new MeshModel(snapshot, { clusterDomain: opts.clusterDomain });
-  const { label, views } = await backendsFor(model, target, collected.namespace);
-  const explained = report.explainBackends(model, runRules(model), views, label);
-  if (snapshot.mode === 'files' && views.some((v) => v.tunnel?.predicted)) {
+  const verbose = new VerboseLog(opts.verbose === true);
+  // A hostname may be served by a rule to any namespace: without -n, look everywhere.
+  const allNamespaces = !opts.filename?.length && !opts.namespace && target.kind === 'url';
+  const { collected, judgement, exit } = await collectAndJudge({ ...opts, allNamespaces }, opts.output === 'text', verbose, io);
+  const { label, selected } = await backendsFor(judgement, target, collected.namespace);
+  const [report, { exitCodeOf, exitReason }] = await Promise.all([import('../report/explain.js'), import('../rules/judge.js')]);
+  const explained = report.explainBackends(selected, label);
+  if (judgement.snapshot.mode === 'files' && selected.some((x) => x.backend.view.tunnel?.predicted)) {
     explained.notes.push('no tunnel config for some tunnels is in the input: their rules are predicted from the Ingresses, TunnelBindings and HTTPRoutes as the operator writes them');
   }
-  explained.notes.push(...writerNotes(model, target, collected.namespace, views));
-  if (opts.output === 'json') {
-    process.stdout.write(report.explainJson(model, explained));
-  } else {
-    const where = snapshot.live ? `context ${snapshot.live.context} (${snapshot.live.server})` : `${snapshot.objects.length} objects from ${opts.filename?.join(', ')}`;
-    process.stdout.write(report.explainText(model, explained, await makeChalk(opts.color), `tunnelmesh explain-protocol ${label} — ${where}`));
-  }
-  return failsAt(explained.findings, opts.failOn ?? 'error') ? 1 : 0;
-}
-
-const repeatable = (value: string, previous: string[] = []): string[] => [...previous, value];
-
-/** Flags and action of `explain-protocol`, on the command main.ts creates (so it inherits the program's error handling). */
-export function configureExplainProtocol(command: Command, done: (exitCode: number) => void): Command {
-  return command
-    .description('how each backend of an Ingress, TunnelBinding, HTTPRoute, Service or tunnel hostname gets its protocol, and whether the path works')
-    .argument('<target>', 'ingress/NAME, tunnelbinding/NAME, httproute/NAME, service/NAME[:PORT], or a hostname or URL served by a tunnel')
-    .option('-n, --namespace <namespace>', 'namespace of the target (evidence is collected wherever it lives)')
-    .option('-f, --filename <path>', 'manifest file, directory (recursive) or - for stdin; repeatable; the cluster is not contacted', repeatable)
-    .option('--context <name>', 'kubeconfig context')
-    .option('--kubeconfig <file>', 'kubeconfig file (default: KUBECONFIG, ~/.kube/config, in-cluster)')
-    .addOption(new Option('-o, --output <format>', 'output format').choices(['text', 'json']).default('text'))
-    .addOption(new Option('--fail-on <severity>', 'exit 1 when a related finding is at or above this severity').choices(['error', 'warning', 'info', 'none']).default('error'))
-    .addOption(new Option('--color <when>', 'colour in text output').choices(['auto', 'always', 'never']).default('auto'))
-    .option('--cluster-domain <domain>', 'cluster DNS domain', 'cluster.local')
-    .option('--tunnel-namespace <namespace>', 'another namespace where cloudflared runs (repeatable)', repeatable)
-    .option('--request-timeout <duration>', 'per-request timeout against the API server', '30s')
-    .option('--max-input-size <size>', 'with -f: refuse a file (or stdin) larger than this (e.g. 512Mi)', '256Mi')
-    .option('-v, --verbose', 'say what is requested from the cluster, with timings')
-    .action(async (target: string, opts: ExplainOptions) => {
-      done(await runExplainProtocol(target, opts));
-    });
+  explained.notes.push(...writerNotes(judgement, target, collected.namespace, selected.length));
+  if (opts.output === 'json') io.out(report.explainJson(explained));
+  else io.out(report.explainText(explained, await makeChalk(opts.color), `tunnelmesh explain-protocol ${label} — ${collected.title}`));
+  // The same exit rule as doctor, over the findings about these backends.
+  const scope = { incomplete: judgement.incomplete, scope: { ...judgement.scope, unjudged: explained.backends.filter((b) => b.verdict === 'unknown').length } };
+  const code = exitCodeOf(explained.findings, scope, exit);
+  verbose.log(`exit ${code}: ${exitReason(explained.findings, scope, exit)}`);
+  return code;
 }

@@ -23,6 +23,8 @@ export interface FileInputOptions {
   readStdin?: () => Promise<string>;
   /** Each input (file or stdin) is refused above this many bytes (--max-input-size). */
   maxInputBytes?: number;
+  /** Keeps each input's text here, by name (`<stdin>` for standard input), for --fix-diff. */
+  keepTexts?: Map<string, string>;
 }
 
 interface RawObject {
@@ -45,6 +47,8 @@ export async function collectFromFiles(paths: string[], opts: FileInputOptions =
   for (const file of files) {
     if (file === '-' && opts.readStdin) texts.push({ name: '<stdin>', text: await opts.readStdin() });
     else texts.push(file === '-' ? await readStdin(limit) : await readText(file, limit));
+    const last = texts.at(-1);
+    if (opts.keepTexts && last) opts.keepTexts.set(last.name, last.text);
   }
   return collectFromTexts(texts, opts.namespace, paths.map((p) => (p === '-' ? '<stdin>' : p)).join(', '));
 }
@@ -70,6 +74,7 @@ export function collectFromTexts(texts: NamedText[], namespace?: string, inputNa
     if (header) {
       // A `tunnelmesh snapshot` file: judge it as the run that wrote it did.
       if (header.live) snapshot.live = header.live;
+      if (header.listed) snapshot.listed = [...(snapshot.listed ?? []), ...header.listed];
       snapshot.incomplete.push(...header.incomplete);
       continue;
     }

@@ -25,7 +25,7 @@ export class MeshModel extends MeshIndex {
   constructor(snapshot: Snapshot, opts: ModelOptions = {}) {
     super(snapshot, opts);
     const discovered = discoverTunnels(objectsOfKind(snapshot, 'ConfigMap'), this.pods);
-    const live = snapshot.mode === 'live';
+    const live = this.fromCluster;
     const sources: SourcesContext = {
       service: (ns, name) => this.service(ns, name),
       servicesCollected: (ns) => this.servicesCollected(ns),

@@ -26,7 +26,9 @@ import type {
 import { CFARGOTUNNEL_BINDING, kindIdOf } from '../core/kinds.js';
 import { OPERATOR_NAMESPACE } from '../core/wellknown.js';
 import type { ServiceView } from './services.js';
-import type { TunnelConfig, TunnelRule } from './tunnels.js';
+import type { Flavour, TunnelIdentity, WrittenAt, WrittenRule } from './tunnels.js';
+
+export type { Flavour, TunnelIdentity, WrittenAt, WrittenRule };
 
 export const GATEWAY_CONTROLLER = 'cloudflare-operator.io/gateway-controller';
 /** GatewayClasses istiod creates itself (they are rarely in manifests). */
@@ -36,69 +38,12 @@ export const GATEWAY_API_GROUP = 'gateway.networking.k8s.io';
 export const BINDING_RULE_PRIORITY = 50;
 export const GATEWAY_RULE_PRIORITY = 100;
 
-/** Which operator writes a binding's rules: its API group decides. */
-export type Flavour = 'operator' | 'adyanth';
-
-/** The Tunnel or ClusterTunnel a writer names, and which operator runs it. */
-export interface TunnelIdentity {
-  kind: 'Tunnel' | 'ClusterTunnel';
-  /** Tunnel only. */
-  namespace?: string;
-  name: string;
-  flavour: Flavour;
-}
-
 export function tunnelKey(t: TunnelIdentity): string {
   return `${t.flavour}:${t.kind}/${t.namespace ?? ''}/${t.name}`;
 }
 
 export function formatTunnel(t: TunnelIdentity): string {
   return `${t.kind} ${t.namespace ? `${t.namespace}/` : ''}${t.name}${t.flavour === 'adyanth' ? ' (networking.cfargotunnel.com)' : ''}`;
-}
-
-/** Where in its object a written rule comes from: a binding subject, or an HTTPRoute backendRef for one hostname and match. */
-export type WrittenAt =
-  | { kind: 'subject'; subject: number }
-  | { kind: 'backendRef'; rule: number; match?: number; backend: number; hostname: string; gateway: { namespace: string; name: string } };
-
-/** A rule the operator writes from a TunnelBinding subject or an HTTPRoute backend. */
-export interface WrittenRule {
-  writerKind: 'TunnelBinding' | 'HTTPRoute';
-  /** The object whose edit changes the rule. */
-  writer: TunnelBinding | HTTPRoute;
-  /** `TunnelBinding app/web subjects[0] (web)`, `HTTPRoute default/api rules[0].backendRefs[0] (api-v1:8080)`. */
-  label: string;
-  /** Namespace of the writer. */
-  namespace: string;
-  at: WrittenAt;
-  /** The config.json source key the operator writes it under. */
-  sourceKey: string;
-  /** The hostname ('' : none, an HTTPRoute without hostnames). */
-  hostname: string;
-  /** True when the hostname is the subject name plus a domain not in the input. */
-  hostnameAssumed?: string;
-  path?: string;
-  service: string;
-  originRequest?: Record<string, unknown>;
-  priority: number;
-  /** The Service the operator looks up for it, and the port it writes. */
-  serviceRef?: { namespace: string; name: string; port?: number };
-  svc?: ServiceView;
-  servicePort?: ServicePort;
-  /** How the scheme was decided, naming the objects and fields read. */
-  protocol: { scheme: string; source: string };
-  /** Settings asked for that the operator does not write. */
-  dropped: string[];
-  /** Why no rule is written (or why it is not known what is written); the rule is then in no config. */
-  unserved?: string;
-  /** The tunnel whose config holds it. */
-  tunnel?: TunnelIdentity;
-  /** The rule that serves it (real or predicted) and its config. */
-  rule?: TunnelRule;
-  config?: TunnelConfig;
-  /** A real operator config holds this writer's source and was compared. */
-  driftChecked: boolean;
-  drift: string[];
 }
 
 /** Lookups the writers need from the model. */

@@ -121,7 +121,7 @@ export function buildRouteEdges(model: MeshIndex): RouteEdges {
         const where = `${formatRef(refOf(vs))} ${path}`;
         const podsUnseen = model.incompleteFor('Pod', [service.namespace]);
         if (podsUnseen) {
-          gaps.push({ namespace: service.namespace, text: `${where} (gateway → ${service.namespace}/${service.name}:${servicePort.port}) not judged: Pods ${podsUnseen}` });
+          gaps.push({ namespace: service.namespace, edge: 'gateway-route', key: routeKey({ route: vs, path }), text: `${where} (gateway → ${service.namespace}/${service.name}:${servicePort.port}) not judged: Pods ${podsUnseen}` });
           continue;
         }
         const subset = destination.subset;
@@ -183,10 +183,7 @@ function buildHttpRouteEdges(model: MeshIndex, edges: RouteEdge[], gaps: EdgeGap
     const found = istioGatewayClients(model, g);
     for (const route of routes) {
       const attached = attaches(model, route, g);
-      if (!attached.ok) {
-        if (attached.why) gaps.push({ namespace: route.metadata.namespace as string, text: `${formatRef(refOf(route))} is not attached to ${g.label}: ${attached.why}` });
-        continue;
-      }
+      if (!attached.ok) continue; // not attached: Istio routes nothing of it through this Gateway
       const rns = route.metadata.namespace as string;
       (route.spec?.rules ?? []).forEach((rule, ri) => {
         (rule.backendRefs ?? []).forEach((b, bi) => {
@@ -196,7 +193,7 @@ function buildHttpRouteEdges(model: MeshIndex, edges: RouteEdge[], gaps: EdgeGap
           const ns = b.namespace ?? rns;
           if (ns !== rns) {
             // Istio honours a cross-namespace backendRef only with a ReferenceGrant there, which tunnelmesh does not read.
-            gaps.push({ namespace: ns, text: `${where} (gateway → ${ns}/${b.name}) not judged: a backendRef to another namespace needs a ReferenceGrant in ${ns}, which tunnelmesh does not read` });
+            gaps.push({ namespace: ns, edge: 'gateway-route', key: routeKey({ route, path }), text: `${where} (gateway → ${ns}/${b.name}) not judged: a backendRef to another namespace needs a ReferenceGrant in ${ns}, which tunnelmesh does not read` });
             return;
           }
           const service = model.service(ns, b.name);
@@ -205,7 +202,7 @@ function buildHttpRouteEdges(model: MeshIndex, edges: RouteEdge[], gaps: EdgeGap
           if (!servicePort) return; // a Service backendRef without port is invalid for Istio; a port the Service lacks routes nowhere
           const podsUnseen = model.incompleteFor('Pod', [service.namespace]);
           if (podsUnseen) {
-            gaps.push({ namespace: service.namespace, text: `${where} (gateway → ${service.namespace}/${service.name}:${servicePort.port}) not judged: Pods ${podsUnseen}` });
+            gaps.push({ namespace: service.namespace, edge: 'gateway-route', key: routeKey({ route, path }), text: `${where} (gateway → ${service.namespace}/${service.name}:${servicePort.port}) not judged: Pods ${podsUnseen}` });
             return;
           }
           if (!found) return;
@@ -239,7 +236,7 @@ function istioGatewayClients(model: MeshIndex, g: IstioGateway): { groups: Clien
 }
 
 /** Identity of one gateway route (findings carry it, like a tunnel rule's key). */
-export function routeKey(edge: RouteEdge): string {
+export function routeKey(edge: Pick<RouteEdge, 'route' | 'path'>): string {
   return `${formatRef(refOf(edge.route))}#${edge.path}`;
 }
 

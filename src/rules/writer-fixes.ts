@@ -141,7 +141,9 @@ function routeChangeFix(model: MeshModel, w: WrittenRule, change: WrittenChange,
     what.push(`${what.length ? 'point' : 'Point'} ${w.label} at port ${found.port.port}${found.added ? ` (a new port of Service ${svc.namespace}/${svc.name})` : ''}`);
   }
   if (docs.length === 0) return undefined;
-  return docsFix(model, `${what.join('; ')}`, [...why, ...notes], docs, docs.at(-1) as KObject);
+  const fix = docsFix(model, `${what.join('; ')}`, [...why, ...notes], docs, docs.at(-1) as KObject);
+  // Another Service port of the same target: the rule's URL changes (the pods and their port do not).
+  return scheme && scheme !== w.protocol.scheme ? { ...fix, reroutes: true } : fix;
 }
 
 // ---- entry points -----------------------------------------------------------------------

@@ -74,9 +74,16 @@ describe('rules written by TunnelBindings and HTTPRoutes', () => {
     valid: [{ name: 'a gRPC subject over https with http2Origin', objects: viaBinding([{ name: 'web', fqdn, protocol: 'https', http2Origin: true }], { ports: [{ name: 'grpc', port: 9090 }] }) }],
     invalid: [
       {
-        name: 'a gRPC Service bound without protocol: http:// (no HTTP/2); the fix sets protocol https and http2Origin on the subject',
+        name: 'a plaintext gRPC Service bound without protocol: no single change works (no h2c); the change of the subject (https, http2Origin) is offered for once it serves TLS',
         objects: viaBinding([{ name: 'web', fqdn }], { ports: [{ name: 'grpc', port: 9090 }] }),
-        findings: [{ resource: 'Service app/web', port: 9090, severity: 'error', fixes: [{ title: /Set protocol https, http2Origin: true in TunnelBinding app\/web/, yaml: ['http2Origin: true', 'protocol: https'] }] }],
+        findings: [
+          {
+            resource: 'Service app/web',
+            port: 9090,
+            severity: 'error',
+            fixes: [{ title: /^No single change/ }, { title: /Set protocol https, http2Origin: true in TunnelBinding app\/web/, yaml: ['http2Origin: true', 'protocol: https'] }],
+          },
+        ],
       },
       {
         name: 'a gRPC backend of an HTTPRoute: http2Origin comes from the TunnelGatewayClassConfig, https from port 443',
@@ -86,7 +93,7 @@ describe('rules written by TunnelBindings and HTTPRoutes', () => {
             resource: 'Service app/web',
             port: 9090,
             severity: 'error',
-            fixes: [{ title: /^Set http2Origin: true in TunnelGatewayClassConfig cloudflare-operator-system\/cloudflare-gateway-config defaultOriginRequest; point HTTPRoute app\/web .* at port 443/, yaml: ['kind: TunnelGatewayClassConfig', 'http2Origin: true', 'port: 443', 'every HTTPRoute of its Gateways'] }],
+            fixes: [{ title: /^No single change/ }, { title: /^Set http2Origin: true in TunnelGatewayClassConfig cloudflare-operator-system\/cloudflare-gateway-config defaultOriginRequest; point HTTPRoute app\/web .* at port 443/, yaml: ['kind: TunnelGatewayClassConfig', 'http2Origin: true', 'port: 443', 'every HTTPRoute of its Gateways'] }],
           },
         ],
       },

@@ -1,15 +1,19 @@
 // ESLint's RuleTester, for tunnelmesh rules: `valid` cases must stay silent, `invalid` cases
 // must report exactly the findings listed — and applying a finding's recommended fix to the
-// input must make that finding go away (a fix that does not fix is a defect).
+// input must make that finding go away (a fix that does not fix is a defect). Fixes are applied
+// by src/rules/apply-fix.ts, as kubectl would take them; the property test
+// (test/rules/fix-property.test.ts) goes further over every case here, with every rule.
 
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import jsyaml from 'js-yaml';
 import { collectFromTexts } from '../../src/collect/files.js';
 import { formatRef } from '../../src/core/k8s.js';
-import { MeshModel } from '../../src/model/model.js';
-import { runRules } from '../../src/rules/run.js';
-import type { Finding, Rule } from '../../src/rules/types.js';
+import type { KObject } from '../../src/core/k8s.js';
+import { applyFix as applyFixToObjects } from '../../src/rules/apply-fix.js';
+import { kindIdOf } from '../../src/core/kinds.js';
+import { judge } from '../../src/rules/judge.js';
+import type { Finding, Fix, Rule } from '../../src/rules/types.js';
 import { toYaml, type Obj } from './build.js';
 
 type Match = string | RegExp;
@@ -42,9 +46,24 @@ export function snapshotOf(objects: Obj[], namespace?: string) {
   return collectFromTexts([{ name: 'case.yaml', text: toYaml(objects) }], namespace);
 }
 
+/** What doctor would report for these objects with only these rules: the same pipeline every entry point runs. */
 export function findingsOf(rule: Rule | readonly Rule[], objects: Obj[], namespace?: string): Finding[] {
-  const model = new MeshModel(snapshotOf(objects, namespace));
-  return runRules(model, { rules: Array.isArray(rule) ? rule : [rule as Rule], ...(namespace ? { namespace } : {}) });
+  return judge(snapshotOf(objects, namespace), { rules: Array.isArray(rule) ? rule : [rule as Rule], ...(namespace ? { namespace } : {}) }).findings;
+}
+
+/**
+ * A rule's declared inputs are what it reads: the same case with every other kind taken out
+ * must give the same findings (Istio's analyzers declare their inputs the same way).
+ */
+function assertDeclaredInputs(rule: Rule, c: ValidCase, expected: Finding[]): void {
+  // Inputs are kind ids (core/kinds.ts): Istio's Gateway and the Gateway API's are two kinds.
+  const declared = new Set<string>(rule.meta.inputs);
+  const id = (o: Obj): string => kindIdOf({ kind: o.kind, ...(typeof o.apiVersion === 'string' ? { apiVersion: o.apiVersion } : {}) });
+  const kept = c.objects.filter((o) => declared.has(id(o)));
+  if (kept.length === c.objects.length) return;
+  const dropped = [...new Set(c.objects.filter((o) => !declared.has(id(o))).map(id))].sort();
+  const found = findingsOf(rule, kept, c.namespace);
+  assert.deepEqual(found.map(describeFinding), expected.map(describeFinding), `${rule.meta.code} reads more than meta.inputs declares: without ${dropped.join(', ')} the findings differ`);
 }
 
 function matches(text: string, m: Match): boolean {
@@ -59,17 +78,35 @@ function describeFinding(f: Finding): string {
   return `${f.code} ${formatRef(f.resource)}${f.port !== undefined ? `:${f.port}` : ''} — ${f.message}`;
 }
 
+export interface RuleCases {
+  rule: Rule;
+  valid: ValidCase[];
+  invalid: InvalidCase[];
+}
+
+/**
+ * Set by a test that wants the cases rather than the tests (the fix property test): while set,
+ * testRule records its cases here and registers no test.
+ */
+export const caseCollector: { cases?: RuleCases[] } = {};
+
 export function testRule(rule: Rule, cases: { valid: ValidCase[]; invalid: InvalidCase[] }): void {
+  if (caseCollector.cases) {
+    caseCollector.cases.push({ rule, ...cases });
+    return;
+  }
   describe(`${rule.meta.code} ${rule.meta.name}`, () => {
     for (const c of cases.valid) {
       it(`valid: ${c.name}`, () => {
         const found = findingsOf(rule, c.objects, c.namespace);
         assert.deepEqual(found.map(describeFinding), [], 'expected no findings');
+        assertDeclaredInputs(rule, c, found);
       });
     }
     for (const c of cases.invalid) {
       it(`invalid: ${c.name}`, () => {
         const found = findingsOf(rule, c.objects, c.namespace);
+        assertDeclaredInputs(rule, c, found);
         assert.equal(found.length, c.findings.length, `expected ${c.findings.length} finding(s), got:\n${found.map(describeFinding).join('\n')}`);
         c.findings.forEach((expected, i) => {
           const f = found[i] as Finding;
@@ -89,7 +126,10 @@ export function testRule(rule: Rule, cases: { valid: ValidCase[]; invalid: Inval
         });
         if (c.fixResolves !== false) {
           for (const f of found) {
-            const fixed = applyFix(c.objects, f.fixes[0]?.yaml ?? '');
+            const fix = f.fixes[0];
+            // A manual fix says what works where no single change does: nothing to apply.
+            if (!fix || fix.apply === 'manual') continue;
+            const fixed = applyFix(c.objects, fix);
             const after = findingsOf(rule, fixed, c.namespace).filter((g) => formatRef(g.resource) === formatRef(f.resource) && g.port === f.port);
             assert.deepEqual(after.map(describeFinding), [], `applying "${f.fixes[0]?.title}" should resolve the finding`);
           }
@@ -99,44 +139,12 @@ export function testRule(rule: Rule, cases: { valid: ValidCase[]; invalid: Inval
   });
 }
 
-function isObj(v: unknown): v is Record<string, unknown> {
-  return typeof v === 'object' && v !== null && !Array.isArray(v);
+/** Applies a fix as kubectl would take it (src/rules/apply-fix.ts): its YAML by its apply mode, then its steps. */
+export function applyFix(objects: Obj[], fix: Fix): Obj[] {
+  const normalized = snapshotOf(objects).objects;
+  const applied = applyFixToObjects(normalized, fix);
+  assert.deepEqual(applied.problems, [], `applying "${fix.title}"`);
+  return applied.objects as unknown as Obj[];
 }
 
-/** Maps merge, null deletes, anything else replaces: a JSON merge patch (and enough of a strategic merge for metadata patches). */
-function merge(base: Record<string, unknown>, patch: Record<string, unknown>): Record<string, unknown> {
-  const out: Record<string, unknown> = { ...base };
-  for (const [k, v] of Object.entries(patch)) {
-    if (v === null) delete out[k];
-    else out[k] = isObj(v) && isObj(out[k]) ? merge(out[k] as Record<string, unknown>, v) : v;
-  }
-  return out;
-}
-
-/** The API group of an apiVersion: Istio's Gateway and the Gateway API's are different objects. */
-function group(o: Obj): string {
-  const v = typeof o.apiVersion === 'string' ? o.apiVersion : '';
-  return v.includes('/') ? v.slice(0, v.indexOf('/')) : '';
-}
-
-/**
- * Applies a fix as `kubectl apply` would: a new object is added; a full object replaces its
- * namesake; a partial workload (a pod-template patch) is merged into it. A fix of several
- * documents (`---`) applies each of them.
- */
-export function applyFix(objects: Obj[], yaml: string): Obj[] {
-  let out = objects;
-  for (const doc of jsyaml.loadAll(yaml) as Obj[]) {
-    if (!doc || typeof doc !== 'object') continue;
-    const same = (o: Obj) =>
-      o.kind === doc.kind && group(o) === group(doc) && o.metadata.name === doc.metadata.name && (o.metadata.namespace ?? '') === (doc.metadata.namespace ?? '');
-    const existing = out.find(same);
-    if (!existing) {
-      out = [...out, doc];
-      continue;
-    }
-    const partial = ['Deployment', 'StatefulSet', 'DaemonSet', 'CronJob', 'Job', 'Namespace', 'Service', 'Ingress'].includes(doc.kind);
-    out = out.map((o) => (same(o) ? (partial ? (merge(o, doc) as Obj) : doc) : o));
-  }
-  return out;
-}
+export type { KObject };

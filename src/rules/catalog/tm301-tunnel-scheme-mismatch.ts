@@ -4,9 +4,10 @@ import { isTlsScheme, serviceKind } from '../../model/cloudflared.js';
 import type { TunnelEdge } from '../../model/edges.js';
 import type { MeshModel } from '../../model/model.js';
 import { declaredSpeech, type Speech } from '../../model/protocol.js';
-import { distinctBy, edgeNamespaces, edgesByServicePort, hitEdges, listing, portEvidence, ruleEvidence, ruleName, ruleSourceKey, unique, ruleObject } from '../edge-hits.js';
-import { appProtocolFix, ruleChangeFix } from '../tunnel-fixes.js';
+import { distinctBy, edgeNamespaces, edgesByServicePort, hitEdges, listing, portEvidence, ruleEvidence, ruleName, ruleSourceKey, ruleObject, unique } from '../edge-hits.js';
+import { appProtocolFix, noH2cFix, ruleChangeFix } from '../tunnel-fixes.js';
 import type { Fix, FindingDraft, Rule } from '../types.js';
+import { PODS, TUNNELS, kinds } from '../inputs.js';
 
 const PLAIN: ReadonlySet<Speech> = new Set(['http', 'http2', 'grpc', 'grpc-web']);
 const TLS: ReadonlySet<Speech> = new Set(['https', 'tls']);
@@ -37,6 +38,10 @@ function fixesFor(model: MeshModel, edges: TunnelEdge[]): Fix[] {
   const speech = declaredSpeech(sp);
   const fixes: Fix[] = [];
   const alternatives: Fix[] = [];
+  // https:// toward plaintext gRPC or HTTP/2: http:// would be HTTP/1.1 (TM304); no scheme alone works.
+  if ((speech.speech === 'grpc' || speech.speech === 'http2') && edges.every((e) => isTlsScheme(e.url.scheme))) {
+    fixes.push(noH2cFix(model, svc, sp, unique(edges.map((e) => e.rule.hostname ?? '').filter(Boolean)), speech.speech === 'grpc' ? 'gRPC' : 'HTTP/2'));
+  }
   for (const edge of distinctBy(edges, ruleSourceKey)) {
     const scheme = edge.url.scheme;
     const target = wanted(scheme);
@@ -73,7 +78,7 @@ export const tm301: Rule = {
     howToFix:
       "Make the rule's scheme match the port: for an operator Ingress, declare the Service port's appProtocol (read by Istio and by the operator's level 4) or set " +
       'cloudflare.com/protocol-<port> on the Ingress (level 2); for a hand-written config, rewrite the rule. If the port declaration is what is wrong, fix the declaration instead.',
-    inputs: ['ConfigMap', 'Ingress', 'IngressClass', 'TunnelIngressClassConfig', 'Service', 'Pod', 'Deployment'],
+    inputs: kinds(TUNNELS, 'Service', PODS),
   },
   check({ model }) {
     const findings: FindingDraft[] = [];

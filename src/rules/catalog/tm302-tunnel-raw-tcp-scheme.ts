@@ -3,9 +3,10 @@
 import { isCatchAll, serviceKind } from '../../model/cloudflared.js';
 import type { TunnelEdge } from '../../model/edges.js';
 import { declaredSpeech, isHttpFamily } from '../../model/protocol.js';
-import { distinctBy, edgeNamespaces, edgesByServicePort, hitEdges, listing, portEvidence, ruleEvidence, ruleName, ruleSourceKey, unique, ruleObject } from '../edge-hits.js';
-import { ruleChangeFix } from '../tunnel-fixes.js';
+import { distinctBy, edgeNamespaces, edgesByServicePort, hitEdges, listing, portEvidence, ruleEvidence, ruleName, ruleSourceKey, ruleObject, unique } from '../edge-hits.js';
+import { noH2cFix, ruleChangeFix } from '../tunnel-fixes.js';
 import type { FindingDraft, Rule } from '../types.js';
+import { PODS, TUNNELS, kinds } from '../inputs.js';
 
 /** Schemes that name an HTTP protocol but that cloudflared does not proxy as HTTP. */
 const HTTP_NAMED_SCHEMES: ReadonlySet<string> = new Set(['h2mux', 'h2c', 'http2', 'grpc', 'grpcs']);
@@ -35,7 +36,7 @@ export const tm302: Rule = {
     howToFix:
       'Use http:// (or https:// for a TLS backend): set cloudflare.com/protocol-<port> on the Ingress, which beats the appProtocol and port name the operator read, ' +
       'or rewrite the rule in a hand-written config. gRPC and HTTP/2 backends then need https:// with originRequest.http2Origin (TM304).',
-    inputs: ['ConfigMap', 'Ingress', 'IngressClass', 'TunnelIngressClassConfig', 'Service'],
+    inputs: kinds(TUNNELS, 'Service', PODS),
   },
   check({ model }) {
     const findings: FindingDraft[] = [];
@@ -49,9 +50,9 @@ export const tm302: Rule = {
       const needsH2 = speech.speech === 'grpc' || speech.speech === 'http2';
       const why = [`cloudflared proxies ${target}:// as HTTP; ${listing(schemes)} is a raw TCP stream`];
       if (needsH2) why.push(`the backend speaks ${speech.speech === 'grpc' ? 'gRPC' : 'HTTP/2'}: see TM304 for https:// with http2Origin`);
-      const fixes = distinctBy(edges, ruleSourceKey).map((e) =>
-        ruleChangeFix(model, e.tunnel, e.rule, { scheme: target }, why),
-      );
+      const fixes = distinctBy(edges, ruleSourceKey).map((e) => ruleChangeFix(model, e.tunnel, e.rule, { scheme: target }, why));
+      // http:// toward gRPC or HTTP/2 is HTTP/1.1 (TM304): no scheme alone works there.
+      if (needsH2) fixes.unshift(noH2cFix(model, svc, sp, unique(edges.map((e) => e.rule.hostname ?? '').filter(Boolean)), speech.speech === 'grpc' ? 'gRPC' : 'HTTP/2'));
       findings.push({
         resource: { kind: 'Service', namespace: svc.namespace, name: svc.name },
         port: sp.port,

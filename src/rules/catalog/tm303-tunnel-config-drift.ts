@@ -1,17 +1,12 @@
 // TM303: the tunnel config's rule for an Ingress backend is not what the operator's chain resolves today.
 
 import { ruleKey } from '../../model/edges.js';
-import { INGRESS_RULE_PRIORITY } from '../../model/operator.js';
-import type { IngressBackendView } from '../../model/operator-view.js';
 import type { WrittenRule } from '../../model/operator-sources.js';
 import { ruleEvidence } from '../edge-hits.js';
-import { operatorConfigFix } from '../tunnel-fixes.js';
+import { operatorConfigFix, operatorRule } from '../tunnel-fixes.js';
+import { rerouting } from '../fixes.js';
 import type { Fix, FindingDraft, Rule } from '../types.js';
-
-/** The rule the operator writes for a backend, as config.json holds it. */
-function expectedRule(b: IngressBackendView): Record<string, unknown> {
-  return { hostname: b.host, ...(b.rulePath ? { path: b.rulePath } : {}), service: b.url, originRequest: b.originRequest, priority: INGRESS_RULE_PRIORITY };
-}
+import { PODS, TUNNELS, kinds } from '../inputs.js';
 
 /** The rule a TunnelBinding subject or HTTPRoute backend gets, as config.json holds it. */
 function writtenRule(w: WrittenRule): Record<string, unknown> {
@@ -36,7 +31,7 @@ export const tm303: Rule = {
     howToFix:
       'Decide which is right. If the objects are, let the operator reconcile (or apply the ConfigMap the fix shows, which its tunnel-config controller pushes); ' +
       'if the config is, change the Ingress (annotation cloudflare.com/protocol-<port>, backend port) or the Service so the chain resolves the same.',
-    inputs: ['ConfigMap', 'Ingress', 'IngressClass', 'TunnelIngressClassConfig', 'TunnelBinding', 'HTTPRoute', 'Gateway', 'GatewayClass', 'TunnelGatewayClassConfig', 'Service'],
+    inputs: kinds(TUNNELS, 'Service', PODS),
   },
   check({ model }) {
     const findings: FindingDraft[] = [];
@@ -46,7 +41,7 @@ export const tm303: Rule = {
       const ticc = b.classConfig?.config;
       const source = ticc ? { kind: 'Ingress', namespace: ticc.metadata.namespace as string, name: ticc.metadata.name } : undefined;
       const fixes: Fix[] = [];
-      const expected = expectedRule(b);
+      const expected = operatorRule(b);
       if (tunnel && source) {
         const fix = operatorConfigFix(
           model,
@@ -60,7 +55,7 @@ export const tm303: Rule = {
           `Write the rule the operator resolves for ${b.host}${b.rulePath ? ` ${b.rulePath}` : ''} (${b.url})`,
           [`what the operator writes for ${b.label} on its next reconcile; if the config is the intended state, change the Ingress or Service instead`],
         );
-        if (fix) fixes.push(fix);
+        if (fix) fixes.push(rerouting(fix));
       }
       const missing = !b.rule;
       findings.push({
@@ -114,7 +109,7 @@ export const tm303: Rule = {
           ? 'the hostname answers with the catch-all (404) until the operator writes the rule'
           : `the hostname works as the config says until the next reconcile of the ${w.writerKind} rewrites the rule, then it changes without a change to it`,
         evidence: [...(w.rule ? ruleEvidence(tunnel, w.rule) : []), ...(w.protocol.source ? [`${w.label}: ${w.protocol.source}`] : []), ...w.drift.map((d) => `drift: ${d}`), ...(tunnel.syncStatus ? [`${tunnel.label} syncStatus: ${tunnel.syncStatus}`] : [])],
-        fixes: fix ? [fix] : [],
+        fixes: fix ? [rerouting(fix)] : [],
         namespaces: [w.namespace, tunnel.namespace],
         objects: [w.writer, tunnel.object],
         edges: w.rule ? [ruleKey(tunnel, w.rule)] : [],
@@ -141,7 +136,7 @@ export const tm303: Rule = {
         message: `${tunnel.label} still routes ${rule.hostname ?? '*'}${rule.path ? ` ${rule.path}` : ''} to ${rule.service}, but ${why}: the rule is stale.`,
         symptom: 'the hostname keeps reaching the old backend until the operator reconciles, then answers with the catch-all (404)',
         evidence: [...ruleEvidence(tunnel, rule), why, ...(tunnel.syncStatus ? [`syncStatus: ${tunnel.syncStatus}`] : [])],
-        fixes: fix ? [fix] : [],
+        fixes: fix ? [rerouting(fix)] : [],
         namespaces: [tunnel.namespace],
         objects: [tunnel.object],
         edges: [ruleKey(tunnel, rule)],

@@ -6,11 +6,12 @@ import type { MeshModel } from '../../model/model.js';
 import { describePod } from '../../model/pods.js';
 import { formatServicePort, resolveTargetPort, type ServiceView } from '../../model/services.js';
 import type { TunnelConfig, TunnelRule } from '../../model/tunnels.js';
-import { where } from '../fixes.js';
+import { rerouting, where } from '../fixes.js';
 import { listing, ruleEvidence, ruleName, ruleObject } from '../edge-hits.js';
 import { backendPath, configMapEditFix, ingressRulesFix, mergePatchFix, removeRuleFix, ruleChangeFix } from '../tunnel-fixes.js';
 import { writtenRemoveFix, writtenRetargetFix } from '../writer-fixes.js';
 import type { Fix, FindingDraft, Rule } from '../types.js';
+import { PODS, TUNNELS, kinds } from '../inputs.js';
 
 const SYMPTOM = 'the hostname answers 502 Bad Gateway (cloudflared: "no such host" / connection refused) or 503 (no healthy upstream, UH/UC in a sidecar)';
 
@@ -223,7 +224,7 @@ function noEndpoints(model: MeshModel, tunnel: TunnelConfig, rule: TunnelRule, t
   const ready = backends.filter((p) => p.ready);
   const withPort = ready.filter((p) => resolveTargetPort(sp, p).port !== undefined);
   if (withPort.length > 0) return undefined;
-  const live = model.snapshot.mode === 'live';
+  const live = model.fromCluster;
   const selector = Object.entries(svc.selector).map(([k, v]) => `${k}=${v}`).join(',');
   let why: string;
   if (backends.length === 0) why = `no ${live ? 'pod' : 'pod or workload'} in ${svc.namespace} matches its selector ${selector}`;
@@ -255,7 +256,7 @@ export const tm305: Rule = {
     howToFix:
       'Point the rule (or the Ingress backend, TunnelBinding subject or HTTPRoute backendRef) at the Service and Service port that exist — tunnel rules use the Service port, not the target port — or remove it; ' +
       'for a Service without endpoints, make its selector match the pods and check that they are ready.',
-    inputs: ['ConfigMap', 'Ingress', 'IngressClass', 'TunnelIngressClassConfig', 'TunnelBinding', 'HTTPRoute', 'Service', 'Pod', 'Deployment'],
+    inputs: kinds(TUNNELS, 'Service', PODS),
   },
   check({ model }) {
     const problems: Problem[] = [];
@@ -284,7 +285,7 @@ export const tm305: Rule = {
         message: p.message,
         symptom: SYMPTOM,
         evidence: p.evidence,
-        fixes: p.fixes,
+        fixes: p.fixes.map(rerouting),
         namespaces: [...new Set([...p.namespaces, p.tunnel.namespace, ...(p.rule.backend ? [p.rule.backend.namespace] : []), ...(p.rule.written ? [p.rule.written.namespace] : [])])],
         objects: [ruleObject(p.tunnel, p.rule)],
         edges: [ruleKey(p.tunnel, p.rule)],

@@ -9,8 +9,9 @@ import type { IngressBackendView } from '../../model/operator-view.js';
 import { declaredSpeech } from '../../model/protocol.js';
 import { listing, unique } from '../edge-hits.js';
 import { where } from '../fixes.js';
-import { ingressAnnotationFix, mergePatchFix } from '../tunnel-fixes.js';
+import { ingressAnnotationFix, mergePatchFix, noH2cFix } from '../tunnel-fixes.js';
 import type { Fix, FindingDraft, Rule } from '../types.js';
+import { PODS, TUNNELS, kinds } from '../inputs.js';
 
 /** Schemes cloudflared and the operator know (udp is TM310's). */
 const KNOWN: ReadonlySet<string> = new Set([...HTTP_SCHEMES, ...Object.keys(STREAM_DEFAULT_PORTS), 'udp']);
@@ -61,13 +62,22 @@ function checkIngress(model: MeshModel, ingress: Ingress, backends: IngressBacke
       return sp !== undefined && (String(sp.targetPort ?? '') === suffix || sp.name === suffix || b.port.missingName === suffix);
     });
     const fixes: Fix[] = [];
+    const remove = first ? ingressAnnotationFix(model, first, { [key]: null }, `Remove ${key}`, ['it matches no backend of the Ingress, so the operator never reads it: removing it changes nothing']) : undefined;
+    // Renamed, the value takes effect: only recommended when it is what the port speaks (else it breaks the rule, TM301).
+    const agrees = meant !== undefined && value.toLowerCase() === schemeFor(meant);
+    if (remove && !agrees) fixes.push(remove);
     if (meant && first) {
       const to = `${CF_ANNOTATION.protocolPrefix}${meant.port.port}`;
       if (ann[to] === undefined) {
-        fixes.push(ingressAnnotationFix(model, meant, { [key]: null, [to]: value }, `Rename ${key} to ${to}`, [`the operator keys the annotation by the Service port (${meant.port.port}), not the target port or a port name`]));
+        fixes.push(
+          ingressAnnotationFix(model, meant, { [key]: null, [to]: value }, `Rename ${key} to ${to}`, [
+            `the operator keys the annotation by the Service port (${meant.port.port}), not the target port or a port name`,
+            ...(agrees ? [] : [`renamed, ${value} takes effect for port ${meant.port.port}, which is declared ${schemeFor(meant)}: only if the application really speaks ${value} there`]),
+          ]),
+        );
       }
     }
-    if (first) fixes.push(ingressAnnotationFix(model, first, { [key]: null }, `Remove ${key}`, ['it matches no backend of the Ingress, so the operator never reads it']));
+    if (remove && agrees) fixes.push(remove);
     out.push(
       finding(
         ingress,
@@ -109,6 +119,9 @@ function checkIngress(model: MeshModel, ingress: Ingress, backends: IngressBacke
     const chain = b.chain!;
     const scheme = schemeFor(b);
     const fixes: Fix[] = [];
+    const speech = b.port.servicePort ? declaredSpeech(b.port.servicePort).speech : 'unknown';
+    // A gRPC or HTTP/2 port: http:// would be HTTP/1.1 (TM304), https:// a handshake the port cannot read.
+    if ((speech === 'grpc' || speech === 'http2') && b.service && b.port.servicePort) fixes.push(noH2cFix(model, b.service, b.port.servicePort, [b.host], speech === 'grpc' ? 'gRPC' : 'HTTP/2'));
     if (chain.level === 3 && b.service) {
       const svc = b.service;
       fixes.push(
@@ -151,7 +164,7 @@ export const tm307: Rule = {
       'An Ingress-wide cloudflare.com/protocol (level 1) beats every per-port annotation. Values of levels 1-3 are used as written, so grpc, h2c or a typo becomes the URL scheme.',
     howToFix:
       'Key the annotation by the Service port, drop the Ingress-wide annotation in favour of per-port ones, and use a scheme cloudflared knows (http, https, ws, wss, tcp, ssh, rdp, smb).',
-    inputs: ['Ingress', 'IngressClass', 'TunnelIngressClassConfig', 'Service'],
+    inputs: kinds(TUNNELS, 'Service', PODS),
   },
   check({ model }) {
     const byIngress = new Map<Ingress, IngressBackendView[]>();

@@ -7,7 +7,9 @@ import type { TunnelConfig, TunnelRule } from '../../model/tunnels.js';
 import { ruleEvidence } from '../edge-hits.js';
 import { backendPath, configMapEditFix, ingressRulesFix } from '../tunnel-fixes.js';
 import { writtenHostFix } from '../writer-fixes.js';
+import { rerouting } from '../fixes.js';
 import type { Fix, FindingDraft, Rule } from '../types.js';
+import { PODS, TUNNELS, kinds } from '../inputs.js';
 
 /** A path regexp read as the shapes the operator and people write; `regex` when it is none of them. */
 type PathShape =
@@ -158,7 +160,7 @@ export const tm309: Rule = {
     howToFix:
       'In a hand-written config, move the specific rule before the broad one. With the operator, give the specific path a hostname of its own (or route the hostname to one ' +
       'backend that dispatches paths itself, such as an Istio gateway).',
-    inputs: ['ConfigMap', 'Ingress', 'IngressClass', 'TunnelIngressClassConfig', 'TunnelBinding', 'HTTPRoute', 'Gateway', 'GatewayClass', 'TunnelGatewayClassConfig'],
+    inputs: kinds(TUNNELS, 'Service', PODS),
   },
   check({ model }) {
     const findings: FindingDraft[] = [];
@@ -199,7 +201,7 @@ export const tm309: Rule = {
           message: `Tunnel rule ${describe(later)} in ${tunnel.label} never matches: rule ${describe(earlier)} comes first and matches every request it would${why}.`,
           symptom: `requests for ${later.hostname ?? 'every host'}${later.path ? ` ${later.path}` : ''} reach ${earlier.service} instead of ${later.service} (404s or the wrong application)`,
           evidence: [...ruleEvidence(tunnel, earlier), ...ruleEvidence(tunnel, later), 'cloudflared uses the first rule whose hostname and path regexp match (paths are unanchored)'],
-          fixes: fix ? [fix] : [],
+          fixes: fix ? [rerouting(fix)] : [],
           namespaces: [tunnel.namespace, ...(b ? [b.namespace] : []), ...(w ? [w.namespace] : [])],
           objects: [b?.ingress ?? w?.writer ?? tunnel.object],
           edges: [ruleKey(tunnel, later)],

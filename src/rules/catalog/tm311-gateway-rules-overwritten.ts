@@ -7,6 +7,7 @@ import type { MeshModel } from '../../model/model.js';
 import type { GatewayRules } from '../../model/operator-sources.js';
 import { editable, where } from '../fixes.js';
 import { listing } from '../edge-hits.js';
+import { kinds, TUNNELS } from '../inputs.js';
 import type { Fix, FindingDraft, Rule } from '../types.js';
 import { toYaml } from '../yaml.js';
 
@@ -91,7 +92,7 @@ export const tm311: Rule = {
       'reconciled last wins, and the hostnames of the others stop answering (404) until their Gateway reconciles again, then the first ones do.',
     howToFix:
       'Attach every HTTPRoute of that class config to one Gateway, or give each Gateway its own GatewayClass and TunnelGatewayClassConfig; delete Gateways that attach no route.',
-    inputs: ['Gateway', 'GatewayClass', 'TunnelGatewayClassConfig', 'HTTPRoute'],
+    inputs: kinds(TUNNELS, 'Service'),
   },
   check({ model }) {
     const findings: FindingDraft[] = [];

@@ -5,6 +5,7 @@ import type { SidecarResource } from '../../core/k8s.js';
 import { workloadOf } from '../../model/pods.js';
 import { clientNames, distinctBy, groupEvidence, groupHits, hitEdges, hitNamespaces, listing, serviceRef, unique } from '../edge-hits.js';
 import { sidecarImportFix } from '../sidecar-fixes.js';
+import { EDGES, kinds } from '../inputs.js';
 import type { Fix, Rule } from '../types.js';
 import { formatRef } from '../../core/k8s.js';
 
@@ -21,7 +22,7 @@ export const tm406: Rule = {
       'import has no cluster, and no DestinationRule applies to it: with outboundTrafficPolicy REGISTRY_ONLY (the Sidecar\'s, else meshConfig\'s) the proxy answers from ' +
       'BlackHoleCluster — HTTP 502, a reset for TCP. (With ALLOW_ANY it passes the connection through in plaintext instead, which a STRICT target refuses: TM102.) Gateways do not use Sidecar resources.',
     howToFix: "Add the Service's `namespace/host` (or `namespace/*`) to the egress hosts of the Sidecar in force, on the listener for its port if the Sidecar has per-port listeners.",
-    inputs: ['Sidecar', 'Pod', 'Deployment', 'Service', 'ConfigMap'],
+    inputs: kinds(EDGES),
   },
   check({ model }) {
     return groupHits(model, (v) => v.outcome === 'blackhole').map(({ hits }) => {
