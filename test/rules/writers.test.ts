@@ -55,6 +55,21 @@ describe('rules written by TunnelBindings and HTTPRoutes', () => {
         ],
       },
       {
+        name: "the operator's config holds the subject's rule: the fix edits the TunnelBinding, whose reconcile rewrites its source (applied, the finding is gone)",
+        objects: [
+          ...viaBinding([{ name: 'web', fqdn }], { ports: [{ name: 'https', port: 8443 }] }),
+          bindingConfig([{ hostname: fqdn, service: 'http://web.app.svc:8443', originRequest: { proxyAddress: '127.0.0.1' }, priority: 50 }]),
+        ],
+        findings: [
+          {
+            resource: 'Service app/web',
+            port: 8443,
+            message: ['rule #0 of ConfigMap cloudflare-operator-system/tunnel-config-', 'uses http://'],
+            fixes: [{ title: /^Set protocol https in TunnelBinding app\/web subjects\[0\] \(web\)/, yaml: ['protocol: https'] }],
+          },
+        ],
+      },
+      {
         name: 'an HTTPRoute backend on port 443 that serves plain HTTP: https:// from the number; the fix adds a plain port and points the route at it',
         objects: viaHttpRoute([{ backends: [{ name: 'web', port: 443 }] }], { ports: [{ name: 'http', port: 443, targetPort: 8080 }] }),
         findings: [
