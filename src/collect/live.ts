@@ -17,6 +17,8 @@ import { getJson, NetworkError, UNREACHABLE_CODES, type ApiConnection, type ApiR
 import { apiVersionOf, GATEWAY_API_GATEWAY, kindInfo, kindOfObject, KINDS, resourcePath, type KindInfo } from '../core/kinds.js';
 import { addObjects, emptySnapshot, type IncompleteEntry, type ListedScope, type Snapshot } from '../core/snapshot.js';
 import { normalizeObject } from './validate.js';
+import { ENVOY_DUMP_KIND, type PodName } from '../core/envoy-dump.js';
+import { fetchProxyConfigs } from './envoy.js';
 
 export { OPERATOR_NAMESPACE };
 const PAGE_SIZE = 500;
@@ -33,6 +35,13 @@ export interface LiveOptions {
   /** Items per list request (`limit`); the API server pages with `continue`. */
   pageSize?: number;
   log?: (message: string) => void;
+  /**
+   * `--proxy-config`: once the objects are in, which pods' Envoy config dumps to fetch through
+   * the pod proxy subresource (the caller judges the edges to know which proxies matter).
+   */
+  proxyConfig?: { select: (snapshot: Snapshot, namespace: string | undefined) => PodName[] | Promise<PodName[]> };
+  /** The root namespace of a mesh config given on the command line (--mesh-config), used instead of the cluster's. */
+  rootNamespace?: string;
 }
 
 export interface LiveResult {
@@ -174,7 +183,7 @@ export async function collectLive(opts: LiveOptions): Promise<LiveResult> {
   if (namespace) {
     // Phase 2: what phase 1 pointed at — the real root namespace, the clients' namespaces.
     const phase2: ListTarget[] = [];
-    const mesh = { rootNamespace: rootNamespaceOf(readMeshConfigMap(collector.configMaps())?.mesh) };
+    const mesh = { rootNamespace: opts.rootNamespace ?? rootNamespaceOf(readMeshConfigMap(collector.configMaps())?.mesh) };
     if (mesh.rootNamespace !== rootGuess && mesh.rootNamespace !== namespace) {
       for (const kind of ROOT_KINDS) phase2.push({ info: kindInfo(kind) as KindInfo, namespace: mesh.rootNamespace });
     }
@@ -226,6 +235,16 @@ export async function collectLive(opts: LiveOptions): Promise<LiveResult> {
   snapshot.incomplete.push(...collector.incomplete);
   snapshot.warnings.push(...collector.notes);
   snapshot.listed = collector.listed;
+  if (opts.proxyConfig) {
+    const pods = await opts.proxyConfig.select(snapshot, namespace);
+    const fetched = await fetchProxyConfigs(conn, pods);
+    snapshot.proxyConfigs = [...(snapshot.proxyConfigs ?? []), ...fetched.inputs];
+    snapshot.proxyConfigGaps = fetched.gaps;
+    for (const g of fetched.gaps) {
+      snapshot.incomplete.push({ kind: ENVOY_DUMP_KIND, namespace: g.pod.namespace, name: g.pod.name, reason: g.reason === 'forbidden' ? 'forbidden' : 'error', message: g.message.slice(0, 300) });
+    }
+    log(`proxy config: ${fetched.inputs.length} of ${pods.length} dumps read`);
+  }
   return namespace ? { snapshot, namespace } : { snapshot };
 }
 
@@ -364,7 +383,7 @@ class Collector {
     if (res.ok) {
       this.keep(info, 'v1', res.body as RawObject);
     } else if (res.status === 404) {
-      this.notes.push(`no ConfigMap istio in ${DEFAULT_ROOT_NAMESPACE}: Istio's mesh defaults assumed (rootNamespace istio-system, enableAutoMtls true)`);
+      this.notes.push(`no ConfigMap istio in ${DEFAULT_ROOT_NAMESPACE}: Istio's mesh defaults assumed (rootNamespace istio-system, enableAutoMtls true, defaultDestinationRuleExportTo everyone)`);
     } else {
       this.fail(target, res.status === 403 ? 'forbidden' : 'error', `the istio mesh config could not be read (${res.message ?? `HTTP ${res.status}`})`);
     }

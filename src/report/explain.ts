@@ -14,6 +14,7 @@ import type { RouteEdge } from '../model/routes.js';
 import type { SidecarInfo } from '../model/sidecar.js';
 import { describeSends, type EndpointVerdict } from '../model/traffic.js';
 import type { IngressBackendView } from '../model/tunnels.js';
+import type { EnvoyComparison } from '../rules/envoy-agreement.js';
 import type { JudgedBackend, Verdict } from '../rules/judge.js';
 import { compareFindings } from '../rules/run.js';
 import type { SuppressedFinding } from '../rules/suppress.js';
@@ -40,6 +41,8 @@ export interface ExplainedBackend {
   /** The endpoint shown for the Istio leg (the worst one). */
   endpoint?: EndpointVerdict;
   clientLabel?: string;
+  /** Envoy config dumps compared with this backend's edge and the gateway routes after it (only when dumps were given). */
+  envoy?: EnvoyComparison[];
 }
 
 export interface ExplainReport {
@@ -83,6 +86,7 @@ export function explainBackends(selected: ReadonlyArray<Selected<JudgedBackend>>
     };
     if (b) out.ingress = b;
     if (servesHostOf) out.servesHostOf = servesHostOf;
+    if (backend.envoy) out.envoy = backend.envoy;
     if (shown) {
       out.endpoint = shown.endpoint;
       out.clientLabel = shown.label;
@@ -127,9 +131,12 @@ function istioJson(x: ExplainedBackend): Record<string, unknown> | null {
   return {
     clientSidecar: sidecarFlag(client?.sidecar),
     targetSidecar: sidecarFlag(pod?.sidecar),
+    // Read from the verdict, never recomputed: the resolver decided them with the evidence.
     captured: ep?.captured ?? null,
-    clientSends: ep?.sends.sends ?? null,
+    clientSends: ep?.clientSends ?? null,
     serverMode: ep?.server?.mode ?? null,
+    decidedBy: ep?.sends.decidedBy ?? null,
+    decision: ep?.sends.summary ?? null,
     portProtocol: istioProtocol(e.servicePort).protocol,
     client: x.clientLabel ?? null,
     target: pod ? describePod(pod) : null,
@@ -179,6 +186,22 @@ function backendJson(x: ExplainedBackend): Record<string, unknown> {
     writer: w ? { kind: w.writerKind, namespace: w.namespace, name: w.writer.metadata.name, rule: w.label, notWritten: w.dropped, unserved: w.unserved ?? null } : null,
     gatewayRoutes: (view.onward ?? []).map(routeJson),
     missing: x.missing,
+    ...(x.envoy
+      ? {
+          envoy: x.envoy.map((c) => ({
+            side: c.side,
+            pod: `${c.dump.node?.pod?.namespace ?? c.pod.namespace}/${c.dump.node?.pod?.name ?? c.pod.name}`,
+            source: c.dump.input.source,
+            target: describePod(c.endpoint.pod),
+            targetPort: c.endpoint.targetPort ?? null,
+            result: c.result,
+            envoy: c.envoy,
+            predicted: c.predicted,
+            evidence: c.line,
+            meanings: c.meanings,
+          })),
+        }
+      : {}),
   };
 }
 
@@ -277,6 +300,12 @@ function backendText(x: ExplainedBackend, c: ChalkInstance): string[] {
     } else {
       lines.push(`    ${c.yellow('no pod or workload in the input is selected by the Service')}`);
     }
+  }
+  if (x.envoy) {
+    const seen = [...new Set(x.envoy.map((e) => e.line))];
+    if (seen.length === 0) lines.push(`  ${c.dim('envoy:')} no dump of this path's client or target proxies`);
+    for (const line of seen.slice(0, 8)) lines.push(`  ${c.dim('envoy:')} ${/^Envoy disagrees/.test(line) ? c.yellow(line) : line}`);
+    if (seen.length > 8) lines.push(`  ${c.dim('envoy:')} ${seen.length - 8} more comparisons`);
   }
   lines.push(`  ${c.bold('verdict:')} ${verdictText(c, x.verdict)}${x.symptom ? ` — ${x.symptom}` : ''}`);
   for (const m of x.missing) lines.push(`    ${c.yellow('missing:')} ${m}`);

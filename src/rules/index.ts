@@ -34,6 +34,9 @@ import { tm403 } from './catalog/tm403-duplicate-destination-rules.js';
 import { tm404 } from './catalog/tm404-duplicate-peer-authentications.js';
 import { tm405 } from './catalog/tm405-selector-matches-nothing.js';
 import { tm406 } from './catalog/tm406-service-hidden-by-sidecar.js';
+import { tm501 } from './catalog/tm501-envoy-client-disagrees.js';
+import { tm502 } from './catalog/tm502-envoy-target-disagrees.js';
+import { tm503 } from './catalog/tm503-envoy-dump-stale.js';
 import type { Rule } from './types.js';
 
 export const RULES: readonly Rule[] = [
@@ -71,6 +74,9 @@ export const RULES: readonly Rule[] = [
   tm404,
   tm405,
   tm406,
+  tm501,
+  tm502,
+  tm503,
 ];
 
 export function ruleByCode(code: string): Rule | undefined {

@@ -20,6 +20,8 @@ export interface RuleMeta {
   howToFix: string;
   /** The kinds the check reads (src/rules/inputs.ts has the usual groups); the rule tester proves them. */
   inputs: readonly KnownKind[];
+  /** What else it reads that is not a Kubernetes kind (Envoy config dumps), for the docs. */
+  extraInputs?: readonly string[];
   /** A small situation that makes the rule fire (docs and `tunnelmesh rules CODE` run it). */
   example?: RuleExample;
 }
@@ -62,8 +64,11 @@ export interface Fix {
   apply?: ApplyMode;
   /** Steps after applying the YAML (deleting what the fix replaces, removing a key, restarting). */
   steps?: FixStep[];
-  /** Why a `manual` fix is text: no single change works (it says what does), or the object that writes the setting is not modelled. */
-  manualReason?: 'no-single-change' | 'writer-not-modelled';
+  /**
+   * Why a `manual` fix is text: no single change works (it says what does), the object that writes
+   * the setting is not modelled, or the value needed is the author's to choose (a host with a space in it).
+   */
+  manualReason?: 'no-single-change' | 'writer-not-modelled' | 'needs-a-choice';
   /** The fix deliberately changes which origin a tunnel hostname reaches (a rule pointed at the right Service, or removed). */
   reroutes?: boolean;
 }

@@ -8,6 +8,7 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import jsyaml from 'js-yaml';
 import { collectFromTexts } from '../../src/collect/files.js';
+import { ENVOY_DUMP_KIND } from '../../src/core/envoy-dump.js';
 import { formatRef } from '../../src/core/k8s.js';
 import type { KObject } from '../../src/core/k8s.js';
 import { applyFix as applyFixToObjects } from '../../src/rules/apply-fix.js';
@@ -58,7 +59,10 @@ export function findingsOf(rule: Rule | readonly Rule[], objects: Obj[], namespa
 function assertDeclaredInputs(rule: Rule, c: ValidCase, expected: Finding[]): void {
   // Inputs are kind ids (core/kinds.ts): Istio's Gateway and the Gateway API's are two kinds.
   const declared = new Set<string>(rule.meta.inputs);
-  const id = (o: Obj): string => kindIdOf({ kind: o.kind, ...(typeof o.apiVersion === 'string' ? { apiVersion: o.apiVersion } : {}) });
+  // Envoy config dumps are tunnelmesh's own documents, not kinds: kept for the rules that declare them.
+  if (rule.meta.extraInputs?.length) declared.add(ENVOY_DUMP_KIND);
+  // Inputs are kind ids (core/kinds.ts): Istio's Gateway and the Gateway API's are two kinds.
+  const id = (o: Obj): string => (o.kind === ENVOY_DUMP_KIND ? o.kind : kindIdOf({ kind: o.kind, ...(typeof o.apiVersion === 'string' ? { apiVersion: o.apiVersion } : {}) }));
   const kept = c.objects.filter((o) => declared.has(id(o)));
   if (kept.length === c.objects.length) return;
   const dropped = [...new Set(c.objects.filter((o) => !declared.has(id(o))).map(id))].sort();
