@@ -6,17 +6,27 @@ import { incompleteScope, type Snapshot } from '../core/snapshot.js';
 import type { TunnelEdge } from '../model/edges.js';
 import type { RouteEdge } from '../model/routes.js';
 import type { ReportInput } from '../report/json.js';
+import type { FixesShown } from '../report/table.js';
 import type { FailOn } from '../rules/run.js';
-import { makeChalk, processIo, startSpinner, VerboseLog, warn, type ColorMode, type Io } from './terminal.js';
+import { makeChalk, outputWidth, processIo, startSpinner, terminalSafe, VerboseLog, warn, type ColorMode, type Io } from './terminal.js';
 
 /** A broken dump can skip thousands of objects: a screenful, then a count (--verbose: all). */
 const MAX_WARNINGS = 50;
 
-export type OutputFormat = 'table' | 'json' | 'yaml' | 'sarif' | 'codequality';
-export const OUTPUT_FORMATS: readonly OutputFormat[] = ['table', 'json', 'yaml', 'sarif', 'codequality'];
+export type OutputFormat = 'table' | 'compact' | 'json' | 'yaml' | 'sarif' | 'codequality';
+export const OUTPUT_FORMATS: readonly OutputFormat[] = ['table', 'compact', 'json', 'yaml', 'sarif', 'codequality'];
+
+function packageJson(): { version: string; homepage?: string } {
+  return JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string; homepage?: string };
+}
 
 export function packageVersion(): string {
-  return (JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string }).version;
+  return packageJson().version;
+}
+
+/** Where the project lives (SARIF helpUri, informationUri): package.json `homepage`. */
+export function packageHomepage(): string | undefined {
+  return packageJson().homepage;
 }
 
 export interface DoctorOptions {
@@ -32,6 +42,11 @@ export interface DoctorOptions {
   /** --config FILE; false for --no-config. */
   config?: string | false;
   fixOut?: string;
+  /** Table: which fixes are printed in full (default: the recommended one). */
+  fixes?: FixesShown;
+  /** helm `# Source:` paths → repository paths (SARIF, code quality, JSON locations). */
+  chartDir?: string;
+  sourceRoot?: string;
   quiet?: boolean;
   clusterDomain: string;
   tunnelNamespace?: string[];
@@ -119,9 +134,10 @@ export async function runDoctor(opts: DoctorOptions, io: Io = processIo): Promis
   const incomplete = snapshot.incomplete.filter((e) => e.reason !== 'not-installed');
   for (const e of incomplete) chatter(`could not ${e.name ? 'read' : 'list'} ${incompleteScope(e)}: ${e.reason}${e.message ? ` (${e.message})` : ''}`);
   const { locatorFor } = await import('../report/locate.js');
-  const input: ReportInput = { findings: judged.findings, suppressed: judged.suppressed, incomplete, notes, locator: locatorFor(snapshot) };
+  const input: ReportInput = { findings: judged.findings, suppressed: judged.suppressed, incomplete, notes, locator: locatorFor(snapshot, undefined, sourceMapOf(opts)) };
   const text = await verbose.phase('report', () => render(opts, input, collected.title), () => opts.output);
   io.out(text);
+  if (opts.output === 'compact' && !opts.quiet) io.err(`tunnelmesh: ${await compactSummary(input)}\n`);
   if (opts.fixOut) await writeFixes(opts.fixOut, input, snapshot, opts.quiet === true);
   const fails = failsAt(judged.findings, failOn);
   verbose.log(`exit ${fails ? 1 : 0}: ${fails ? 'a finding is' : 'no finding is'} at or above --fail-on ${failOn}`);
@@ -134,19 +150,44 @@ function describeCollected(c: Collected): string {
   return `${c.snapshot.objects.length} objects ${from}${c.snapshot.incomplete.length ? `, ${c.snapshot.incomplete.length} lists incomplete` : ''}`;
 }
 
+export function sarifOptions(): { version: string; homepage?: string } {
+  const { version, homepage } = packageJson();
+  return homepage ? { version, homepage } : { version };
+}
+
+function sourceMapOf(opts: DoctorOptions): { chartDir?: string; sourceRoot?: string } {
+  return { ...(opts.chartDir ? { chartDir: opts.chartDir } : {}), ...(opts.sourceRoot ? { sourceRoot: opts.sourceRoot } : {}) };
+}
+
+/** `-o compact` keeps stdout to finding lines: the totals, and what was not judged, on stderr. */
+async function compactSummary(input: ReportInput): Promise<string> {
+  const { summarize } = await import('../rules/run.js');
+  const s = summarize(input.findings);
+  const parts = [`${s.error} error${s.error === 1 ? '' : 's'}, ${s.warning} warning${s.warning === 1 ? '' : 's'}, ${s.info} info`];
+  if (input.suppressed?.length) parts.push(`${input.suppressed.length} suppressed`);
+  if (input.incomplete.length) parts.push(`${input.incomplete.length} list${input.incomplete.length === 1 ? '' : 's'} not collected (verdicts that need them are not judged)`);
+  if (input.notes.length) parts.push(`${input.notes.length} note${input.notes.length === 1 ? '' : 's'} (-o table shows them)`);
+  return parts.join('; ');
+}
+
 async function render(opts: DoctorOptions, input: ReportInput, title: string): Promise<string> {
   switch (opts.output) {
+    case 'compact':
+      return terminalSafe((await import('../report/compact.js')).doctorCompact(input));
     case 'json':
       return (await import('../report/json.js')).doctorJson(input);
     case 'yaml':
       return (await import('../report/yaml.js')).doctorYaml(input);
     case 'sarif':
-      return (await import('../report/sarif.js')).doctorSarif(input, { version: packageVersion() });
+      return (await import('../report/sarif.js')).doctorSarif(input, sarifOptions());
     case 'codequality':
       return (await import('../report/codequality.js')).doctorCodeQuality(input);
     default: {
       const { doctorTable } = await import('../report/table.js');
-      return doctorTable(input, { chalk: await makeChalk(opts.color), title, brief: opts.quiet === true });
+      const chalk = await makeChalk(opts.color);
+      const width = outputWidth();
+      const table = doctorTable(input, { chalk, title, brief: opts.quiet === true, fixes: opts.fixes ?? 'recommended', ...(width !== undefined ? { width } : {}) });
+      return terminalSafe(table, chalk.level > 0);
     }
   }
 }

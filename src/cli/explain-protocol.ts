@@ -6,14 +6,14 @@ import { UsageError } from '../errors.js';
 import type { BackendView } from '../model/backends.js';
 import type { MeshModel } from '../model/model.js';
 import { collect, type DoctorOptions } from './doctor.js';
-import { makeChalk, warn, type ColorMode } from './terminal.js';
+import { makeChalk, outputWidth, processIo, terminalSafe, warn, type ColorMode, type Io } from './terminal.js';
 
 export interface ExplainOptions {
   namespace?: string;
   filename?: string[];
   context?: string;
   kubeconfig?: string;
-  output: 'text' | 'json';
+  output: 'text' | 'json' | 'yaml';
   failOn: DoctorOptions['failOn'];
   color: ColorMode;
   clusterDomain: string;
@@ -88,7 +88,7 @@ export async function backendsFor(model: MeshModel, target: Target, namespace: s
   return { label: `${target.host}${target.path}`, views };
 }
 
-export async function runExplainProtocol(targetText: string, opts: ExplainOptions): Promise<number> {
+export async function runExplainProtocol(targetText: string, opts: ExplainOptions, io: Io = processIo): Promise<number> {
   const target = parseTarget(targetText);
   const collectOptions: DoctorOptions = {
     ...opts,
@@ -96,10 +96,10 @@ export async function runExplainProtocol(targetText: string, opts: ExplainOption
     // A hostname may be served by a rule to any namespace: without -n, look everywhere.
     allNamespaces: !opts.filename?.length && !opts.namespace && target.kind === 'url',
   };
-  const collected = await collect(collectOptions, opts.output === 'text');
+  const collected = await collect(collectOptions, opts.output === 'text', io);
   const { snapshot } = collected;
-  for (const w of snapshot.warnings) warn(w);
-  for (const e of snapshot.incomplete.filter((i) => i.reason !== 'not-installed')) warn(`could not list ${e.kind}${e.namespace ? ` in ${e.namespace}` : ''}: ${e.reason}`);
+  for (const w of snapshot.warnings) warn(w, io);
+  for (const e of snapshot.incomplete.filter((i) => i.reason !== 'not-installed')) warn(`could not list ${e.kind}${e.namespace ? ` in ${e.namespace}` : ''}: ${e.reason}`, io);
   const [{ MeshModel }, { runRules, failsAt }, report] = await Promise.all([import('../model/model.js'), import('../rules/run.js'), import('../report/explain.js')]);
   const model = new MeshModel(snapshot, { clusterDomain: opts.clusterDomain });
   const { label, views } = await backendsFor(model, target, collected.namespace);
@@ -108,10 +108,14 @@ export async function runExplainProtocol(targetText: string, opts: ExplainOption
     explained.notes.push('no tunnel config for some class configs is in the input: their rules are predicted from the Ingresses with the operator\'s chain');
   }
   if (opts.output === 'json') {
-    process.stdout.write(report.explainJson(model, explained));
+    io.out(report.explainJson(model, explained));
+  } else if (opts.output === 'yaml') {
+    io.out((await import('../report/yaml.js')).toYaml(report.explainDocument(model, explained)));
   } else {
     const where = snapshot.live ? `context ${snapshot.live.context} (${snapshot.live.server})` : `${snapshot.objects.length} objects from ${opts.filename?.join(', ')}`;
-    process.stdout.write(report.explainText(model, explained, await makeChalk(opts.color), `tunnelmesh explain-protocol ${label} — ${where}`));
+    const chalk = await makeChalk(opts.color);
+    const width = outputWidth();
+    io.out(terminalSafe(report.explainText(model, explained, chalk, `tunnelmesh explain-protocol ${label} — ${where}`, width), chalk.level > 0));
   }
   return failsAt(explained.findings, opts.failOn ?? 'error') ? 1 : 0;
 }
@@ -119,7 +123,7 @@ export async function runExplainProtocol(targetText: string, opts: ExplainOption
 const repeatable = (value: string, previous: string[] = []): string[] => [...previous, value];
 
 /** Flags and action of `explain-protocol`, on the command main.ts creates (so it inherits the program's error handling). */
-export function configureExplainProtocol(command: Command, done: (exitCode: number) => void): Command {
+export function configureExplainProtocol(command: Command, done: (exitCode: number) => void, io: Io = processIo): Command {
   return command
     .description('how each backend of an Ingress, Service or tunnel hostname gets its protocol, and whether the path works')
     .argument('<target>', 'ingress/NAME, service/NAME[:PORT], or a hostname or URL served by a tunnel')
@@ -127,7 +131,7 @@ export function configureExplainProtocol(command: Command, done: (exitCode: numb
     .option('-f, --filename <path>', 'manifest file, directory (recursive) or - for stdin; repeatable; the cluster is not contacted', repeatable)
     .option('--context <name>', 'kubeconfig context')
     .option('--kubeconfig <file>', 'kubeconfig file (default: KUBECONFIG, ~/.kube/config, in-cluster)')
-    .addOption(new Option('-o, --output <format>', 'output format').choices(['text', 'json']).default('text'))
+    .addOption(new Option('-o, --output <format>', 'output format (json and yaml are the same document)').choices(['text', 'json', 'yaml']).default('text'))
     .addOption(new Option('--fail-on <severity>', 'exit 1 when a related finding is at or above this severity').choices(['error', 'warning', 'info', 'none']).default('error'))
     .addOption(new Option('--color <when>', 'colour in text output').choices(['auto', 'always', 'never']).default('auto'))
     .option('--cluster-domain <domain>', 'cluster DNS domain', 'cluster.local')
@@ -136,6 +140,6 @@ export function configureExplainProtocol(command: Command, done: (exitCode: numb
     .option('--max-input-size <size>', 'with -f: refuse a file (or stdin) larger than this (e.g. 512Mi)', '256Mi')
     .option('-v, --verbose', 'say what is requested from the cluster, with timings')
     .action(async (target: string, opts: ExplainOptions) => {
-      done(await runExplainProtocol(target, opts));
+      done(await runExplainProtocol(target, opts, io));
     });
 }

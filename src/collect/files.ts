@@ -36,15 +36,20 @@ export interface NamedText {
   text: string;
   /** The UTF-8 bytes `text` was decoded from, when read here. */
   bytes?: Uint8Array;
+  /** Keep the text in the Snapshot (stdin cannot be read twice; reports find field lines in it). */
+  keep?: boolean;
 }
+
+/** Standard input larger than this is not kept: its findings point at object lines only. */
+const MAX_KEPT_TEXT = 16 * 1024 * 1024;
 
 export async function collectFromFiles(paths: string[], opts: FileInputOptions = {}): Promise<Snapshot> {
   const files = await expandPaths(paths);
   const limit = opts.maxInputBytes ?? DEFAULT_MAX_INPUT_BYTES;
   const texts: NamedText[] = [];
   for (const file of files) {
-    if (file === '-' && opts.readStdin) texts.push({ name: '<stdin>', text: await opts.readStdin() });
-    else texts.push(file === '-' ? await readStdin(limit) : await readText(file, limit));
+    if (file === '-' && opts.readStdin) texts.push({ name: '<stdin>', text: await opts.readStdin(), keep: true });
+    else texts.push(file === '-' ? { ...(await readStdin(limit)), keep: true } : await readText(file, limit));
   }
   return collectFromTexts(texts, opts.namespace, paths.map((p) => (p === '-' ? '<stdin>' : p)).join(', '));
 }
@@ -55,12 +60,15 @@ export async function collectFromFiles(paths: string[], opts: FileInputOptions =
  */
 export function collectFromTexts(texts: NamedText[], namespace?: string, inputName = texts.map((t) => t.name).join(', ')): Snapshot {
   const raws: RawObject[] = [];
+  const kept = new Map<string, string>();
   for (let i = 0; i < texts.length; i++) {
-    const { name, text, bytes } = texts[i] as NamedText;
+    const { name, text, bytes, keep } = texts[i] as NamedText;
     texts[i] = { name, text: '' };
     for (const doc of parseText(text, name, bytes)) raws.push(...documentObjects(doc, name));
+    if (keep && text.length <= MAX_KEPT_TEXT) kept.set(name, text);
   }
   const snapshot = emptySnapshot('files');
+  if (kept.size) snapshot.texts = kept;
   const defaultNamespace = chooseDefaultNamespace(raws, namespace, snapshot.warnings);
   const objects: KObject[] = [];
   let ignored = 0;
@@ -119,7 +127,7 @@ function documentObjects(doc: ParsedDocument, file: string): RawObject[] {
     if (inheritedKind && typeof item === 'object' && item !== null && !('kind' in item)) {
       (item as Record<string, unknown>).kind = inheritedKind;
     }
-    return { value: item, position: { file, line: doc.itemLines?.[i] ?? doc.line, ...template } };
+    return { value: item, position: { file, line: doc.itemLines?.[i] ?? doc.line, item: i, ...template } };
   });
 }
 

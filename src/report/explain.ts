@@ -209,14 +209,18 @@ function backendJson(model: MeshModel, x: ExplainedBackend): Record<string, unkn
   };
 }
 
-export function explainJson(model: MeshModel, report: ExplainReport): string {
-  const doc = {
+/** The document `-o json` and `-o yaml` print. */
+export function explainDocument(model: MeshModel, report: ExplainReport): Record<string, unknown> {
+  return {
     target: report.target,
     backends: report.backends.map((x) => backendJson(model, x)),
     findings: report.findings.map((f) => findingJson(f)),
     notes: report.notes,
   };
-  return `${JSON.stringify(doc, null, 2)}\n`;
+}
+
+export function explainJson(model: MeshModel, report: ExplainReport): string {
+  return `${JSON.stringify(explainDocument(model, report), null, 2)}\n`;
 }
 
 // ---- text -------------------------------------------------------------------------------
@@ -295,13 +299,14 @@ function backendText(model: MeshModel, x: ExplainedBackend, c: ChalkInstance): s
   return lines;
 }
 
-export function explainText(model: MeshModel, report: ExplainReport, c: ChalkInstance, title: string): string {
+/** `width`: the terminal's, for the related findings' blocks (the backend lines are short). */
+export function explainText(model: MeshModel, report: ExplainReport, c: ChalkInstance, title: string, width?: number): string {
   const out = [c.bold(title), ''];
   if (report.backends.length === 0) out.push(c.yellow(`No backend: nothing in the input routes ${report.target} through a tunnel.`), '');
   for (const x of report.backends) out.push(...backendText(model, x, c), '');
   if (report.findings.length) {
     out.push(c.bold('Related findings:'), '');
-    for (const f of report.findings) out.push(...findingBlock(f, c), '');
+    for (const f of report.findings) out.push(...findingBlock(f, c, width === undefined ? {} : { width }), '');
   }
   for (const n of report.notes) out.push(`${c.dim('note:')} ${n}`);
   const counts = { ok: 0, broken: 0, unknown: 0 };

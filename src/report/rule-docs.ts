@@ -120,8 +120,16 @@ export function rulesJson(rules: readonly Rule[] = sortedRules()): string {
   return `${JSON.stringify(doc, null, 2)}\n`;
 }
 
-function anchor(meta: RuleMeta): string {
+/** The anchor GitHub gives the rule's `## CODE name` heading in docs/rules.md. */
+export function ruleAnchor(meta: Pick<RuleMeta, 'code' | 'name'>): string {
   return `${meta.code}-${meta.name}`.toLowerCase().replace(/[^a-z0-9-]/g, '');
+}
+
+const anchor = ruleAnchor;
+
+/** The rule's section of docs/rules.md in the repository (`homepage` of package.json). */
+export function ruleDocsUrl(meta: Pick<RuleMeta, 'code' | 'name'>, homepage: string): string {
+  return `${homepage.replace(/\/+$/, '')}/blob/main/docs/rules.md#${ruleAnchor(meta)}`;
 }
 
 function cell(text: string): string {
