@@ -9,7 +9,7 @@ import { InputError, UsageError } from '../errors.js';
 import type { KObject } from '../core/k8s.js';
 import { kindInfo } from '../core/kinds.js';
 import { DEFAULT_MAX_INPUT_BYTES, formatSize } from '../core/limits.js';
-import { parseText, type ParsedDocument } from './parse.js';
+import { parseText, unrenderedHelmMessage, type ParsedDocument } from './parse.js';
 import { addObjects, emptySnapshot, type Snapshot, type SourcePosition } from '../core/snapshot.js';
 import { readSnapshotHeader } from './snapshot-file.js';
 import { normalizeObject } from './validate.js';
@@ -28,6 +28,8 @@ export interface FileInputOptions {
 interface RawObject {
   value: unknown;
   position: SourcePosition;
+  /** The line of the first `{{` of the text it came from: a name that is not a string is then a Helm action. */
+  helmActions?: number;
 }
 
 export interface NamedText {
@@ -64,7 +66,9 @@ export function collectFromTexts(texts: NamedText[], namespace?: string, inputNa
   for (let i = 0; i < texts.length; i++) {
     const { name, text, bytes, keep } = texts[i] as NamedText;
     texts[i] = { name, text: '' };
-    for (const doc of parseText(text, name, bytes)) raws.push(...documentObjects(doc, name));
+    const action = text.indexOf('{{');
+    const helmActions = action < 0 ? undefined : lineOfOffset(text, action);
+    for (const doc of parseText(text, name, bytes)) for (const raw of documentObjects(doc, name)) raws.push(helmActions ? { ...raw, helmActions } : raw);
     if (keep && text.length <= MAX_KEPT_TEXT) kept.set(name, text);
   }
   const snapshot = emptySnapshot('files');
@@ -74,6 +78,12 @@ export function collectFromTexts(texts: NamedText[], namespace?: string, inputNa
   let ignored = 0;
   for (const raw of raws) {
     const where = `${raw.position.file}:${raw.position.line}`;
+    // A template whose actions happen to be valid YAML (`name: "{{ .Release.Name }}"`) is not a manifest either.
+    const meta = (raw.value as { metadata?: { name?: unknown; namespace?: unknown } } | null)?.metadata;
+    // `name: {{ .Values.x }}` parses as a flow mapping: a name that is an object, in a text with `{{`.
+    if ([meta?.name, meta?.namespace].some((v) => (typeof v === 'string' && v.includes('{{')) || (raw.helmActions && typeof v === 'object' && v !== null))) {
+      throw new InputError(raw.position.file, raw.helmActions ?? raw.position.line, unrenderedHelmMessage(raw.position.file));
+    }
     const header = readSnapshotHeader(raw.value);
     if (header) {
       // A `tunnelmesh snapshot` file: judge it as the run that wrote it did.
@@ -170,10 +180,24 @@ async function expandPaths(paths: string[]): Promise<string[]> {
     } catch {
       throw new InputError(path, undefined, 'no such file or directory');
     }
-    if (info.isDirectory()) out.push(...(await walk(path)));
+    if (info.isDirectory()) {
+      // A chart's own directory: its templates are not manifests until helm renders them.
+      if (await isChartDirectory(path)) throw new InputError(path, undefined, unrenderedHelmMessage(path, path));
+      out.push(...(await walk(path)));
+    }
     else out.push(path);
   }
   return out;
+}
+
+/** A Helm chart: Chart.yaml next to a templates/ directory. */
+async function isChartDirectory(dir: string): Promise<boolean> {
+  try {
+    const [chart, templates] = await Promise.all([stat(join(dir, 'Chart.yaml')), stat(join(dir, 'templates'))]);
+    return chart.isFile() && templates.isDirectory();
+  } catch {
+    return false;
+  }
 }
 
 /** Manifest files below a directory, in a stable order. */
@@ -251,6 +275,12 @@ export function decode(bytes: Buffer, name: string): string {
     const line = bad < 0 ? undefined : text.slice(0, bad).split('\n').length;
     throw new InputError(name, line, 'not UTF-8 text (a binary file, or another encoding)');
   }
+}
+
+function lineOfOffset(text: string, offset: number): number {
+  let line = 1;
+  for (let at = text.indexOf('\n'); at >= 0 && at < offset; at = text.indexOf('\n', at + 1)) line++;
+  return line;
 }
 
 function lineOfByte(bytes: Buffer, index: number): number {

@@ -6,9 +6,10 @@
 import { setMaxListeners } from 'node:events';
 import { existsSync } from 'node:fs';
 import { homedir } from 'node:os';
-import { join } from 'node:path';
+import { delimiter, join } from 'node:path';
 import type https from 'node:https';
 import { ClusterError, UsageError } from '../errors.js';
+import { checkKubeconfigFile, loginHint } from './kubeconfig-check.js';
 import { lazyImport } from './lazy-import.js';
 import type { ConfigMap, KObject } from '../core/k8s.js';
 import { CONNECTOR_SELECTOR, DEFAULT_ROOT_NAMESPACE, isMeshConfigMap, isTunnelConfigMap, OPERATOR_LABEL, OPERATOR_NAMESPACE, readMeshConfigMap, rootNamespaceOf } from '../core/wellknown.js';
@@ -57,6 +58,7 @@ async function loadKubeConfig(opts: LiveOptions) {
   try {
     if (file) {
       if (!existsSync(file)) throw new UsageError(`kubeconfig ${file}: no such file`);
+      checkKubeconfigFile(file);
       kc.loadFromFile(file);
     } else {
       const envPath = process.env.KUBECONFIG;
@@ -66,6 +68,9 @@ async function loadKubeConfig(opts: LiveOptions) {
       if (!envPath && !existsSync(homeConfig) && !inCluster) {
         throw new ClusterError('no kubeconfig found (KUBECONFIG, ~/.kube/config) and not running in a cluster; use -f to read manifests');
       }
+      const listed = (envPath ?? '').split(delimiter).filter((f) => f && existsSync(f));
+      if (envPath) for (const f of listed) checkKubeconfigFile(f, 'KUBECONFIG file', listed.length === 1);
+      else if (existsSync(homeConfig)) checkKubeconfigFile(homeConfig);
       kc.loadFromDefault();
     }
   } catch (err) {
@@ -80,6 +85,10 @@ async function loadKubeConfig(opts: LiveOptions) {
     kc.setCurrentContext(opts.context);
   }
   const contextName = kc.getCurrentContext();
+  if (!contextName) {
+    const names = kc.getContexts().map((c) => c.name);
+    throw new UsageError(`the kubeconfig has no current-context: pass --context NAME or run kubectl config use-context NAME (contexts: ${names.join(', ') || 'none'})`);
+  }
   const cluster = kc.getCurrentCluster();
   if (!cluster) throw new ClusterError(`context "${contextName}" has no cluster in the kubeconfig`);
   if (cluster.server.startsWith('http://') && !cluster.skipTLSVerify) {
@@ -89,17 +98,19 @@ async function loadKubeConfig(opts: LiveOptions) {
   }
   const contextNamespace = kc.getContextObject(contextName)?.namespace ?? 'default';
   const requestOptions: https.RequestOptions = {};
+  // Said after every 401: whose credentials were refused and how to renew them.
+  const authHint = loginHint(kc.getCurrentUser(), contextName);
   try {
     await kc.applyToHTTPSOptions(requestOptions);
   } catch (err) {
-    throw new ClusterError(`authentication failed for context "${contextName}" (${cluster.server}): ${(err as Error).message.split('\n')[0]}`);
+    throw new ClusterError(`authentication failed for context "${contextName}" (${cluster.server}): ${(err as Error).message.split('\n')[0]} — ${authHint}`);
   }
   const headers: Record<string, string> = {};
   for (const [k, v] of Object.entries(requestOptions.headers ?? {})) {
     if (typeof v === 'string' || typeof v === 'number') headers[k] = String(v);
   }
   if (requestOptions.auth) headers.Authorization = `Basic ${Buffer.from(requestOptions.auth).toString('base64')}`;
-  return { contextName, server: cluster.server, contextNamespace, agent: requestOptions.agent as https.Agent | undefined, headers };
+  return { contextName, server: cluster.server, contextNamespace, agent: requestOptions.agent as https.Agent | undefined, headers, authHint };
 }
 
 export async function collectLive(opts: LiveOptions): Promise<LiveResult> {
@@ -118,7 +129,7 @@ export async function collectLive(opts: LiveOptions): Promise<LiveResult> {
   // Every request in flight listens on it; the default cap of 10 would print a leak warning.
   setMaxListeners(0, stop.signal);
   conn.signal = stop.signal;
-  const collector = new Collector(conn, kc.contextName, kc.server, opts.pageSize ?? PAGE_SIZE);
+  const collector = new Collector(conn, kc.contextName, kc.server, opts.pageSize ?? PAGE_SIZE, kc.authHint);
   const all = async (work: Array<Promise<void>>): Promise<void> => {
     try {
       await Promise.all(work);
@@ -223,6 +234,7 @@ class Collector {
     private readonly context: string,
     private readonly server: string,
     private readonly pageSize: number,
+    private readonly authHint: string,
   ) {}
 
   objects(): RawObject[] {
@@ -390,7 +402,7 @@ class Collector {
       return undefined;
     }
     if (!res.ok && res.status === 401) {
-      throw new ClusterError(`authentication failed for context "${this.context}" (${this.server}): ${res.message ?? 'Unauthorized'}`);
+      throw new ClusterError(`authentication failed for context "${this.context}" (${this.server}): ${res.message ?? 'Unauthorized'} — ${this.authHint}`);
     }
     return res;
   }

@@ -91,7 +91,13 @@ export function doctorDocument(input: ReportInput): Record<string, unknown> {
     notes: input.notes,
     suppressed: suppressed.map((s) => ({
       ...findingJson(s.finding, input.locator),
-      suppressedBy: { source: s.by.source, origin: s.by.origin, reason: s.by.reason ?? null },
+      suppressedBy: {
+        source: s.by.source,
+        origin: s.by.origin,
+        reason: s.by.reason ?? null,
+        // The object that carried the annotation, when it is not the finding's resource.
+        ...(s.by.object ? { object: { kind: s.by.object.kind, ...(s.by.object.namespace !== undefined ? { namespace: s.by.object.namespace } : {}), name: s.by.object.name } } : {}),
+      },
     })),
   };
 }

@@ -140,7 +140,7 @@ describe('API faults', { concurrency: 4 }, () => {
     assert.equal(run.stdout, '');
     const lines = stderrLines(run);
     assert.equal(lines.length, 1, run.stderr);
-    assert.match(lines[0] ?? '', /^tunnelmesh: authentication failed for context "tunnelmesh-test" \(https:\/\/127\.0\.0\.1:\d+\): Unauthorized$/);
+    assert.match(lines[0] ?? '', /^tunnelmesh: authentication failed for context "tunnelmesh-test" \(https:\/\/127\.0\.0\.1:\d+\): Unauthorized — the token of user "tunnelmesh-test-wrong-token" was refused .*; check with: kubectl --context tunnelmesh-test auth whoami$/);
   });
 
   test('a fatal answer stops the other requests and their retries: the process exits at once (bin/tunnelmesh)', async () => {
