@@ -61,14 +61,16 @@ function assertGithubShape(log: Log): void {
 }
 
 describe('SARIF 2.1.0', () => {
-  test('manifests: file and line of the object, validated against the schema', () => {
+  test('manifests: file and line of the field at fault, validated against the schema', () => {
     const log = parseValid(runCli(['doctor', '-f', 'fixtures/demo', '-o', 'sarif']).stdout);
     assertGithubShape(log);
     const tm101 = results(log).find((r) => r.ruleId === 'TM101')!;
     assert.equal(tm101.level, 'error');
     const loc = tm101.locations![0]!;
     assert.equal(loc.physicalLocation!.artifactLocation!.uri, 'fixtures/demo/30-app.yaml');
-    assert.equal(loc.physicalLocation!.region!.startLine, 28);
+    // The Service's entry for port 9091 (`- name: http-actuator`), not the object's first line (28).
+    assert.equal(loc.physicalLocation!.region!.startLine, 41);
+    assert.equal(loc.message?.text, 'Service app/sg-cloud-gateway spec.ports[1]');
     assert.equal(loc.logicalLocations![0]!.fullyQualifiedName, 'Service/app/sg-cloud-gateway');
     assert.match(tm101.message.text!, /Recommended fix: DestinationRule app\/sg-cloud-gateway-9091-no-mtls/);
     const related = (tm101.relatedLocations ?? []).map((l) => l.message?.text);

@@ -10,7 +10,7 @@ import { describe, test } from 'node:test';
 import { MAX_NESTING_DEPTH } from '../../src/core/limits.js';
 import { toYaml } from '../support/build.js';
 import { lazyTempDir } from '../support/tmp.js';
-import { DEMO_DIR, demoTexts, jsonOf, runCli, runInProcess, stderrLines, type CliRun } from '../support/cli.js';
+import { DEMO_DIR, demoTexts, jsonOf, runCli, runInProcess, stderrLines, type CliRun, assertErrorDocument } from '../support/cli.js';
 
 const dir = lazyTempDir('hostile')();
 let counter = 0;
@@ -26,7 +26,7 @@ const doctor = (...args: string[]): Promise<CliRun> => runInProcess(['doctor', '
 /** Exit 2 and exactly one stderr line, `tunnelmesh: <file>:<line>: <reason>`. */
 function assertRefused(run: CliRun, path: string, line: number | undefined, reason: RegExp): void {
   assert.equal(run.code, 2, `exit ${run.code}\n${run.stderr}`);
-  assert.equal(run.stdout, '');
+  assertErrorDocument(run, 2);
   const lines = stderrLines(run);
   assert.equal(lines.length, 1, run.stderr);
   const where = line === undefined ? `${path}` : `${path}:${line}`;

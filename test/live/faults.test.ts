@@ -6,7 +6,7 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import { closedPortUrl, writeKubeconfig } from '../support/kubeconfig.js';
-import { run as runAsUser, runInProcess, stderrLines } from '../support/cli.js';
+import { assertErrorDocument, run as runAsUser, runInProcess, stderrLines } from '../support/cli.js';
 import { startApiServer } from '../support/apiserver.js';
 import { untrustedClientCert } from '../support/certs.js';
 import { pod } from '../support/build.js';
@@ -106,7 +106,7 @@ describe('API faults', { concurrency: 4 }, () => {
     const lines = stderrLines(run);
     assert.equal(lines.length, 1, run.stderr);
     assert.match(lines[0] ?? '', /^tunnelmesh: nothing could be collected from context "tunnelmesh-test" \(https:\/\/127\.0\.0\.1:\d+\): .*no answer within 800 ms/);
-    assert.equal(run.stdout, '');
+    assertErrorDocument(run, 3);
     // Two attempts and one backoff: 1.8 s; four attempts would take 4.6 s at least.
     assert.ok(run.ms < 4500, `took ${run.ms} ms`);
   });
@@ -137,7 +137,7 @@ describe('API faults', { concurrency: 4 }, () => {
   test('expired credentials (401): exit 3, one line naming the context and the server (bin/tunnelmesh)', async () => {
     const run = await liveRun({ objects: demo(), kubeconfig: { auth: 'wrong-token' }, subprocess: true });
     assert.equal(run.code, 3);
-    assert.equal(run.stdout, '');
+    assertErrorDocument(run, 3);
     const lines = stderrLines(run);
     assert.equal(lines.length, 1, run.stderr);
     assert.match(lines[0] ?? '', /^tunnelmesh: authentication failed for context "tunnelmesh-test" \(https:\/\/127\.0\.0\.1:\d+\): Unauthorized — the token of user "tunnelmesh-test-wrong-token" was refused .*; check with: kubectl --context tunnelmesh-test auth whoami$/);
