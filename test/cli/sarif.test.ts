@@ -250,7 +250,7 @@ describe('a failed run still writes a valid document', () => {
     assert.equal(sarif.status, 3);
     const invocation = parseValid(sarif.stdout).runs[0]!.invocations![0]!;
     assert.equal(invocation.executionSuccessful, false);
-    assert.match(invocation.toolExecutionNotifications![0]!.message.text, /^tunnelmesh: cannot reach the cluster of context/);
+    assert.match(invocation.toolExecutionNotifications![0]!.message.text ?? "", /^tunnelmesh: cannot reach the cluster of context/);
     const json = JSON.parse((await runCliAsync(['doctor', '--kubeconfig', kubeconfig, '-o', 'json'])).stdout) as { error: { kind: string; exitCode: number } };
     assert.deepEqual([json.error.kind, json.error.exitCode], ['cluster', 3]);
     const explain = await runCliAsync(['explain-protocol', 'ingress/x', '--kubeconfig', kubeconfig, '-o', 'json']);
