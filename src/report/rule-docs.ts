@@ -25,7 +25,7 @@ export function familyOf(code: string): { title: string; tag: string } {
 }
 
 export function suppressHint(code: string): string {
-  return `--suppress ${code} (or ${code}=Kind ns/name), the annotation tunnelmesh.io/suppress: "${code}" on the resource, or suppress: [${code}] in .tunnelmesh.yaml`;
+  return `--suppress ${code} (or ${code}=Kind ns/name), the annotation tunnelmesh.io/suppress: "${code}" on the resource or another object the finding names, or suppress: [${code}] in .tunnelmesh.yaml`;
 }
 
 /** The example's manifests as shown (line numbers in findings refer to this text). */
@@ -163,7 +163,7 @@ export function rulesMarkdown(): string {
     'Suppressed findings are still counted (`summary.suppressed` and the `suppressed` list in `-o json`, SARIF `suppressions`), and never decide the exit code.',
     '',
     '- `--suppress CODE` or `--suppress CODE=Kind ns/name` (globs: `--suppress "TM104=Service app/sg-*"`), repeatable.',
-    '- The annotation `tunnelmesh.io/suppress: "TM104,TM207"` (or `"*"`) on the resource itself; for pod-template findings, on the workload or its pod template.',
+    '- The annotation `tunnelmesh.io/suppress: "TM104,TM207"` (or `"*"`) on the resource itself; for pod-template findings, on the workload or its pod template. Naming the codes, also on any other object the finding names (the DestinationRule of a TM103): the report says which object carried it; a `"*"` there counts only for findings about that object.',
     '- `.tunnelmesh.yaml`, found upward from the working directory (or `--config FILE`):',
     '',
     '```yaml',
