@@ -135,6 +135,8 @@ export async function runDoctor(opts: DoctorOptions, io: Io = processIo): Promis
   for (const e of incomplete) chatter(`could not ${e.name ? 'read' : 'list'} ${incompleteScope(e)}: ${e.reason}${e.message ? ` (${e.message})` : ''}`);
   const { locatorFor } = await import('../report/locate.js');
   const input: ReportInput = { findings: judged.findings, suppressed: judged.suppressed, incomplete, notes, locator: locatorFor(snapshot, undefined, sourceMapOf(opts)) };
+  const missing = opts.chartDir || opts.sourceRoot ? (input.locator?.missingTemplates?.() ?? []) : [];
+  if (missing.length) warn(`${opts.chartDir ? `--chart-dir ${opts.chartDir}` : `--source-root ${opts.sourceRoot}`}: ${missing[0]}${missing.length > 1 ? ` and ${missing.length - 1} more` : ''} not found: reports point at paths that are not in the repository`, io);
   const text = await verbose.phase('report', () => render(opts, input, collected.title), () => opts.output);
   io.out(text);
   if (opts.output === 'compact' && !opts.quiet) io.err(`tunnelmesh: ${await compactSummary(input)}\n`);

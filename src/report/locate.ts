@@ -3,7 +3,7 @@
 // (mapped to a repository path with --chart-dir / --source-root), and a stable placeholder
 // path for live objects (SARIF viewers need a path and a line for every result).
 
-import { readFileSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { relative, sep } from 'node:path';
 import type { Snapshot, SourcePosition } from '../core/snapshot.js';
 import type { KObject, ObjectRef, Service } from '../core/k8s.js';
@@ -39,6 +39,8 @@ export interface Locator {
   context?: string;
   /** The workload that owns a Pod, when it can be told (the table groups findings by it). */
   ownerOf?(ref: ObjectRef): ObjectRef | undefined;
+  /** Repository paths that --chart-dir / --source-root led to and that are not there (a wrong directory). */
+  missingTemplates?(): string[];
 }
 
 /** `Service/app/web`, `Namespace/app`: the logical name of an object. */
@@ -139,6 +141,14 @@ export function locatorFor(snapshot: Snapshot, cwd: string = process.cwd(), sour
     ownerOf(ref) {
       const o = ref.kind === 'Pod' ? index.get(ref) : undefined;
       return o ? index.ownerOf(o) : undefined;
+    },
+    missingTemplates() {
+      const out = new Set<string>();
+      for (const o of snapshot.objects) {
+        const repoPath = mapped(snapshot.positions.get(o));
+        if (repoPath && !existsSync(repoPath)) out.add(repoPath);
+      }
+      return [...out].sort();
     },
     ...(context !== undefined ? { context } : {}),
   };

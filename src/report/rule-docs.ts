@@ -10,6 +10,7 @@ import { MeshModel } from '../model/model.js';
 import { RULES } from '../rules/index.js';
 import { runRules } from '../rules/run.js';
 import type { Finding, Rule, RuleMeta } from '../rules/types.js';
+import { wrap } from './terminal-text.js';
 
 export const EXAMPLE_FILE = 'example.yaml';
 
@@ -47,7 +48,8 @@ function sortedRules(): Rule[] {
 /** `tunnelmesh rules`: the catalogue as a table. */
 export function rulesTable(c: ChalkInstance, width: number): string {
   const nameWidth = Math.max(...RULES.map((r) => r.meta.name.length)) + 2;
-  const summaryWidth = Math.max(30, Math.min(width, 160) - nameWidth - 23);
+  // Four columns and five borders fit the width (down to a 20-column summary).
+  const summaryWidth = Math.max(20, Math.min(width, 160) - nameWidth - 22);
   const table = new Table({
     head: ['code', 'severity', 'name', 'fires when'].map((h) => c.bold(h)),
     style: { head: [], border: [] },
@@ -55,7 +57,8 @@ export function rulesTable(c: ChalkInstance, width: number): string {
     wordWrap: true,
   });
   for (const { meta } of sortedRules()) table.push([meta.code, meta.severity, meta.name, meta.summary]);
-  return `${table.toString()}\n${c.dim('tunnelmesh rules CODE shows what a rule means, why it breaks, how to fix it and an example.')}\n`;
+  const hint = wrap('tunnelmesh rules CODE shows what a rule means, why it breaks, how to fix it and an example.', width).map((l) => c.dim(l));
+  return `${table.toString()}\n${hint.join('\n')}\n`;
 }
 
 /** `tunnelmesh rules TM101`: one rule's page for the terminal. */

@@ -212,3 +212,17 @@ describe('names from the input are made safe for the terminal', () => {
     assert.equal(terminalSafe('\u001b[8mhidden\u001b[41m', true), '\\x1b[8mhidden\\x1b[41m');
   });
 });
+
+describe('other terminal output', () => {
+  test('tunnelmesh rules fits COLUMNS too', () => {
+    for (const cols of [80, 120]) {
+      const out = runCli(['rules'], { env: { COLUMNS: String(cols) } }).stdout;
+      for (const line of out.split('\n')) assert.ok(displayWidth(line) <= cols, `${cols}: ${line}`);
+    }
+  });
+
+  test('--chart-dir naming a directory that is not there is said, once', () => {
+    const res = runCli(['doctor', '-f', '-', '-o', 'sarif', '--chart-dir', 'charts/nope'], { input: toYaml([namespace('app')]).replace(/^/, '# Source: gw/templates/ns.yaml\n') });
+    assert.match(res.stderr, /^tunnelmesh: warning: --chart-dir charts\/nope: charts\/nope\/templates\/ns\.yaml not found: reports point at paths that are not in the repository$/m);
+  });
+});
