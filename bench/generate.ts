@@ -56,6 +56,11 @@ function injectedPodSpec(app: string, exclude: string | undefined): Record<strin
   };
 }
 
+/** The name of the n-th application namespace of a generated cluster. */
+export function generatedNamespace(n: number): string {
+  return `team-${String(n).padStart(3, '0')}`;
+}
+
 export function generateCluster(scale: number): KObject[] {
   const random = rng(0x7a11 + scale);
   const namespaces = Math.round(100 * scale);
@@ -73,7 +78,7 @@ export function generateCluster(scale: number): KObject[] {
   push({ apiVersion: 'security.istio.io/v1', kind: 'PeerAuthentication', metadata: { name: 'default', namespace: 'istio-system' }, spec: { mtls: { mode: 'PERMISSIVE' } } });
 
   for (let n = 0; n < namespaces; n++) {
-    const ns = `team-${String(n).padStart(3, '0')}`;
+    const ns = generatedNamespace(n);
     const injected = n % 4 !== 3;
     push({ apiVersion: 'v1', kind: 'Namespace', metadata: { name: ns, labels: injected ? { 'istio-injection': 'enabled' } : {} } });
     for (let s = 0; s < servicesPerNs; s++) {

@@ -14,8 +14,7 @@ import jsyaml from 'js-yaml';
 import { collectFromTexts, type NamedText } from '../src/collect/files.js';
 import { InputError } from '../src/errors.js';
 import { formatRef } from '../src/core/k8s.js';
-import { MeshModel } from '../src/model/model.js';
-import { runRules } from '../src/rules/run.js';
+import { judge } from '../src/rules/judge.js';
 import type { Finding } from '../src/rules/types.js';
 
 const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..');
@@ -42,8 +41,7 @@ function injectedNamespace(name: string): NamedText {
 }
 
 function run(texts: NamedText[]): Finding[] {
-  const model = new MeshModel(collectFromTexts(texts));
-  return runRules(model);
+  return judge(collectFromTexts(texts)).findings;
 }
 
 const line = (f: Finding): string => `${f.code} ${f.severity} ${formatRef(f.resource)}${f.port !== undefined ? `:${f.port}` : ''} — ${f.message}`;

@@ -9,7 +9,7 @@ import type { KObject } from '../src/core/k8s.js';
 import { formatRef } from '../src/core/k8s.js';
 import { MeshModel } from '../src/model/model.js';
 import { RULES } from '../src/rules/index.js';
-import { runRules } from '../src/rules/run.js';
+import { judge, type Judgement } from '../src/rules/judge.js';
 import type { Finding } from '../src/rules/types.js';
 import { startApiServer, type ApiServer } from './support/apiserver.js';
 import {
@@ -112,14 +112,14 @@ const SHARED_GATEWAY: Obj[] = GATEWAY.map((o) =>
   o.kind === 'Gateway' ? istioGateway('istio-system', 'public') : o.kind === 'VirtualService' ? virtualService('app', 'admin', { gateways: ['istio-system/public'], host: 'gw', port: 9091 }) : o,
 );
 
-async function live(server: ApiServer, namespace?: string): Promise<MeshModel> {
+async function live(server: ApiServer, s: Pick<Scenario, 'namespace' | 'rules'>): Promise<Judgement> {
   const kubeconfig = writeKubeconfig(server);
-  const { snapshot } = await collectLive({ kubeconfig, allNamespaces: namespace === undefined, ...(namespace ? { namespace } : {}), requestTimeoutMs: 5000 });
-  return new MeshModel(snapshot);
+  const { snapshot } = await collectLive({ kubeconfig, allNamespaces: s.namespace === undefined, ...(s.namespace ? { namespace: s.namespace } : {}), requestTimeoutMs: 5000 });
+  return judge(snapshot, { rules: s.rules, ...(s.namespace ? { namespace: s.namespace } : {}) });
 }
 
-function offline(objects: Obj[], namespace?: string): MeshModel {
-  return new MeshModel(snapshotOf(objects, namespace));
+function offline(objects: Obj[], s: Pick<Scenario, 'namespace' | 'rules'>): Judgement {
+  return judge(snapshotOf(objects, s.namespace), { rules: s.rules, ...(s.namespace ? { namespace: s.namespace } : {}) });
 }
 
 interface Scenario {
@@ -216,13 +216,12 @@ describe('hygiene rules live and offline agree', () => {
         await server.close();
       });
       it('offline finds exactly the expected findings', () => {
-        const found = runRules(offline(s.objects, s.namespace), { rules: s.rules, ...(s.namespace ? { namespace: s.namespace } : {}) });
+        const found = offline(s.objects, s).findings;
         assert.deepEqual(found.map(key), s.expected);
       });
       it('live (through client-node and the API) finds the same', async () => {
-        const model = await live(server, s.namespace);
+        const { model, findings: found } = await live(server, s);
         assert.equal(model.snapshot.mode, 'live');
-        const found = runRules(model, { rules: s.rules, ...(s.namespace ? { namespace: s.namespace } : {}) });
         assert.deepEqual(found.map(key), s.expected);
         s.liveFacts?.(model);
         // Evidence and fixes are built from the same model facts either way.

@@ -16,11 +16,13 @@ export interface TunnelmeshConfig {
   /** As shown in messages (relative to the working directory when below it). */
   file: string;
   failOn?: FailOn;
+  /** Exit 1 when a kind could not be listed or an edge could not be judged. */
+  failOnIncomplete?: boolean;
   suppressions: SuppressionRule[];
   severity: Record<string, Severity>;
 }
 
-const KNOWN_KEYS = new Set(['failOn', 'suppress', 'severity']);
+const KNOWN_KEYS = new Set(['failOn', 'failOnIncomplete', 'suppress', 'severity']);
 const SUPPRESS_KEYS = new Set(['code', 'codes', 'kind', 'namespace', 'name', 'reason']);
 
 /** The nearest config file at or above `cwd`, or undefined. */
@@ -75,6 +77,10 @@ export function parseConfig(text: string, file: string, warn: (m: string) => voi
   if (doc.failOn !== undefined) {
     config.failOn = doc.failOn === 'none' ? 'none' : parseSeverity(doc.failOn, `${file}: failOn (or none)`);
   }
+  if (doc.failOnIncomplete !== undefined) {
+    if (typeof doc.failOnIncomplete !== 'boolean') throw new UsageError(`${file}: failOnIncomplete: expected true or false`);
+    config.failOnIncomplete = doc.failOnIncomplete;
+  }
   if (doc.suppress !== undefined) {
     if (!Array.isArray(doc.suppress)) throw new UsageError(`${file}: suppress: expected a list`);
     doc.suppress.forEach((entry: unknown, i: number) => config.suppressions.push(suppressEntry(entry, `${file} suppress[${i}]`)));
@@ -115,6 +121,8 @@ function suppressEntry(entry: unknown, origin: string): SuppressionRule {
 export interface PolicyFlags {
   suppress?: string[];
   failOn?: FailOn;
+  /** --fail-on-incomplete (only ever turns it on; the config file may too). */
+  failOnIncomplete?: boolean;
   /** --config FILE, or false for --no-config. */
   config?: string | false;
 }
@@ -122,6 +130,7 @@ export interface PolicyFlags {
 export interface ResolvedPolicy {
   policy: Policy;
   failOn: FailOn;
+  failOnIncomplete: boolean;
   config?: TunnelmeshConfig;
 }
 
@@ -135,5 +144,6 @@ export function resolvePolicy(flags: PolicyFlags, warn: (m: string) => void, cwd
     ...(config ? { severityOrigin: `${config.file} severity` } : {}),
   };
   const failOn = flags.failOn ?? config?.failOn ?? 'error';
-  return config ? { policy, failOn, config } : { policy, failOn };
+  const failOnIncomplete = flags.failOnIncomplete === true || config?.failOnIncomplete === true;
+  return config ? { policy, failOn, failOnIncomplete, config } : { policy, failOn, failOnIncomplete };
 }

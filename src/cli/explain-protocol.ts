@@ -1,26 +1,18 @@
 // `tunnelmesh explain-protocol TARGET`: how each backend's protocol was decided along the tunnel
-// and whether the path works. Same collection, model and rules as doctor: one verdict, two views.
+// and whether the path works. The same run as doctor (policy, collection, one judgement): this
+// command only selects the backends the target names and shows them.
 
-import { Option, type Command } from 'commander';
 import { UsageError } from '../errors.js';
-import type { BackendView } from '../model/backends.js';
-import type { MeshModel } from '../model/model.js';
-import { collect, type DoctorOptions } from './doctor.js';
-import { makeChalk, outputWidth, processIo, terminalSafe, warn, type ColorMode, type Io } from './terminal.js';
+import type { Selected } from '../model/backends.js';
+import type { JudgedBackend, Judgement } from '../rules/judge.js';
+import type { FailOn } from '../rules/run.js';
+import { collectAndJudge, type JudgeRunOptions } from './pipeline.js';
+import { makeChalk, outputWidth, processIo, terminalSafe, VerboseLog, type ColorMode, type Io } from './terminal.js';
 
-export interface ExplainOptions {
-  namespace?: string;
-  filename?: string[];
-  context?: string;
-  kubeconfig?: string;
+export interface ExplainOptions extends JudgeRunOptions {
   output: 'text' | 'json' | 'yaml';
-  failOn: DoctorOptions['failOn'];
+  failOn?: FailOn;
   color: ColorMode;
-  clusterDomain: string;
-  tunnelNamespace?: string[];
-  requestTimeout: string;
-  maxInputSize: string;
-  verbose?: boolean;
 }
 
 export type Target =
@@ -62,12 +54,13 @@ function pick<T extends { namespace: string }>(what: string, found: T[], namespa
 }
 
 /** The backends a target names; throws (exit 2) when the target does not exist. */
-export async function backendsFor(model: MeshModel, target: Target, namespace: string | undefined): Promise<{ label: string; views: BackendView[] }> {
-  const { allBackends, backendService, backendsForUrl } = await import('../model/backends.js');
+export async function backendsFor(j: Judgement, target: Target, namespace: string | undefined): Promise<{ label: string; selected: Array<Selected<JudgedBackend>> }> {
+  const { backendService, selectForIngress, selectForUrl } = await import('../model/backends.js');
+  const { model } = j;
   if (target.kind === 'ingress') {
     const ingresses = model.snapshot.objects.filter((o) => o.kind === 'Ingress' && o.metadata.name === target.name).map((o) => ({ o, namespace: o.metadata.namespace as string }));
     const { o } = pick(`ingress/${target.name}`, ingresses, namespace);
-    return { label: `ingress/${target.name}`, views: allBackends(model).filter((v) => v.ingress?.ingress === o) };
+    return { label: `ingress/${target.name}`, selected: selectForIngress(model, j.backends, o as import('../core/k8s.js').Ingress) };
   }
   if (target.kind === 'service') {
     const svc = pick(`service/${target.name}`, model.services.filter((s) => s.name === target.name), namespace);
@@ -77,69 +70,41 @@ export async function backendsFor(model: MeshModel, target: Target, namespace: s
       if (!sp) throw new UsageError(`service/${target.name} in ${svc.namespace} has no port ${target.port} (ports: ${svc.ports.map((p) => (p.name ? `${p.port}/${p.name}` : String(p.port))).join(', ') || 'none'})`);
       port = sp.port;
     }
-    const views = allBackends(model).filter((v) => {
-      const s = backendService(v);
-      return s.namespace === svc.namespace && s.name === svc.name && (port === undefined || s.port === port);
-    });
-    return { label: `service/${target.name}${target.port ? `:${target.port}` : ''}`, views };
+    const selected = j.backends
+      .filter((b) => {
+        const s = backendService(b.view);
+        return s.namespace === svc.namespace && s.name === svc.name && (port === undefined || s.port === port);
+      })
+      .map((backend) => ({ backend }));
+    return { label: `service/${target.name}${target.port ? `:${target.port}` : ''}`, selected };
   }
-  const views = backendsForUrl(model, target.host, target.path);
-  if (views.length === 0) throw new UsageError(`no tunnel rule in the input serves ${target.host}${target.path === '/' ? '' : target.path} (only catch-alls match it)`);
-  return { label: `${target.host}${target.path}`, views };
+  const selected = selectForUrl(model, j.backends, target.host, target.path);
+  if (selected.length === 0) throw new UsageError(`no tunnel rule in the input serves ${target.host}${target.path === '/' ? '' : target.path} (only catch-alls match it)`);
+  return { label: `${target.host}${target.path}`, selected };
 }
 
 export async function runExplainProtocol(targetText: string, opts: ExplainOptions, io: Io = processIo): Promise<number> {
   const target = parseTarget(targetText);
-  const collectOptions: DoctorOptions = {
-    ...opts,
-    output: 'json',
-    // A hostname may be served by a rule to any namespace: without -n, look everywhere.
-    allNamespaces: !opts.filename?.length && !opts.namespace && target.kind === 'url',
-  };
-  const collected = await collect(collectOptions, opts.output === 'text', io);
-  const { snapshot } = collected;
-  for (const w of snapshot.warnings) warn(w, io);
-  for (const e of snapshot.incomplete.filter((i) => i.reason !== 'not-installed')) warn(`could not list ${e.kind}${e.namespace ? ` in ${e.namespace}` : ''}: ${e.reason}`, io);
-  const [{ MeshModel }, { runRules, failsAt }, report] = await Promise.all([import('../model/model.js'), import('../rules/run.js'), import('../report/explain.js')]);
-  const model = new MeshModel(snapshot, { clusterDomain: opts.clusterDomain });
-  const { label, views } = await backendsFor(model, target, collected.namespace);
-  const explained = report.explainBackends(model, runRules(model), views, label);
-  if (snapshot.mode === 'files' && views.some((v) => v.tunnel?.predicted)) {
-    explained.notes.push('no tunnel config for some class configs is in the input: their rules are predicted from the Ingresses with the operator\'s chain');
+  const verbose = new VerboseLog(opts.verbose === true);
+  // A hostname may be served by a rule to any namespace: without -n, look everywhere.
+  const allNamespaces = !opts.filename?.length && !opts.namespace && target.kind === 'url';
+  const { collected, judgement, exit } = await collectAndJudge({ ...opts, allNamespaces }, opts.output === 'text', verbose, io);
+  const { label, selected } = await backendsFor(judgement, target, collected.namespace);
+  const [report, { exitCodeOf, exitReason }] = await Promise.all([import('../report/explain.js'), import('../rules/judge.js')]);
+  const explained = report.explainBackends(selected, label);
+  if (judgement.snapshot.mode === 'files' && selected.some((x) => x.backend.view.tunnel?.predicted)) {
+    explained.notes.push("no tunnel config for some class configs is in the input: their rules are predicted from the Ingresses with the operator's chain");
   }
-  if (opts.output === 'json') {
-    io.out(report.explainJson(model, explained));
-  } else if (opts.output === 'yaml') {
-    io.out((await import('../report/yaml.js')).toYaml(report.explainDocument(model, explained)));
-  } else {
-    const where = snapshot.live ? `context ${snapshot.live.context} (${snapshot.live.server})` : `${snapshot.objects.length} objects from ${opts.filename?.join(', ')}`;
+  if (opts.output === 'json') io.out(report.explainJson(explained));
+  else if (opts.output === 'yaml') io.out((await import('../report/yaml.js')).toYaml(report.explainDocument(explained)));
+  else {
     const chalk = await makeChalk(opts.color);
     const width = outputWidth();
-    io.out(terminalSafe(report.explainText(model, explained, chalk, `tunnelmesh explain-protocol ${label} — ${where}`, width), chalk.level > 0));
+    io.out(terminalSafe(report.explainText(explained, chalk, `tunnelmesh explain-protocol ${label} — ${collected.title}`, width), chalk.level > 0));
   }
-  return failsAt(explained.findings, opts.failOn ?? 'error') ? 1 : 0;
-}
-
-const repeatable = (value: string, previous: string[] = []): string[] => [...previous, value];
-
-/** Flags and action of `explain-protocol`, on the command main.ts creates (so it inherits the program's error handling). */
-export function configureExplainProtocol(command: Command, done: (exitCode: number) => void, io: Io = processIo): Command {
-  return command
-    .description('how each backend of an Ingress, Service or tunnel hostname gets its protocol, and whether the path works')
-    .argument('<target>', 'ingress/NAME, service/NAME[:PORT], or a hostname or URL served by a tunnel')
-    .option('-n, --namespace <namespace>', 'namespace of the target (evidence is collected wherever it lives)')
-    .option('-f, --filename <path>', 'manifest file, directory (recursive) or - for stdin; repeatable; the cluster is not contacted', repeatable)
-    .option('--context <name>', 'kubeconfig context')
-    .option('--kubeconfig <file>', 'kubeconfig file (default: KUBECONFIG, ~/.kube/config, in-cluster)')
-    .addOption(new Option('-o, --output <format>', 'output format (json and yaml are the same document)').choices(['text', 'json', 'yaml']).default('text'))
-    .addOption(new Option('--fail-on <severity>', 'exit 1 when a related finding is at or above this severity').choices(['error', 'warning', 'info', 'none']).default('error'))
-    .addOption(new Option('--color <when>', 'colour in text output').choices(['auto', 'always', 'never']).default('auto'))
-    .option('--cluster-domain <domain>', 'cluster DNS domain', 'cluster.local')
-    .option('--tunnel-namespace <namespace>', 'another namespace where cloudflared runs (repeatable)', repeatable)
-    .option('--request-timeout <duration>', 'per-request timeout against the API server', '30s')
-    .option('--max-input-size <size>', 'with -f: refuse a file (or stdin) larger than this (e.g. 512Mi)', '256Mi')
-    .option('-v, --verbose', 'say what is requested from the cluster, with timings')
-    .action(async (target: string, opts: ExplainOptions) => {
-      done(await runExplainProtocol(target, opts, io));
-    });
+  // The same exit rule as doctor, over the findings about these backends.
+  const scope = { incomplete: judgement.incomplete, scope: { ...judgement.scope, unjudged: explained.backends.filter((b) => b.verdict === 'unknown').length } };
+  const code = exitCodeOf(explained.findings, scope, exit);
+  verbose.log(`exit ${code}: ${exitReason(explained.findings, scope, exit)}`);
+  return code;
 }

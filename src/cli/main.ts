@@ -3,11 +3,10 @@
 import { readFileSync } from 'node:fs';
 import { basename } from 'node:path';
 import { Argument, Command, CommanderError, Option } from 'commander';
-import { InputError, isExitError, UsageError, ClusterError } from '../errors.js';
+import { ClusterError, InputError, isExitError, UsageError } from '../errors.js';
 import type { RunFailure } from '../report/json.js';
 import { OUTPUT_FORMATS } from './doctor.js';
 import { processIo, terminalSafe, type Io } from './terminal.js';
-import { configureExplainProtocol } from './explain-protocol.js';
 
 const pkg = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string };
 
@@ -34,6 +33,18 @@ function addCollectOptions(cmd: Command): Command {
     .option('-v, --verbose', 'say what is requested, with timings');
 }
 
+/** How findings become an exit code and what is set aside: the same for every command that judges. */
+function addJudgeOptions(cmd: Command): Command {
+  return cmd
+    .addOption(new Option('--fail-on <severity>', 'exit 1 when a finding is at or above this severity (default: failOn in .tunnelmesh.yaml, else error)').choices(['error', 'warning', 'info', 'none']))
+    .option('--fail-on-incomplete', 'exit 1 when a kind could not be listed or an edge could not be judged (also failOnIncomplete in .tunnelmesh.yaml)')
+    .option('--suppress <spec>', 'hide findings: CODE or CODE=Kind ns/name, globs allowed (repeatable; still counted)', collectList)
+    .option('--config <file>', 'config file (default: .tunnelmesh.yaml found upward from the working directory)')
+    .option('--no-config', 'ignore .tunnelmesh.yaml')
+    .addOption(new Option('--color <when>', 'colour in human output').choices(['auto', 'always', 'never']).default('auto'))
+    .option('--cluster-domain <domain>', 'cluster DNS domain', 'cluster.local');
+}
+
 export function buildProgram(name: string, io: Io = processIo, done: (exitCode: number) => void = () => undefined): Command {
   const program = new Command();
   program
@@ -48,23 +59,31 @@ export function buildProgram(name: string, io: Io = processIo, done: (exitCode: 
       outputError: (text, write) => write(`tunnelmesh: ${text.replace(/^error: /, '').trimEnd()}\n`),
     });
 
-  addCollectOptions(program.command('doctor').description('judge every tunnel → Service → pod edge, live or from manifests'))
+  addJudgeOptions(addCollectOptions(program.command('doctor').description('judge every tunnel → Service → pod edge, live or from manifests')))
     .addOption(new Option('-o, --output <format>', 'output format (the exit code is the same for all)').choices(OUTPUT_FORMATS).default('table'))
-    .addOption(new Option('--fail-on <severity>', 'exit 1 when a finding is at or above this severity (default: failOn in .tunnelmesh.yaml, else error)').choices(['error', 'warning', 'info', 'none']))
-    .option('--suppress <spec>', 'hide findings: CODE or CODE=Kind ns/name, globs allowed (repeatable; still counted)', collectList)
-    .option('--config <file>', 'config file (default: .tunnelmesh.yaml found upward from the working directory)')
-    .option('--no-config', 'ignore .tunnelmesh.yaml')
     .option('--fix-out <dir>', 'write each proposed fix as a YAML file, with an index, into this directory')
     .addOption(new Option('--fixes <which>', 'table: fixes printed in full (the others are named; -o json carries all)').choices(['recommended', 'all', 'none']).default('recommended'))
     .option('--chart-dir <dir>', "the chart's directory in the repository: helm's # Source: <chart>/templates/x.yaml is DIR/templates/x.yaml (SARIF, code quality, JSON locations)")
     .option('--source-root <dir>', "the directory that holds the chart directories: # Source: <chart>/templates/x.yaml is DIR/<chart>/templates/x.yaml")
-    .addOption(new Option('--color <when>', 'colour in table output').choices(['auto', 'always', 'never']).default('auto'))
     .option('-q, --quiet', 'only the findings table and the summary; no warnings about the input')
-    .option('--cluster-domain <domain>', 'cluster DNS domain', 'cluster.local')
     .action(async (opts) => {
       if (opts.chartDir && opts.sourceRoot) throw new UsageError('--chart-dir and --source-root are alternatives: give one');
       const { runDoctor } = await import('./doctor.js');
       done(await runDoctor(opts, io));
+    });
+
+  addJudgeOptions(
+    addCollectOptions(
+      program
+        .command('explain-protocol')
+        .description('how each backend of an Ingress, Service or tunnel hostname gets its protocol, and whether the path works')
+        .argument('<target>', 'ingress/NAME, service/NAME[:PORT], or a hostname or URL served by a tunnel'),
+    ),
+  )
+    .addOption(new Option('-o, --output <format>', 'output format (the exit code is the same for all; json and yaml are the same document)').choices(['text', 'json', 'yaml']).default('text'))
+    .action(async (target: string, opts) => {
+      const { runExplainProtocol } = await import('./explain-protocol.js');
+      done(await runExplainProtocol(target, opts, io));
     });
 
   program
@@ -93,10 +112,9 @@ export function buildProgram(name: string, io: Io = processIo, done: (exitCode: 
       io.out(completionScript(shell, program));
     });
 
-  configureExplainProtocol(program.command('explain-protocol'), done, io);
-
   // What the completion scripts ask for explain-protocol's TARGET (not listed in --help).
   addCollectOptions(program.command('__targets', { hidden: true }).description('explain-protocol targets in the input, one a line'))
+    .option('--cluster-domain <domain>', 'cluster DNS domain', 'cluster.local')
     .action(async (opts) => {
       const { runTargets } = await import('./completion.js');
       done(await runTargets(opts, io));

@@ -10,7 +10,7 @@ export interface RulesOptions {
 }
 
 export async function runRulesCommand(code: string | undefined, opts: RulesOptions): Promise<number> {
-  const docs = await import('../report/rule-docs.js');
+  const [docs, { exampleFindings }] = await Promise.all([import('../report/rule-docs.js'), import('./rule-examples.js')]);
   const rule = code === undefined ? undefined : ruleByCode(code);
   if (code !== undefined && !rule) {
     throw new UsageError(`unknown rule ${code} (known: ${RULES.map((r) => r.meta.code).join(', ')})`);
@@ -18,10 +18,10 @@ export async function runRulesCommand(code: string | undefined, opts: RulesOptio
   if (opts.output === 'json') {
     process.stdout.write(docs.rulesJson(rule ? [rule] : undefined));
   } else if (opts.output === 'markdown') {
-    process.stdout.write(rule ? docs.ruleMarkdown(rule).join('\n') : docs.rulesMarkdown());
+    process.stdout.write(rule ? docs.ruleMarkdown(rule, exampleFindings).join('\n') : docs.rulesMarkdown(exampleFindings));
   } else {
     const chalk = await makeChalk(opts.color);
-    process.stdout.write(rule ? docs.rulePage(rule, chalk) : docs.rulesTable(chalk, outputWidth() ?? 120));
+    process.stdout.write(rule ? docs.rulePage(rule, chalk, exampleFindings) : docs.rulesTable(chalk, outputWidth() ?? 120));
   }
   return 0;
 }

@@ -88,6 +88,7 @@ export function collectFromTexts(texts: NamedText[], namespace?: string, inputNa
     if (header) {
       // A `tunnelmesh snapshot` file: judge it as the run that wrote it did.
       if (header.live) snapshot.live = header.live;
+      if (header.listed) snapshot.listed = [...(snapshot.listed ?? []), ...header.listed];
       snapshot.incomplete.push(...header.incomplete);
       continue;
     }

@@ -11,8 +11,9 @@ import type https from 'node:https';
 import { ClusterError, UsageError } from '../errors.js';
 import { checkKubeconfigFile, loginHint } from './kubeconfig-check.js';
 import { lazyImport } from './lazy-import.js';
-import type { ConfigMap, KObject } from '../core/k8s.js';
-import { CONNECTOR_SELECTOR, DEFAULT_ROOT_NAMESPACE, isMeshConfigMap, isTunnelConfigMap, OPERATOR_LABEL, OPERATOR_NAMESPACE, readMeshConfigMap, rootNamespaceOf } from '../core/wellknown.js';
+import type { ConfigMap, KObject, PodSpec } from '../core/k8s.js';
+import { unknownNamespaceMessage } from '../core/names.js';
+import { CONNECTOR_SELECTOR, DEFAULT_ROOT_NAMESPACE, isMeshConfigMap, isTunnelConfigMap, OPERATOR_LABEL, OPERATOR_NAMESPACE, readMeshConfigMap, rootNamespaceOf, runsCloudflared } from '../core/wellknown.js';
 import { getJson, NetworkError, UNREACHABLE_CODES, type ApiConnection, type ApiResult } from './http.js';
 import { apiVersionOf, kindInfo, KINDS, resourcePath, type KindInfo } from '../core/kinds.js';
 import { addObjects, emptySnapshot, type IncompleteEntry, type ListedScope, type Snapshot } from '../core/snapshot.js';
@@ -48,6 +49,19 @@ interface ListTarget {
   labelSelector?: string;
   /** A GET of this one object rather than a list. */
   name?: string;
+  /** Keep only some items (said in the scope, e.g. `running cloudflared`): the rest are dropped as they arrive. */
+  filter?: { text: string; keep: (item: RawObject) => boolean };
+}
+
+/** Workload kinds a hand-written connector runs as; searched cluster-wide with -n (bare Pods are not). */
+const CONNECTOR_WORKLOADS = ['Deployment', 'DaemonSet', 'StatefulSet'] as const;
+
+const RUNNING_CLOUDFLARED = 'running cloudflared';
+
+/** A hand-written connector: its pod template runs the cloudflared image or binary. */
+function workloadRunsCloudflared(item: RawObject): boolean {
+  const template = (item.spec as { template?: { metadata?: { labels?: Record<string, string> }; spec?: PodSpec } } | undefined)?.template;
+  return template?.spec !== undefined && typeof template.spec === 'object' && runsCloudflared(template.spec, template.metadata?.labels ?? {});
 }
 
 /** Loads the kubeconfig the way kubectl does, with the errors kubectl users expect. */
@@ -157,10 +171,16 @@ export async function collectLive(opts: LiveOptions): Promise<LiveResult> {
     // Connectors and operator configs anywhere, found by their labels.
     targets.push({ info: kindInfo('Pod') as KindInfo, labelSelector: CONNECTOR_SELECTOR });
     targets.push({ info: kindInfo('ConfigMap') as KindInfo, labelSelector: `${OPERATOR_LABEL.type}=tunnel-config` });
+    // Hand-written connectors anywhere: workloads whose pods run cloudflared (no label finds
+    // them, and no selector matches an image); only those are kept, their namespaces listed next.
+    const filter = { text: RUNNING_CLOUDFLARED, keep: (item: RawObject) => item.metadata?.namespace === namespace || workloadRunsCloudflared(item) };
+    for (const kind of CONNECTOR_WORKLOADS) targets.push({ info: kindInfo(kind) as KindInfo, filter });
   }
   for (const ns of extraNamespaces) targets.push(...tunnelNamespaceTargets(ns));
   const meshConfig = collector.getMeshConfig();
   await all([...targets.map((t) => collector.list(t)), meshConfig]);
+
+  if (namespace) await collector.checkNamespace(namespace);
 
   if (namespace) {
     // Phase 2: what phase 1 pointed at — the real root namespace, the clients' namespaces.
@@ -171,7 +191,7 @@ export async function collectLive(opts: LiveOptions): Promise<LiveResult> {
         phase2.push({ info: kindInfo(kind) as KindInfo, namespace: mesh.rootNamespace });
       }
     }
-    const clientNamespaces = new Set(collector.podNamespaces().filter((ns) => ns !== namespace && !extraNamespaces.has(ns)));
+    const clientNamespaces = new Set([...collector.podNamespaces(), ...collector.connectorWorkloadNamespaces()].filter((ns) => ns !== namespace && !extraNamespaces.has(ns)));
     for (const ns of clientNamespaces) phase2.push(...tunnelNamespaceTargets(ns));
     for (const ns of extraNamespaces) {
       for (const kind of ['DestinationRule', 'VirtualService', 'PeerAuthentication'] as const) phase2.push({ info: kindInfo(kind) as KindInfo, namespace: ns });
@@ -266,6 +286,32 @@ class Collector {
     return [...out];
   }
 
+  /** Namespaces of the workloads found running cloudflared by the cluster-wide search. */
+  connectorWorkloadNamespaces(): string[] {
+    const kinds = new Set<string>(CONNECTOR_WORKLOADS);
+    return [...new Set(this.objects().filter((o) => kinds.has(o.kind ?? '') && workloadRunsCloudflared(o)).map((o) => o.metadata?.namespace ?? ''))].filter(Boolean).sort();
+  }
+
+  /**
+   * `-n NS` must name a namespace that exists: a typo would judge nothing and pass. The Namespace
+   * list says so when it was allowed; else one GET; when neither may be read, the run goes on.
+   */
+  async checkNamespace(namespace: string): Promise<void> {
+    const namespaces = this.objects().filter((o) => o.kind === 'Namespace').map((o) => o.metadata?.name ?? '');
+    if (this.listed.some((l) => l.kind === 'Namespace' && l.name === undefined)) {
+      if (!namespaces.includes(namespace)) throw new UsageError(unknownNamespaceMessage(namespace, namespaces, `the API server lists ${namespaces.length} namespaces`));
+      return;
+    }
+    const info = kindInfo('Namespace') as KindInfo;
+    const target: ListTarget = { info, name: namespace };
+    const res = await this.fetch(resourcePath(info, 'v1', undefined, namespace), target);
+    if (res?.status === 404) throw new UsageError(unknownNamespaceMessage(namespace, [], 'the API server answered 404 Not Found'));
+    if (res?.ok) {
+      this.markListed(target);
+      this.keep(info, 'v1', res.body as RawObject);
+    }
+  }
+
   podNamespaces(): string[] {
     return [...new Set(this.objects().filter((o) => o.kind === 'Pod').map((o) => o.metadata?.namespace ?? ''))].filter(Boolean);
   }
@@ -320,6 +366,7 @@ class Collector {
     if (target.namespace) scope.namespace = target.namespace;
     if (target.labelSelector) scope.labelSelector = target.labelSelector;
     if (target.name) scope.name = target.name;
+    if (target.filter) scope.filter = target.filter.text;
     this.listed.push(scope);
   }
 
@@ -359,7 +406,7 @@ class Collector {
       if (!continueToken) break;
     }
     if (!this.groupVersion.has(`${info.group}/${info.kind}`)) this.groupVersion.set(`${info.group}/${info.kind}`, Promise.resolve(version));
-    for (const item of items) this.keep(info, version, item);
+    for (const item of items) if (!target.filter || (typeof item === 'object' && item !== null && target.filter.keep(item))) this.keep(info, version, item);
     return 'ok';
   }
 
@@ -379,8 +426,9 @@ class Collector {
     if (target.namespace) entry.namespace = target.namespace;
     if (target.labelSelector) entry.labelSelector = target.labelSelector;
     if (target.name) entry.name = target.name;
+    if (target.filter) entry.filter = target.filter.text;
     const same = (e: IncompleteEntry): boolean =>
-      e.kind === entry.kind && e.namespace === entry.namespace && e.labelSelector === entry.labelSelector && e.name === entry.name && e.reason === entry.reason;
+      e.kind === entry.kind && e.namespace === entry.namespace && e.labelSelector === entry.labelSelector && e.name === entry.name && e.filter === entry.filter && e.reason === entry.reason;
     if (!this.incomplete.some(same)) this.incomplete.push(entry);
     this.firstFailure ??= `${target.info.kind}: ${message}`;
   }

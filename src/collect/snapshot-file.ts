@@ -1,13 +1,14 @@
 // The `tunnelmesh snapshot` file: one YAML stream that `doctor -f` replays. Its first document
 // (kind Snapshot, ignored by kubectl-style tools as an unknown kind) says where the objects came
-// from and what could not be collected, so a replay judges exactly what the live run judged:
-// running pods only (not workload templates) and the same `incomplete` kinds.
+// from, what was listed in full and what could not be collected, so a replay judges exactly what
+// the live run judged: running pods only (not workload templates), the same `incomplete` kinds,
+// and nothing the live run did not see counted as absent.
 
 import jsyaml from 'js-yaml';
 import type { KObject } from '../core/k8s.js';
 import { KINDS } from '../core/kinds.js';
 import { redactObject } from './redact.js';
-import type { IncompleteEntry, LiveOrigin, Snapshot } from '../core/snapshot.js';
+import type { IncompleteEntry, ListedScope, LiveOrigin, Snapshot } from '../core/snapshot.js';
 
 export const SNAPSHOT_API_VERSION = 'tunnelmesh.io/v1alpha1';
 export const SNAPSHOT_KIND = 'Snapshot';
@@ -15,6 +16,15 @@ export const SNAPSHOT_KIND = 'Snapshot';
 export interface SnapshotHeader {
   live?: LiveOrigin;
   incomplete: IncompleteEntry[];
+  /** Live: the lists the API server answered in full (absent in snapshots of older versions: then all is taken as seen). */
+  listed?: ListedScope[];
+}
+
+/** The optional string fields of a scope, as written in the header. */
+function scopeFields(e: Record<string, unknown>): Pick<ListedScope, 'namespace' | 'labelSelector' | 'name' | 'filter'> {
+  const out: Pick<ListedScope, 'namespace' | 'labelSelector' | 'name' | 'filter'> = {};
+  for (const key of ['namespace', 'labelSelector', 'name', 'filter'] as const) if (typeof e[key] === 'string') out[key] = e[key];
+  return out;
 }
 
 function isPlain(v: unknown): v is Record<string, unknown> {
@@ -33,13 +43,11 @@ export function readSnapshotHeader(value: unknown): SnapshotHeader | undefined {
     for (const e of value.incomplete) {
       if (!isPlain(e) || typeof e.kind !== 'string') continue;
       const reason = e.reason === 'forbidden' || e.reason === 'not-installed' ? e.reason : 'error';
-      header.incomplete.push({
-        kind: e.kind,
-        reason,
-        ...(typeof e.namespace === 'string' ? { namespace: e.namespace } : {}),
-        ...(typeof e.message === 'string' ? { message: e.message } : {}),
-      });
+      header.incomplete.push({ kind: e.kind, reason, ...scopeFields(e), ...(typeof e.message === 'string' ? { message: e.message } : {}) });
     }
+  }
+  if (header.live && Array.isArray(value.listed)) {
+    header.listed = value.listed.filter((e): e is Record<string, unknown> => isPlain(e) && typeof e.kind === 'string').map((e) => ({ kind: e.kind as string, ...scopeFields(e) }));
   }
   return header;
 }
@@ -53,6 +61,12 @@ function compareObjects(a: KObject, b: KObject): number {
   const na = `${a.metadata.namespace ?? ''}/${a.metadata.name}`;
   const nb = `${b.metadata.namespace ?? ''}/${b.metadata.name}`;
   return na < nb ? -1 : na > nb ? 1 : 0;
+}
+
+function compareScopes(a: ListedScope, b: ListedScope): number {
+  const ka = `${a.kind}\u0000${a.namespace ?? ''}\u0000${a.labelSelector ?? ''}\u0000${a.name ?? ''}\u0000${a.filter ?? ''}`;
+  const kb = `${b.kind}\u0000${b.namespace ?? ''}\u0000${b.labelSelector ?? ''}\u0000${b.name ?? ''}\u0000${b.filter ?? ''}`;
+  return ka < kb ? -1 : ka > kb ? 1 : 0;
 }
 
 export interface SnapshotFileOptions {
@@ -85,6 +99,7 @@ export function renderSnapshot(snapshot: Snapshot, opts: SnapshotFileOptions): s
       objects: objects.length,
     },
     incomplete: snapshot.incomplete.map((e) => ({ ...e })),
+    ...(snapshot.listed ? { listed: [...snapshot.listed].map((l) => ({ ...l })).sort(compareScopes) } : {}),
   };
   const comments = [
     `tunnelmesh snapshot: ${objects.length} objects from ${from}`,

@@ -22,6 +22,8 @@ export interface IncompleteEntry {
   labelSelector?: string;
   /** Set when the failure was a GET of one object (the istio mesh config). */
   name?: string;
+  /** Set when the list was searched for some objects only (`running cloudflared`): a failure hides those. */
+  filter?: string;
   reason: IncompleteReason;
   message?: string;
 }
@@ -37,12 +39,15 @@ export interface ListedScope {
   labelSelector?: string;
   /** A GET of one object (found or 404). */
   name?: string;
+  /** Only the objects matching this were kept (`running cloudflared`): the others were not seen. */
+  filter?: string;
 }
 
 /** "Pod in app", "ConfigMap istio-system/istio", "Pod labelled x=y, cluster-wide", "Namespace". */
 export function incompleteScope(e: IncompleteEntry): string {
   if (e.name !== undefined) return `${e.kind} ${e.namespace ? `${e.namespace}/` : ''}${e.name}`;
   if (e.labelSelector !== undefined) return `${e.kind} labelled ${e.labelSelector}${e.namespace ? ` in ${e.namespace}` : ', cluster-wide'}`;
+  if (e.filter !== undefined) return `${e.kind} ${e.filter}${e.namespace ? ` in ${e.namespace}` : ', cluster-wide'}`;
   return `${e.kind}${e.namespace ? ` in ${e.namespace}` : ''}`;
 }
 

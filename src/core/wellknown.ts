@@ -3,11 +3,13 @@
 // look) and the model (what to judge) recognise objects by these, so they live below both.
 
 import jsyaml from 'js-yaml';
-import type { ConfigMap } from './k8s.js';
+import type { ConfigMap, PodSpec, StringMap } from './k8s.js';
 import { LimitError, loadYaml } from './limits.js';
 
 export const DEFAULT_ROOT_NAMESPACE = 'istio-system';
 export const OPERATOR_NAMESPACE = 'cloudflare-operator-system';
+/** The sidecar's container (classic: in containers; native: an init container that keeps running). */
+export const PROXY_CONTAINER = 'istio-proxy';
 
 export const OPERATOR_LABEL = {
   type: 'cloudflare-operator.io/type',
@@ -100,4 +102,20 @@ export function readMeshConfigMap(configMaps: readonly ConfigMap[]): MeshConfigT
 /** meshConfig `rootNamespace`, Istio's default when unset. */
 export function rootNamespaceOf(mesh: Record<string, unknown> | undefined): string {
   return typeof mesh?.rootNamespace === 'string' && mesh.rootNamespace ? mesh.rootNamespace : DEFAULT_ROOT_NAMESPACE;
+}
+
+const CLOUDFLARED_IMAGE = /(^|\/)cloudflared(:|@|$)/;
+
+/**
+ * A tunnel connector: the operator's label, or a container that runs the cloudflared image or
+ * binary. Live collection looks for these in every namespace; the model reads their tunnels.
+ */
+export function runsCloudflared(spec: PodSpec, labels: StringMap): boolean {
+  if (labels['cloudflare-operator.io/app'] === 'cloudflared') return true;
+  return (spec.containers ?? []).some((c) => {
+    if (c.name === PROXY_CONTAINER) return false;
+    if (c.image && CLOUDFLARED_IMAGE.test(c.image.split('@')[0] ?? '')) return true;
+    const argv0 = c.command?.[0] ?? c.args?.[0] ?? '';
+    return /(^|\/)cloudflared$/.test(argv0);
+  });
 }

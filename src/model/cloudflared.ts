@@ -140,7 +140,8 @@ export function matchHost(ruleHost: string | undefined, requestHost: string): bo
   return false;
 }
 
-function pathMatches(path: string | undefined, requestPath: string): boolean {
+/** Does a rule's path regexp (unanchored) match the request path? An empty path matches every path. */
+export function pathMatches(path: string | undefined, requestPath: string): boolean {
   if (!path) return true;
   try {
     return new RegExp(path.replace(/\(\?P</g, '(?<')).test(requestPath);

@@ -104,6 +104,9 @@ export function groupClients(pods: PodView[], role = 'cloudflared'): PodClientGr
 export interface EdgeGap {
   /** Namespace of the Service the rule targets (for -n). */
   namespace: string;
+  /** What was not judged: a tunnel rule (`ruleKey`) or a gateway route (`routeKey`). */
+  edge: 'tunnel-rule' | 'gateway-route';
+  key: string;
   text: string;
 }
 
@@ -120,14 +123,14 @@ export function buildTunnelEdges(model: MeshIndex, tunnels: readonly TunnelConfi
     for (const rule of tunnel.rules) {
       const target = resolveRuleTarget(model, tunnel, rule);
       if (target.kind === 'unseen') {
-        gaps.push({ namespace: target.address.namespace, text: `${tunnel.label} rule #${rule.index} (${rule.hostname ?? '*'} → ${rule.service}) not judged: ${target.why}` });
+        gaps.push({ namespace: target.address.namespace, edge: 'tunnel-rule', key: ruleKey(tunnel, rule), text: `${tunnel.label} rule #${rule.index} (${rule.hostname ?? '*'} → ${rule.service}) not judged: ${target.why}` });
         continue;
       }
       if (target.kind !== 'service') continue;
       const podsUnseen = model.incompleteFor('Pod', [target.service.namespace]);
       if (podsUnseen) {
         const key = `${target.service.namespace}/${target.service.name}:${target.servicePort.port}`;
-        gaps.push({ namespace: target.service.namespace, text: `edge to ${key} not judged: Pods ${podsUnseen}, so its endpoints are not known` });
+        gaps.push({ namespace: target.service.namespace, edge: 'tunnel-rule', key: ruleKey(tunnel, rule), text: `edge to ${key} not judged: Pods ${podsUnseen}, so its endpoints are not known` });
         continue;
       }
       const backends = model.backendsOf(target.service);

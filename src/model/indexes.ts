@@ -44,6 +44,11 @@ export class MeshIndex {
    * then the root namespace and enableAutoMtls are not known, and verdicts needing them are unknown.
    */
   readonly meshUnseen: string | undefined;
+  /**
+   * The objects are a cluster's (a live run, or the replay of one's snapshot): running pods are
+   * judged, not workload templates, and the operator behaves as it does at run time.
+   */
+  readonly fromCluster: boolean;
   private readonly podsByNamespace = new Map<string, PodView[]>();
   private readonly serviceByName = new Map<string, ServiceView>();
   private readonly serviceByIP = new Map<string, ServiceView>();
@@ -55,6 +60,7 @@ export class MeshIndex {
     opts: ModelOptions = {},
   ) {
     this.clusterDomain = opts.clusterDomain ?? DEFAULT_CLUSTER_DOMAIN;
+    this.fromCluster = snapshot.mode === 'live' || snapshot.live !== undefined;
     const configMaps = objectsOfKind(snapshot, 'ConfigMap');
     this.mesh = meshSettingsFrom(configMaps, (m) => this.notes.push(m));
     this.meshUnseen = this.meshConfigUnseen();
@@ -67,7 +73,7 @@ export class MeshIndex {
       workloads,
       namespaces: this.namespaces,
       // A replayed live snapshot judges running pods only, as the live run did.
-      includeTemplates: snapshot.mode === 'files' && snapshot.live === undefined,
+      includeTemplates: !this.fromCluster,
       namespaceUnseen: (ns) => (this.namespaces.has(ns) ? undefined : this.unseen('Namespace')),
     });
     this.pods = views.pods;
@@ -95,7 +101,7 @@ export class MeshIndex {
    * not missing.
    */
   servicesCollected(namespace: string): boolean {
-    return this.snapshot.mode === 'live' ? this.covers('Service', namespace) : this.servicesByNamespace.has(namespace);
+    return this.fromCluster ? this.covers('Service', namespace) : this.servicesByNamespace.has(namespace);
   }
 
   podsIn(namespace: string): PodView[] {
@@ -180,12 +186,12 @@ export class MeshIndex {
     const listed = this.snapshot.listed;
     if (!listed) return undefined;
     const covered = listed.some(
-      (l) => l.kind === kind && l.labelSelector === undefined && l.name === undefined && (l.namespace === undefined || l.namespace === namespace),
+      (l) => l.kind === kind && l.labelSelector === undefined && l.name === undefined && l.filter === undefined && (l.namespace === undefined || l.namespace === namespace),
     );
     if (covered) return undefined;
     const where = namespace ? ` in ${namespace}` : '';
     const failure = this.snapshot.incomplete.find(
-      (e) => e.kind === kind && e.labelSelector === undefined && e.name === undefined && (e.namespace === undefined || e.namespace === namespace),
+      (e) => e.kind === kind && e.labelSelector === undefined && e.name === undefined && e.filter === undefined && (e.namespace === undefined || e.namespace === namespace),
     );
     return failure ? `could not be listed${where} (${failure.reason})` : `were not collected${where}`;
   }

@@ -23,7 +23,7 @@ export class MeshModel extends MeshIndex {
   constructor(snapshot: Snapshot, opts: ModelOptions = {}) {
     super(snapshot, opts);
     const discovered = discoverTunnels(objectsOfKind(snapshot, 'ConfigMap'), this.pods);
-    const live = snapshot.mode === 'live';
+    const live = this.fromCluster;
     this.operator = buildOperatorView({
       ingresses: objectsOfKind(snapshot, 'Ingress'),
       classes: objectsOfKind(snapshot, 'IngressClass'),

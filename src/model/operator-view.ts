@@ -76,10 +76,11 @@ function ingressBackends(ingress: Ingress, input: OperatorInput): IngressBackend
       const backend = p.backend?.service;
       const service = backend ? input.service(ns, backend.name) : undefined;
       const port = resolveBackendPort(backend?.port, service);
-      const chain =
-        cls.ours === false || !backend
-          ? undefined
-          : protocolChain({
+      // What the operator's chain resolves, also for an Ingress it may not serve: views show it
+      // whenever an Ingress backs a backend; `unserved` says whether the operator writes the rule.
+      const chain = !backend
+        ? undefined
+        : protocolChain({
               ingressLabel: label,
               ingressAnnotations: annotations,
               ...(service ? { serviceLabel: `Service ${ns}/${service.name}`, serviceAnnotations: service.object.metadata.annotations ?? {} } : {}),

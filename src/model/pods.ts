@@ -2,9 +2,12 @@
 // manifests, workload pod templates judged as predicted pods (domain §2b).
 
 import { isWorkloadKind } from '../core/kinds.js';
+import { runsCloudflared } from '../core/wellknown.js';
 import { ANNOTATION, inboundCapture, outboundCapture, readInitArgs, type InboundCapture, type OutboundCapture } from './capture.js';
 import type { KObject, Namespace, ObjectRef, Pod, PodSpec, StringMap, Workload } from '../core/k8s.js';
-import { DATAPLANE_MODE_LABEL, PROXY_CONTAINER, sidecarInfo, type SidecarInfo } from './sidecar.js';
+import { DATAPLANE_MODE_LABEL, sidecarInfo, type SidecarInfo } from './sidecar.js';
+
+export { runsCloudflared };
 
 export interface PodView {
   namespace: string;
@@ -35,18 +38,6 @@ export function describePod(p: PodView): string {
 /** The workload a pod belongs to, for grouping: `Deployment app/x`, or the pod itself. */
 export function workloadOf(p: PodView): ObjectRef {
   return p.owner ?? { kind: p.object.kind, namespace: p.namespace, name: p.name };
-}
-
-const CLOUDFLARED_IMAGE = /(^|\/)cloudflared(:|@|$)/;
-
-export function runsCloudflared(spec: PodSpec, labels: StringMap): boolean {
-  if (labels['cloudflare-operator.io/app'] === 'cloudflared') return true;
-  return spec.containers.some((c) => {
-    if (c.name === PROXY_CONTAINER) return false;
-    if (c.image && CLOUDFLARED_IMAGE.test(c.image.split('@')[0] ?? '')) return true;
-    const argv0 = c.command?.[0] ?? c.args?.[0] ?? '';
-    return /(^|\/)cloudflared$/.test(argv0);
-  });
 }
 
 function isReady(pod: Pod): boolean {

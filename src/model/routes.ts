@@ -113,7 +113,7 @@ export function buildRouteEdges(model: MeshIndex): RouteEdges {
         const where = `${formatRef(refOf(vs))} ${path}`;
         const podsUnseen = model.incompleteFor('Pod', [service.namespace]);
         if (podsUnseen) {
-          gaps.push({ namespace: service.namespace, text: `${where} (gateway → ${service.namespace}/${service.name}:${servicePort.port}) not judged: Pods ${podsUnseen}` });
+          gaps.push({ namespace: service.namespace, edge: 'gateway-route', key: routeKey({ virtualService: vs, path }), text: `${where} (gateway → ${service.namespace}/${service.name}:${servicePort.port}) not judged: Pods ${podsUnseen}` });
           continue;
         }
         const subset = destination.subset;
@@ -139,7 +139,7 @@ export function buildRouteEdges(model: MeshIndex): RouteEdges {
 }
 
 /** Identity of one gateway route (findings carry it, like a tunnel rule's key). */
-export function routeKey(edge: RouteEdge): string {
+export function routeKey(edge: Pick<RouteEdge, 'virtualService' | 'path'>): string {
   return `${formatRef(refOf(edge.virtualService))}#${edge.path}`;
 }
 

@@ -2,7 +2,8 @@
 
 import type { Container, PodSpec, StringMap } from '../core/k8s.js';
 
-export const PROXY_CONTAINER = 'istio-proxy';
+export { PROXY_CONTAINER } from '../core/wellknown.js';
+import { PROXY_CONTAINER } from '../core/wellknown.js';
 export const INIT_CONTAINER = 'istio-init';
 export const TLS_MODE_LABEL = 'security.istio.io/tlsMode';
 export const INJECT_KEY = 'sidecar.istio.io/inject';

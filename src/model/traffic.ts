@@ -385,10 +385,12 @@ export function judgeEndpoint(
   if (sends.sends === 'HBONE') return done('unknown', 'an ambient client to a sidecar pod is not judged');
   const captured = isInboundCaptured(target.inbound, port);
   if (!captured) {
+    // What the policy says for the port, though no sidecar enforces it there (views show both).
+    const said = paUnknown ? {} : { server };
     if (mtls) {
-      return done('mtls-to-uncaptured', `port ${port} of ${describePod(target)} is not captured (${target.inbound.source}): the application receives the mTLS handshake`, { captured });
+      return done('mtls-to-uncaptured', `port ${port} of ${describePod(target)} is not captured (${target.inbound.source}): the application receives the mTLS handshake`, { captured, ...said });
     }
-    return done('ok', `port ${port} is not captured: the application receives ${describeSends(sends.sends)} directly`, { captured });
+    return done('ok', `port ${port} is not captured: the application receives ${describeSends(sends.sends)} directly`, { captured, ...said });
   }
   if (paUnknown) return done('unknown', `PeerAuthentications ${paUnknown}`, { captured });
   if (mtls) {

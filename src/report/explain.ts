@@ -1,35 +1,41 @@
 // explain-protocol: one backend at a time — the operator's chain, the tunnel rule, drift, the
-// Istio leg — and a verdict read from the same findings doctor prints. `-o json` follows the CLI
-// contract; `-o text` puts the same facts on a screen.
+// Istio leg — with the verdict the judgement gave it (the same one doctor's findings and notes
+// rest on). `-o json` follows the CLI contract; `-o text` puts the same facts on a screen. Nothing
+// here decides a verdict, an outcome or a policy mode: it reads them.
 
 import type { ChalkInstance } from 'chalk';
-import { effectiveOriginRequest } from '../model/cloudflared.js';
-import { isInboundCaptured } from '../model/capture.js';
-import { backendService, type BackendView } from '../model/backends.js';
-import type { ClientVerdicts } from '../model/edges.js';
-import type { MeshModel } from '../model/model.js';
 import { formatRef, refOf } from '../core/k8s.js';
+import { effectiveOriginRequest } from '../model/cloudflared.js';
+import { backendService, type BackendView, type Selected } from '../model/backends.js';
+import type { ClientVerdicts } from '../model/edges.js';
 import { describePod } from '../model/pods.js';
-import { routeKey, type RouteEdge } from '../model/routes.js';
 import { istioProtocol } from '../model/protocol.js';
+import type { RouteEdge } from '../model/routes.js';
 import type { SidecarInfo } from '../model/sidecar.js';
 import { describeSends, type EndpointVerdict } from '../model/traffic.js';
+import type { IngressBackendView } from '../model/tunnels.js';
+import type { JudgedBackend, Verdict } from '../rules/judge.js';
 import { compareFindings } from '../rules/run.js';
+import type { SuppressedFinding } from '../rules/suppress.js';
 import type { Finding } from '../rules/types.js';
 import { findingJson } from './json.js';
 import { findingBlock } from './table.js';
 
-export type Verdict = 'ok' | 'broken' | 'unknown';
+export type { Verdict };
 
 export interface ExplainedBackend {
   view: BackendView;
+  /** The Ingress backend it is shown for (its chain, class, drift). */
+  ingress?: IngressBackendView;
+  servesHostOf?: string;
   host: string | null;
   path: string | null;
   service: { namespace: string; name: string; port: number | null } | null;
   findings: Finding[];
+  suppressed: SuppressedFinding[];
   verdict: Verdict;
   symptom: string | null;
-  /** What evidence is missing (verdict unknown), or notes worth reading. */
+  /** What evidence is missing (verdict unknown). */
   missing: string[];
   /** The endpoint shown for the Istio leg (the worst one). */
   endpoint?: EndpointVerdict;
@@ -41,21 +47,9 @@ export interface ExplainReport {
   backends: ExplainedBackend[];
   /** Related findings, each once, in contract order. */
   findings: Finding[];
+  /** Related findings a suppression set aside. */
+  suppressed: SuppressedFinding[];
   notes: string[];
-}
-
-/** A finding is about this backend when it names its rule, or (rules that name no rules) its Service port or Ingress. */
-function concerns(f: Finding, v: BackendView): boolean {
-  if (v.key && f.edges?.includes(v.key)) return true;
-  // The hop after an ingress gateway is part of this backend's path.
-  if (v.onward?.some((r) => f.edges?.includes(routeKey(r)))) return true;
-  const svc = backendService(v);
-  if (f.edges === undefined && f.resource.kind === 'Service' && f.resource.namespace === svc.namespace && f.resource.name === svc.name && (f.port === undefined || f.port === svc.port)) return true;
-  const b = v.ingress;
-  if (b && f.resource.kind === 'Ingress' && f.resource.namespace === b.namespace && f.resource.name === b.ingress.metadata.name) {
-    return (f.port === undefined || f.port === b.port.port) && (!f.edges?.length || !v.key);
-  }
-  return false;
 }
 
 const OUTCOME_RANK: Record<string, number> = { 'mtls-to-uncaptured': 0, 'mtls-to-disabled-port': 0, 'mtls-to-no-sidecar': 0, 'plaintext-to-strict': 0, 'no-endpoint': 1, unknown: 2, ok: 3 };
@@ -67,61 +61,36 @@ function worstEndpoint(r: { clients: ClientVerdicts[] }): { endpoint: EndpointVe
   return pairs[0];
 }
 
-function missingEvidence(model: MeshModel, v: BackendView): string[] {
-  const out: string[] = [];
-  const b = v.ingress;
-  if (!v.rule) {
-    if (b?.unserved) out.push(`no tunnel rule: ${b.unserved}`);
-    else if (b?.drift.length) out.push(`no tunnel rule: ${b.drift.join('; ')}`);
-    else out.push('no tunnel rule serves it');
-    return out;
-  }
-  const t = v.target;
-  if (t?.kind === 'external') out.push(`the rule's service ${v.rule.service} is outside the cluster: not judged`);
-  else if (t?.kind === 'special') out.push(`the rule's service ${v.rule.service} is answered by cloudflared itself`);
-  else if (t?.kind === 'no-service') out.push(`Service ${t.address.namespace}/${t.address.name} is not in the input (no Service of namespace ${t.address.namespace} was collected)`);
-  if (v.tunnel && v.tunnel.connectors.length === 0) out.push(`${v.tunnel.connectorEvidence}: what its cloudflared sends is unknown`);
-  const e = v.edge;
-  if (e) {
-    const endpoints = e.clients.flatMap((c) => c.endpoints);
-    if (e.clients.length > 0 && endpoints.length === 0) out.push(`no pod or workload in the input is selected by Service ${e.service.namespace}/${e.service.name}`);
-    for (const ep of endpoints) if (ep.outcome === 'unknown') out.push(`${describePod(ep.pod)}: ${ep.why}`);
-  }
-  for (const r of v.onward ?? []) {
-    for (const ep of r.clients.flatMap((c) => c.endpoints)) {
-      if (ep.outcome === 'unknown') out.push(`after the gateway, ${describePod(ep.pod)}: ${ep.why}`);
-    }
-  }
-  return [...new Set(out)];
-}
-
-export function explainBackends(model: MeshModel, findings: Finding[], views: BackendView[], target: string): ExplainReport {
-  const backends: ExplainedBackend[] = views.map((view) => {
-    const related = findings.filter((f) => concerns(f, view));
+/** The selected backends as the report shows them; every verdict is the judgement's. */
+export function explainBackends(selected: ReadonlyArray<Selected<JudgedBackend>>, target: string): ExplainReport {
+  const backends: ExplainedBackend[] = selected.map(({ backend, ingress, servesHostOf }) => {
+    const { view } = backend;
     const svc = backendService(view);
-    const errors = related.filter((f) => f.severity === 'error');
-    const missing = missingEvidence(model, view);
-    const verdict: Verdict = errors.length ? 'broken' : missing.length ? 'unknown' : 'ok';
-    const b = view.ingress;
+    const b = ingress ?? view.ingress;
+    const errors = backend.findings.filter((f) => f.severity === 'error');
     const shown = view.edge ? worstEndpoint(view.edge) : undefined;
     const out: ExplainedBackend = {
       view,
       host: b ? b.host || null : (view.rule?.hostname ?? null),
       path: b ? (b.path ?? null) : (view.rule?.path ?? null),
       service: svc.namespace && svc.name ? { namespace: svc.namespace, name: svc.name, port: svc.port ?? null } : null,
-      findings: related,
-      verdict,
-      symptom: errors[0]?.symptom ?? null,
-      missing: verdict === 'broken' ? [] : missing,
+      findings: backend.findings,
+      suppressed: backend.suppressed,
+      verdict: backend.verdict,
+      symptom: errors[0]?.symptom ?? backend.suppressed.find((s) => s.finding.severity === 'error')?.finding.symptom ?? null,
+      missing: backend.missing,
     };
+    if (b) out.ingress = b;
+    if (servesHostOf) out.servesHostOf = servesHostOf;
     if (shown) {
       out.endpoint = shown.endpoint;
       out.clientLabel = shown.label;
     }
     return out;
   });
-  const all = [...new Set(backends.flatMap((b) => b.findings))].sort(compareFindings);
-  return { target, backends, findings: all, notes: [] };
+  const findings = [...new Set(backends.flatMap((b) => b.findings))].sort(compareFindings);
+  const suppressed = [...new Set(backends.flatMap((b) => b.suppressed))].sort((x, y) => compareFindings(x.finding, y.finding));
+  return { target, backends, findings, suppressed, notes: [] };
 }
 
 // ---- JSON -------------------------------------------------------------------------------
@@ -147,32 +116,30 @@ function sidecarFlag(s: SidecarInfo | undefined): boolean | null {
   return s === undefined || s.state === 'unknown' ? null : s.state === 'present';
 }
 
-function istioJson(model: MeshModel, x: ExplainedBackend): Record<string, unknown> | null {
+function istioJson(x: ExplainedBackend): Record<string, unknown> | null {
   const e = x.view.edge;
   const ep = x.endpoint;
   if (!e) return null;
   const client = e.clients.find((c) => c.group.context.label === x.clientLabel)?.group.context.pod;
   const pod = ep?.pod;
-  const targetPort = ep?.targetPort;
-  const present = pod?.sidecar.state === 'present';
   return {
     clientSidecar: sidecarFlag(client?.sidecar),
     targetSidecar: sidecarFlag(pod?.sidecar),
-    captured: present && targetPort !== undefined ? isInboundCaptured(pod.inbound, targetPort) : null,
+    captured: ep?.captured ?? null,
     clientSends: ep?.sends.sends ?? null,
-    serverMode: pod && targetPort !== undefined && (present || pod.sidecar.ambient) ? model.peerAuth.effectiveMode(pod.namespace, pod.labels, targetPort).mode : null,
+    serverMode: ep?.server?.mode ?? null,
     portProtocol: istioProtocol(e.servicePort).protocol,
     client: x.clientLabel ?? null,
     target: pod ? describePod(pod) : null,
-    targetPort: targetPort ?? null,
+    targetPort: ep?.targetPort ?? null,
     outcome: ep?.outcome ?? null,
     why: ep?.why ?? null,
   };
 }
 
-function backendJson(model: MeshModel, x: ExplainedBackend): Record<string, unknown> {
+function backendJson(x: ExplainedBackend): Record<string, unknown> {
   const { view } = x;
-  const b = view.ingress;
+  const b = x.ingress;
   const chain = b?.chain;
   const rule = view.rule;
   const tunnel = view.tunnel;
@@ -199,10 +166,12 @@ function backendJson(model: MeshModel, x: ExplainedBackend): Record<string, unkn
         : null,
     drift: (b?.drift.length ?? 0) > 0,
     driftDetails: b?.drift ?? [],
-    istio: istioJson(model, x),
+    istio: istioJson(x),
     verdict: x.verdict,
     symptom: x.symptom,
     codes: [...new Set(x.findings.map((f) => f.code))],
+    suppressedCodes: [...new Set(x.suppressed.map((sf) => sf.finding.code))],
+    servesHostOf: x.servesHostOf ?? null,
     ingress: b ? `${b.namespace}/${b.ingress.metadata.name}` : null,
     gatewayRoutes: (view.onward ?? []).map(routeJson),
     missing: x.missing,
@@ -210,17 +179,18 @@ function backendJson(model: MeshModel, x: ExplainedBackend): Record<string, unkn
 }
 
 /** The document `-o json` and `-o yaml` print. */
-export function explainDocument(model: MeshModel, report: ExplainReport): Record<string, unknown> {
+export function explainDocument(report: ExplainReport): Record<string, unknown> {
   return {
     target: report.target,
-    backends: report.backends.map((x) => backendJson(model, x)),
+    backends: report.backends.map((x) => backendJson(x)),
     findings: report.findings.map((f) => findingJson(f)),
+    suppressed: report.suppressed.map((sf) => ({ ...findingJson(sf.finding), suppressedBy: { source: sf.by.source, origin: sf.by.origin, reason: sf.by.reason ?? null } })),
     notes: report.notes,
   };
 }
 
-export function explainJson(model: MeshModel, report: ExplainReport): string {
-  return `${JSON.stringify(explainDocument(model, report), null, 2)}\n`;
+export function explainJson(report: ExplainReport): string {
+  return `${JSON.stringify(explainDocument(report), null, 2)}\n`;
 }
 
 // ---- text -------------------------------------------------------------------------------
@@ -229,11 +199,12 @@ function verdictText(c: ChalkInstance, v: Verdict): string {
   return v === 'broken' ? c.red.bold('BROKEN') : v === 'unknown' ? c.yellow.bold('UNKNOWN') : c.green.bold('OK');
 }
 
-function backendText(model: MeshModel, x: ExplainedBackend, c: ChalkInstance): string[] {
+function backendText(x: ExplainedBackend, c: ChalkInstance): string[] {
   const { view } = x;
-  const b = view.ingress;
+  const b = x.ingress;
   const svc = x.service ? `Service ${x.service.namespace}/${x.service.name}${x.service.port !== null ? `:${x.service.port}` : ''}` : (view.rule?.service ?? '?');
   const lines = [c.bold(`${x.host ?? '*'}${x.path ? ` ${x.path}` : ''}  →  ${svc}`) + `   ${verdictText(c, x.verdict)}`];
+  if (x.servesHostOf) lines.push(`  ${c.yellow('served:')} ${x.servesHostOf}`);
   if (b) {
     lines.push(`  ${c.dim('ingress:')} ${b.label} — ${b.cls.evidence}`);
     if (b.classConfig) lines.push(`  ${c.dim('class config:')} ${b.classConfig.evidence}${b.classConfig.problem ? ` — ${b.classConfig.problem}` : ''}`);
@@ -260,9 +231,9 @@ function backendText(model: MeshModel, x: ExplainedBackend, c: ChalkInstance): s
   } else {
     lines.push(`  ${c.dim('tunnel rule:')} ${c.yellow('none')}`);
   }
-  if (b?.driftChecked) {
+  if (b?.driftChecked && !x.servesHostOf) {
     lines.push(b.drift.length ? `  ${c.yellow('drift:')} ${b.drift.join('; ')}` : `  ${c.dim('drift:')} none — the config holds what the chain resolves (${b.url})`);
-  } else if (b && rule && !view.tunnel?.predicted) {
+  } else if (b && rule && !view.tunnel?.predicted && !x.servesHostOf) {
     lines.push(`  ${c.dim('drift:')} not compared (${view.tunnel?.managedBy ?? 'the config is not the current operator layout'})`);
   }
   const e = view.edge;
@@ -296,17 +267,23 @@ function backendText(model: MeshModel, x: ExplainedBackend, c: ChalkInstance): s
   lines.push(`  ${c.bold('verdict:')} ${verdictText(c, x.verdict)}${x.symptom ? ` — ${x.symptom}` : ''}`);
   for (const m of x.missing) lines.push(`    ${c.yellow('missing:')} ${m}`);
   if (x.findings.length) lines.push(`  ${c.dim('findings:')} ${x.findings.map((f) => `${f.code} (${f.severity})`).join(', ')}`);
+  if (x.suppressed.length) lines.push(`  ${c.dim('suppressed:')} ${x.suppressed.map((sf) => `${sf.finding.code} (${sf.finding.severity}, ${sf.by.origin})`).join(', ')}`);
   return lines;
 }
 
 /** `width`: the terminal's, for the related findings' blocks (the backend lines are short). */
-export function explainText(model: MeshModel, report: ExplainReport, c: ChalkInstance, title: string, width?: number): string {
+export function explainText(report: ExplainReport, c: ChalkInstance, title: string, width?: number): string {
   const out = [c.bold(title), ''];
   if (report.backends.length === 0) out.push(c.yellow(`No backend: nothing in the input routes ${report.target} through a tunnel.`), '');
-  for (const x of report.backends) out.push(...backendText(model, x, c), '');
+  for (const x of report.backends) out.push(...backendText(x, c), '');
   if (report.findings.length) {
     out.push(c.bold('Related findings:'), '');
     for (const f of report.findings) out.push(...findingBlock(f, c, width === undefined ? {} : { width }), '');
+  }
+  if (report.suppressed.length) {
+    out.push(c.bold('Suppressed (listed, not counted toward --fail-on):'));
+    for (const sf of report.suppressed) out.push(`  • ${sf.finding.severity} ${sf.finding.code} ${formatRef(sf.finding.resource)}${sf.finding.port !== undefined ? ` :${sf.finding.port}` : ''} — ${sf.by.origin}${sf.by.reason ? ` (${sf.by.reason})` : ''}`);
+    out.push('');
   }
   for (const n of report.notes) out.push(`${c.dim('note:')} ${n}`);
   const counts = { ok: 0, broken: 0, unknown: 0 };

@@ -3,6 +3,7 @@
 // `{"error": {…}}` instead (docs/cli.md): no `findings` key, since nothing was judged.
 
 import type { IncompleteEntry } from '../core/snapshot.js';
+import type { JudgeScope } from '../rules/judge.js';
 import { summarize } from '../rules/run.js';
 import type { SuppressedFinding } from '../rules/suppress.js';
 import type { Finding } from '../rules/types.js';
@@ -16,6 +17,8 @@ export interface ReportInput {
   suppressed?: SuppressedFinding[];
   /** Source positions (files) and placeholders (live). */
   locator?: Locator;
+  /** How many edges were in scope, judged and not judged. */
+  scope?: JudgeScope;
 }
 
 /** Why a run ended without a verdict: the stderr line, as data. */
@@ -76,6 +79,7 @@ export function incompleteJson(e: IncompleteEntry): Record<string, string> {
   if (e.namespace !== undefined) out.namespace = e.namespace;
   if (e.name !== undefined) out.name = e.name;
   if (e.labelSelector !== undefined) out.labelSelector = e.labelSelector;
+  if (e.filter !== undefined) out.filter = e.filter;
   out.reason = e.reason;
   if (e.message) out.message = e.message;
   return out;
@@ -86,7 +90,12 @@ export function doctorDocument(input: ReportInput): Record<string, unknown> {
   const suppressed = input.suppressed ?? [];
   return {
     findings: input.findings.map((f) => findingJson(f, input.locator)),
-    summary: { ...summarize(input.findings), suppressed: suppressed.length },
+    summary: {
+      ...summarize(input.findings),
+      suppressed: suppressed.length,
+      ...(input.scope ? { edges: { total: input.scope.edges, judged: input.scope.judged, notJudged: input.scope.unjudged }, incomplete: input.incomplete.length } : {}),
+      ...(input.scope?.namespace !== undefined ? { namespace: input.scope.namespace } : {}),
+    },
     incomplete: input.incomplete.map(incompleteJson),
     notes: input.notes,
     suppressed: suppressed.map((s) => ({

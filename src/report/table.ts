@@ -98,9 +98,14 @@ export function doctorTable(input: ReportInput, opts: TableOptions): string {
   const para = (text: string, first = '', rest = first): string[] => wrap(text, width, first, rest);
   const out: string[] = [...para(opts.title).map((l) => c.bold(l)), ''];
   const { findings } = input;
+  const unjudged = input.scope?.unjudged ?? 0;
   if (findings.length === 0 && input.incomplete.length > 0) {
     // Not an all-clear: what could not be collected was not judged.
     out.push(...para('No findings in what could be collected; some objects could not be (below), and the edges that need them were not judged.').map((l) => c.yellow(l)), '');
+  } else if (findings.length === 0 && unjudged > 0) {
+    out.push(...para(`No findings in what could be judged; ${unjudged} edge${unjudged === 1 ? ' was' : 's were'} not judged (see the notes): not an all-clear.`).map((l) => c.yellow(l)), '');
+  } else if (findings.length === 0 && input.scope?.edges === 0) {
+    out.push(...para(`No findings, but no tunnel → Service edge${input.scope.namespace ? ` into namespace ${input.scope.namespace}` : ''} was found to judge.`).map((l) => c.yellow(l)), '');
   } else if (findings.length === 0) {
     out.push(...para('No findings: every judged tunnel → Service → pod edge agrees with the mesh.').map((l) => c.green(l)), '');
   } else {
@@ -134,7 +139,10 @@ export function doctorTable(input: ReportInput, opts: TableOptions): string {
     return s[k] > 0 ? paint(c, k, text) : text;
   });
   const hidden = suppressed.length ? `; ${suppressed.length} suppressed (${suppressedByCode(suppressed)})` : '';
-  out.push(...wrap(`Summary: ${parts.join(', ')}${hidden}`, width, '', '  '));
+  const scope = input.scope;
+  const edges = scope ? `; ${scope.judged} of ${scope.edges} edge${scope.edges === 1 ? '' : 's'} judged${scope.unjudged ? `, ${paint(c, 'warning', `${scope.unjudged} not judged`)} (see notes)` : ''}` : '';
+  const lists = input.incomplete.length ? `; ${paint(c, 'warning', `${input.incomplete.length} list${input.incomplete.length === 1 ? '' : 's'} incomplete`)}` : '';
+  out.push(...wrap(`Summary: ${parts.join(', ')}${hidden}${edges}${lists}`, width, '', '  '));
   return `${out.join('\n')}\n`;
 }
 

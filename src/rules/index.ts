@@ -17,11 +17,6 @@ import { tm206 } from './catalog/tm206-unmeshable-pod.js';
 import { tm207 } from './catalog/tm207-pod-without-service.js';
 import { tm208 } from './catalog/tm208-conflicting-port-protocols.js';
 import { tm209 } from './catalog/tm209-ambient-sidecar-conflict.js';
-import { tm401 } from './catalog/tm401-dr-host-unknown.js';
-import { tm402 } from './catalog/tm402-subset-undefined.js';
-import { tm403 } from './catalog/tm403-duplicate-destination-rules.js';
-import { tm404 } from './catalog/tm404-duplicate-peer-authentications.js';
-import { tm405 } from './catalog/tm405-selector-matches-nothing.js';
 import { tm301 } from './catalog/tm301-tunnel-scheme-mismatch.js';
 import { tm302 } from './catalog/tm302-tunnel-raw-tcp-scheme.js';
 import { tm303 } from './catalog/tm303-tunnel-config-drift.js';
@@ -32,6 +27,11 @@ import { tm307 } from './catalog/tm307-protocol-annotation-ineffective.js';
 import { tm308 } from './catalog/tm308-port-protocol-undeclared.js';
 import { tm309 } from './catalog/tm309-tunnel-rule-shadowed.js';
 import { tm310 } from './catalog/tm310-udp-through-tunnel.js';
+import { tm401 } from './catalog/tm401-dr-host-unknown.js';
+import { tm402 } from './catalog/tm402-subset-undefined.js';
+import { tm403 } from './catalog/tm403-duplicate-destination-rules.js';
+import { tm404 } from './catalog/tm404-duplicate-peer-authentications.js';
+import { tm405 } from './catalog/tm405-selector-matches-nothing.js';
 import type { Rule } from './types.js';
 
 export const RULES: readonly Rule[] = [
@@ -52,11 +52,6 @@ export const RULES: readonly Rule[] = [
   tm207,
   tm208,
   tm209,
-  tm401,
-  tm402,
-  tm403,
-  tm404,
-  tm405,
   tm301,
   tm302,
   tm303,
@@ -67,6 +62,11 @@ export const RULES: readonly Rule[] = [
   tm308,
   tm309,
   tm310,
+  tm401,
+  tm402,
+  tm403,
+  tm404,
+  tm405,
 ];
 
 export function ruleByCode(code: string): Rule | undefined {

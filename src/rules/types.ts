@@ -1,7 +1,7 @@
 // A rule is one module: metadata (one catalogue for codes, docs and output) plus a pure
 // check over the model that returns findings with their evidence and fixes.
 
-import type { KObject, ObjectRef } from '../core/k8s.js';
+import type { KnownKind, KObject, ObjectRef } from '../core/k8s.js';
 import type { MeshModel } from '../model/model.js';
 
 export type Severity = 'error' | 'warning' | 'info';
@@ -18,8 +18,8 @@ export interface RuleMeta {
   description: string;
   /** How to fix it, in words (the findings carry the YAML). */
   howToFix: string;
-  /** The kinds the check reads. */
-  inputs: string[];
+  /** The kinds the check reads (src/rules/inputs.ts has the usual groups); the rule tester proves them. */
+  inputs: readonly KnownKind[];
   /** A small situation that makes the rule fire (docs and `tunnelmesh rules CODE` run it). */
   example?: RuleExample;
 }

@@ -60,7 +60,7 @@ describe('explain-protocol TARGET completion', () => {
     assert.deepEqual(bashComplete('tunnelmesh explain-protocol -f fixtures/demo ingress/s'), ['ingress/spring-boot-admin']);
     assert.deepEqual(bashComplete('tunnelmesh explain-protocol -f fixtures/demo service/sg-cloud-gateway:'), ['8080', '9091']);
     assert.deepEqual(bashComplete('tunnelmesh explain-protocol -n shop -f fixtures/demo sh'), ['shop.example.com']);
-    assert.deepEqual(bashComplete('tunnelmesh explain-protocol -f fixtures/demo --fa'), ['--fail-on']);
+    assert.deepEqual(bashComplete('tunnelmesh explain-protocol -f fixtures/demo --fail'), ['--fail-on', '--fail-on-incomplete']);
   });
 
   test('zsh and fish scripts call __targets for the target', () => {

@@ -21,7 +21,7 @@ describe('tunnelmesh doctor on the demo', () => {
     assert.equal(r.code, 1);
     const doc = JSON.parse(r.stdout) as { findings: Array<Record<string, unknown>>; summary: unknown; incomplete: unknown };
     assert.deepEqual(Object.keys(doc).slice(0, 3), ['findings', 'summary', 'incomplete']);
-    assert.deepEqual(doc.summary, { error: 1, warning: 0, info: 0, suppressed: 0 });
+    assert.deepEqual(doc.summary, { error: 1, warning: 0, info: 0, suppressed: 0, edges: { total: 3, judged: 3, notJudged: 0 }, incomplete: 0 });
     assert.deepEqual(doc.incomplete, []);
     const [f] = doc.findings;
     assert.deepEqual(Object.keys(f ?? {}).slice(0, 9), ['code', 'name', 'severity', 'resource', 'port', 'message', 'symptom', 'evidence', 'fixes']);

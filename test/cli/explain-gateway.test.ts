@@ -5,10 +5,9 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { Chalk } from 'chalk';
-import { MeshModel } from '../../src/model/model.js';
-import { backendsForUrl } from '../../src/model/backends.js';
+import { selectForUrl } from '../../src/model/backends.js';
 import { explainBackends, explainJson, explainText } from '../../src/report/explain.js';
-import { runRules } from '../../src/rules/run.js';
+import { judge } from '../../src/rules/judge.js';
 import { cloudflaredConfigMap, cloudflaredDeployment, deployment, destinationRule, istioGateway, namespace, pod, service, virtualService, type Obj } from '../support/build.js';
 import { snapshotOf } from '../support/rule-tester.js';
 
@@ -30,9 +29,9 @@ function cluster(o: { vsHosts?: string[]; extra?: Obj[] } = {}): Obj[] {
 }
 
 function explain(objects: Obj[], host = 'admin.example.com') {
-  const model = new MeshModel(snapshotOf(objects));
-  const report = explainBackends(model, runRules(model), backendsForUrl(model, host, '/'), host);
-  return { model, report, json: JSON.parse(explainJson(model, report)), text: explainText(model, report, new Chalk({ level: 0 }), host) };
+  const j = judge(snapshotOf(objects));
+  const report = explainBackends(selectForUrl(j.model, j.backends, host, '/'), host);
+  return { model: j.model, report, json: JSON.parse(explainJson(report)), text: explainText(report, new Chalk({ level: 0 }), host) };
 }
 
 describe('explain-protocol through an ingress gateway', () => {

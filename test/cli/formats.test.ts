@@ -49,10 +49,10 @@ describe('exit codes are the same in every output format', () => {
 describe('machine formats on stdout are clean and parse', () => {
   test('json, yaml, sarif and codequality parse; yaml is the json document', () => {
     const out = Object.fromEntries(FORMATS.map((f) => [f, runCli(['doctor', '-f', '-', '-o', f], { input: RENDERED })]));
-    const json = JSON.parse(out.json!.stdout) as { findings: Array<{ code: string; location: unknown }>; summary: Record<string, number> };
+    const json = JSON.parse(out.json!.stdout) as { findings: Array<{ code: string; location: unknown }>; summary: Record<string, unknown> };
     assert.deepEqual(jsyaml.load(out.yaml!.stdout), json);
     assert.deepEqual(json.findings.map((f) => f.code), ['TM101', 'TM105']);
-    assert.deepEqual(json.summary, { error: 1, warning: 1, info: 0, suppressed: 0 });
+    assert.deepEqual(json.summary, { error: 1, warning: 1, info: 0, suppressed: 0, edges: { total: 2, judged: 2, notJudged: 0 }, incomplete: 0 });
     const sarif = JSON.parse(out.sarif!.stdout) as { runs: Array<{ results: unknown[] }> };
     assert.equal(sarif.runs[0]!.results.length, 2);
     const cq = JSON.parse(out.codequality!.stdout) as Array<{ check_name: string; severity: string; location: { path: string; lines: { begin: number } } }>;

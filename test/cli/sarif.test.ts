@@ -203,7 +203,7 @@ describe('SARIF for CI: repository paths, the field at fault, rule docs', () => 
       assert.ok(anchors.has(anchor ?? ''), `${rule.id}: #${anchor} is a heading of docs/rules.md`);
     }
     const tags = (id: string) => (driver.rules ?? []).find((r) => r.id === id)!.properties!.tags;
-    assert.deepEqual(tags('TM101'), ['tunnelmesh', 'kubernetes', 'mtls', 'istio', 'outage']);
+    assert.deepEqual(tags('TM101'), ['tunnelmesh', 'kubernetes', 'mtls', 'istio', 'cloudflare-tunnel', 'outage']);
     assert.deepEqual(tags('TM301'), ['tunnelmesh', 'kubernetes', 'protocol', 'cloudflare-tunnel', 'outage']);
     assert.deepEqual(tags('TM207'), ['tunnelmesh', 'kubernetes', 'sidecar', 'istio', 'best-practice']);
   });

@@ -153,6 +153,30 @@ describe('snapshot of a live cluster', () => {
   });
 });
 
+describe('replaying a snapshot judges what the live run judged', () => {
+  test('PeerAuthentications forbidden live: the replay does not take them as absent (same verdicts, counts and notes)', async () => {
+    const server = await startApiServer({ objects: loadManifests('fixtures/demo'), forbidden: [{ kind: 'PeerAuthentication', namespace: 'istio-system' }] });
+    try {
+      const kubeconfig = writeKubeconfig(server);
+      const dir = mkdtempSync(join(tmpdir(), 'tunnelmesh-replay-'));
+      const live = await runCliAsync(['doctor', '--kubeconfig', kubeconfig, '-n', 'app', '-o', 'json']);
+      const snap = await runCliAsync(['snapshot', '--kubeconfig', kubeconfig, '-n', 'app']);
+      const file = join(dir, 'partial.yaml');
+      writeFileSync(file, snap.stdout);
+      const replay = runCli(['doctor', '-f', file, '-n', 'app', '-o', 'json']);
+      const pick = (text: string) => {
+        const doc = JSON.parse(text) as { summary: unknown; notes: string[]; incomplete: unknown };
+        return { findings: findings(text), summary: doc.summary, notes: doc.notes, incomplete: doc.incomplete };
+      };
+      assert.equal(replay.status, live.status, replay.stderr);
+      assert.ok((JSON.parse(live.stdout) as { summary: { edges: { notJudged: number } } }).summary.edges.notJudged > 0, 'the live run could not judge the demo edge');
+      assert.deepEqual(pick(replay.stdout), pick(live.stdout));
+    } finally {
+      await server.close();
+    }
+  });
+});
+
 describe('snapshot of manifests', () => {
   test('doctor -f on the snapshot finds what doctor -f found on the manifests', () => {
     for (const source of ['fixtures/demo', 'fixtures/ci/rendered.yaml']) {

@@ -103,7 +103,7 @@ spec:
     assert.equal(quiet.stderr, '');
     assert.doesNotMatch(quiet.stdout, /evidence:|Notes:|fix 1/);
     assert.match(quiet.stdout, /│ error +│ TM101 │/);
-    assert.match(quiet.stdout, /Summary: 1 error, 0 warnings, 0 info\n$/);
+    assert.match(quiet.stdout, /Summary: 1 error, 0 warnings, 0 info; \d+ of \d+ edges? judged\n$/);
   });
 
   test('--verbose: the config file, every phase with its time, and why the exit code is what it is', () => {
@@ -112,8 +112,7 @@ spec:
     const res = runCli(['doctor', '-f', join(ROOT, 'fixtures/demo'), '-v'], { cwd: dir });
     assert.match(res.stderr, /^tunnelmesh: config: \.tunnelmesh\.yaml \(1 suppressions, 0 severity overrides\)$/m);
     assert.match(res.stderr, /^tunnelmesh: collect: \d+ ms \(20 objects from 5 files\)$/m);
-    assert.match(res.stderr, /^tunnelmesh: model: \d+ ms \(\d+ pods, \d+ services, 1 tunnel configs\)$/m);
-    assert.match(res.stderr, /^tunnelmesh: rules: \d+ ms \(1 findings\)$/m);
+    assert.match(res.stderr, /^tunnelmesh: judge: \d+ ms \(\d+ pods, \d+ services, 1 tunnel configs; 0 findings; 3 of 3 edges judged\)$/m);
     assert.match(res.stderr, /^tunnelmesh: suppressed: TM101 Service app\/sg-cloud-gateway by \.tunnelmesh\.yaml suppress\[0\]$/m);
     assert.match(res.stderr, /^tunnelmesh: report: \d+ ms \(table\)$/m);
     assert.match(res.stderr, /^tunnelmesh: exit 0: no finding is at or above --fail-on error$/m);

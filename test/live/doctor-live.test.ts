@@ -16,6 +16,7 @@ import { writeKubeconfig, writeUnreachableKubeconfig } from '../support/kubeconf
 
 let demo: KObject[];
 let offline: { findings: unknown[]; summary: unknown };
+let offlineApp: { findings: unknown[]; summary: unknown };
 
 /** Findings without source positions (only file input has them). */
 function comparable(doc: { findings: unknown[]; summary: unknown }): unknown {
@@ -32,6 +33,7 @@ before(async () => {
   demo = (await collectFromFiles(['fixtures/demo'])).objects.map((o) => structuredClone(o));
   const r = await run(['doctor', '-f', 'fixtures/demo', '-o', 'json']);
   offline = JSON.parse(r.stdout);
+  offlineApp = JSON.parse((await run(['doctor', '-f', 'fixtures/demo', '-n', 'app', '-o', 'json'])).stdout);
 });
 
 describe('doctor against a live cluster', () => {
@@ -55,7 +57,7 @@ describe('doctor against a live cluster', () => {
     server.clearRequests();
     const r = await live(server, ['-n', 'app', '-o', 'json']);
     assert.equal(r.code, 1, r.stderr);
-    assert.deepEqual(comparable(JSON.parse(r.stdout)), comparable(offline));
+    assert.deepEqual(comparable(JSON.parse(r.stdout)), comparable(offlineApp));
     const paths = server.requests.map((q) => q.path);
     assert.ok(paths.includes('/api/v1/namespaces/app/pods'));
     assert.ok(paths.includes('/api/v1/namespaces/cloudflare-operator-system/configmaps'));

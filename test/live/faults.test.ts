@@ -228,8 +228,21 @@ describe('API faults', { concurrency: 4 }, () => {
     assert.equal(run.code, 1, run.stderr);
     assert.deepEqual(findingKeys(run), [TM101]);
     assert.deepEqual(
-      run.json.incomplete.map((e) => `${e.kind}${e.labelSelector ? ` labelled ${e.labelSelector}` : ''} ${e.reason}`).sort(),
-      ['ConfigMap labelled cloudflare-operator.io/type=tunnel-config forbidden', 'IngressClass forbidden', 'Namespace forbidden', 'Pod labelled cloudflare-operator.io/app=cloudflared forbidden'],
+      run.json.incomplete.map((e) => `${e.kind}${e.labelSelector ? ` labelled ${e.labelSelector}` : ''}${e.filter ? ` ${e.filter}` : ''} ${e.reason}`).sort(),
+      [
+        'ConfigMap labelled cloudflare-operator.io/type=tunnel-config forbidden',
+        'DaemonSet running cloudflared forbidden',
+        'Deployment running cloudflared forbidden',
+        'IngressClass forbidden',
+        'Namespace forbidden',
+        'Pod labelled cloudflare-operator.io/app=cloudflared forbidden',
+        'StatefulSet running cloudflared forbidden',
+      ],
+    );
+    // The wider search for hand-written connectors was refused: said, with where was searched.
+    assert.ok(
+      run.json.notes.some((n) => /running cloudflared could not be searched cluster-wide \(forbidden\): tunnels were looked for in .*app.*cloudflare-operator-system.*a hand-written cloudflared in another namespace would be missed/.test(n)),
+      run.json.notes.join('\n'),
     );
   });
 

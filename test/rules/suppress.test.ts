@@ -8,10 +8,9 @@ import { join } from 'node:path';
 import { describe, test } from 'node:test';
 import { findConfig, parseConfig, resolvePolicy } from '../../src/cli/config.js';
 import { UsageError } from '../../src/errors.js';
-import { MeshModel } from '../../src/model/model.js';
-import { runRules } from '../../src/rules/run.js';
-import { applyPolicy, EMPTY_POLICY, parseSuppressSpec, type Policy } from '../../src/rules/suppress.js';
 import { formatRef } from '../../src/core/k8s.js';
+import { judge } from '../../src/rules/judge.js';
+import { EMPTY_POLICY, parseSuppressSpec, type Policy } from '../../src/rules/suppress.js';
 import { deployment, destinationRule, namespace, operatorCloudflared, operatorTunnelConfig, pod, service, type Obj } from '../support/build.js';
 import { runCli } from '../support/bin.js';
 import { snapshotOf } from '../support/rule-tester.js';
@@ -35,10 +34,9 @@ function objects(o: { serviceAnnotations?: Record<string, string>; templateAnnot
   ];
 }
 
-function judge(objs: Obj[], policy: Policy = EMPTY_POLICY, namespace?: string) {
-  const snapshot = snapshotOf(objs);
-  const findings = runRules(new MeshModel(snapshot), namespace ? { namespace } : {});
-  return applyPolicy(findings, policy, { objects: snapshot.objects, ...(namespace ? { namespace } : {}) });
+function judged(objs: Obj[], policy: Policy = EMPTY_POLICY, namespace?: string) {
+  const j = judge(snapshotOf(objs), { policy, ...(namespace ? { namespace } : {}) });
+  return { findings: j.findings, suppressed: j.suppressed, warnings: j.policyWarnings };
 }
 
 function flags(...specs: string[]): Policy {
@@ -49,31 +47,31 @@ const codes = (fs: Array<{ code: string }>) => fs.map((f) => f.code);
 
 describe('--suppress', () => {
   test('the baseline: TM101 and TM105 fire', () => {
-    const r = judge(objects());
+    const r = judged(objects());
     assert.deepEqual(codes(r.findings), ['TM101', 'TM105']);
     assert.deepEqual(r.suppressed, []);
     assert.deepEqual(r.warnings, []);
   });
 
   test('CODE hides every finding of that code, and keeps it as suppressed', () => {
-    const r = judge(objects(), flags('TM101'));
+    const r = judged(objects(), flags('TM101'));
     assert.deepEqual(codes(r.findings), ['TM105']);
     assert.deepEqual(r.suppressed.map((s) => [s.finding.code, s.by.source, s.by.origin]), [['TM101', 'flag', '--suppress TM101']]);
   });
 
   test('a rule name works like its code; several codes with commas; code globs', () => {
-    assert.deepEqual(codes(judge(objects(), flags('mtls-to-uncaptured-port')).findings), ['TM105']);
-    assert.deepEqual(codes(judge(objects(), flags('TM101,TM105')).findings), []);
-    assert.deepEqual(codes(judge(objects(), flags('tm1*')).findings), []);
+    assert.deepEqual(codes(judged(objects(), flags('mtls-to-uncaptured-port')).findings), ['TM105']);
+    assert.deepEqual(codes(judged(objects(), flags('TM101,TM105')).findings), []);
+    assert.deepEqual(codes(judged(objects(), flags('tm1*')).findings), []);
   });
 
   test('CODE=Kind ns/name with globs matches the resource only', () => {
-    assert.deepEqual(codes(judge(objects(), flags('TM101=Service app/g*')).findings), ['TM105']);
-    assert.deepEqual(codes(judge(objects(), flags('TM101=service */gw')).findings), ['TM105'], 'kinds ignore case');
-    const other = judge(objects(), flags('TM101=Service app/web'));
+    assert.deepEqual(codes(judged(objects(), flags('TM101=Service app/g*')).findings), ['TM105']);
+    assert.deepEqual(codes(judged(objects(), flags('TM101=service */gw')).findings), ['TM105'], 'kinds ignore case');
+    const other = judged(objects(), flags('TM101=Service app/web'));
     assert.deepEqual(codes(other.findings), ['TM101', 'TM105']);
     assert.deepEqual(other.warnings, ['--suppress TM101=Service app/web matched no finding in this run']);
-    assert.deepEqual(codes(judge(objects(), flags('TM101=Deployment app/gw')).findings), ['TM101', 'TM105'], 'not the Deployment behind the Service');
+    assert.deepEqual(codes(judged(objects(), flags('TM101=Deployment app/gw')).findings), ['TM101', 'TM105'], 'not the Deployment behind the Service');
   });
 
   test('a Pod finding is matched through its owning workload', () => {
@@ -83,13 +81,13 @@ describe('--suppress', () => {
       pod('app', 'gw-7d9f8b6c5d-abcde', { owner: 'gw', annotations: { 'traffic.istio.io/excludeInboundPorts': '9091' } }),
       service('app', 'gw', [{ name: 'http', port: 80 }]),
     ];
-    assert.deepEqual(codes(judge(objs).findings), ['TM105']);
-    assert.deepEqual(codes(judge(objs, flags('TM105=Deployment app/gw')).findings), []);
-    assert.deepEqual(codes(judge(objs, flags('TM105=Pod app/gw-*')).findings), []);
+    assert.deepEqual(codes(judged(objs).findings), ['TM105']);
+    assert.deepEqual(codes(judged(objs, flags('TM105=Deployment app/gw')).findings), []);
+    assert.deepEqual(codes(judged(objs, flags('TM105=Pod app/gw-*')).findings), []);
   });
 
   test('unknown codes are warned about', () => {
-    const r = judge(objects(), flags('TM999', 'TM101'));
+    const r = judged(objects(), flags('TM999', 'TM101'));
     assert.deepEqual(r.warnings, ['--suppress TM999: unknown rule code TM999 (see tunnelmesh rules)']);
   });
 
@@ -100,30 +98,30 @@ describe('--suppress', () => {
   });
 
   test('with -n, a suppression for another namespace is not reported as unused', () => {
-    const r = judge(objects(), flags('TM101=Service shop/*'), 'app');
+    const r = judged(objects(), flags('TM101=Service shop/*'), 'app');
     assert.deepEqual(r.warnings, []);
   });
 });
 
 describe('tunnelmesh.io/suppress annotation', () => {
   test('on the resource itself', () => {
-    const r = judge(objects({ serviceAnnotations: { 'tunnelmesh.io/suppress': 'TM101' } }));
+    const r = judged(objects({ serviceAnnotations: { 'tunnelmesh.io/suppress': 'TM101' } }));
     assert.deepEqual(codes(r.findings), ['TM105']);
     assert.deepEqual(r.suppressed.map((s) => s.by.origin), ['annotation tunnelmesh.io/suppress on Service app/gw']);
   });
 
   test('"*" suppresses every code on that resource, and only there', () => {
-    assert.deepEqual(codes(judge(objects({ serviceAnnotations: { 'tunnelmesh.io/suppress': '*' } })).findings), ['TM105']);
+    assert.deepEqual(codes(judged(objects({ serviceAnnotations: { 'tunnelmesh.io/suppress': '*' } })).findings), ['TM105']);
   });
 
   test('pod-template findings: on the workload, or on its pod template', () => {
-    assert.deepEqual(codes(judge(objects({ workloadAnnotations: { 'tunnelmesh.io/suppress': 'TM105' } })).findings), ['TM101']);
-    assert.deepEqual(codes(judge(objects({ templateAnnotations: { 'tunnelmesh.io/suppress': 'TM104, TM105' } })).findings), ['TM101']);
+    assert.deepEqual(codes(judged(objects({ workloadAnnotations: { 'tunnelmesh.io/suppress': 'TM105' } })).findings), ['TM101']);
+    assert.deepEqual(codes(judged(objects({ templateAnnotations: { 'tunnelmesh.io/suppress': 'TM104, TM105' } })).findings), ['TM101']);
   });
 
   test('an annotation on another object the finding names suppresses it, and says which object carried it', () => {
     // TM101 is on Service app/gw; its evidence names Deployment app/gw, whose capture exclusion is at fault.
-    const r = judge(objects({ workloadAnnotations: { 'tunnelmesh.io/suppress': 'TM101' } }));
+    const r = judged(objects({ workloadAnnotations: { 'tunnelmesh.io/suppress': 'TM101' } }));
     assert.deepEqual(codes(r.findings), ['TM105']);
     assert.deepEqual(r.suppressed.map((s) => [s.finding.code, s.finding.resource.kind, s.by.origin, s.by.object?.kind]), [
       ['TM101', 'Service', 'annotation tunnelmesh.io/suppress on Deployment app/gw', 'Deployment'],
@@ -134,15 +132,15 @@ describe('tunnelmesh.io/suppress annotation', () => {
     const fqdn = 'db.app.svc.cluster.local';
     const dr = destinationRule('app', 'db', { host: fqdn, tls: 'ISTIO_MUTUAL' });
     const objs = [namespace('app'), deployment('app', 'db', { ports: [{ port: 5432 }] }), service('app', 'db', [{ name: 'tcp-postgres', port: 5432 }]), dr];
-    assert.deepEqual(codes(judge(objs).findings), ['TM103']);
+    assert.deepEqual(codes(judged(objs).findings), ['TM103']);
     dr.metadata.annotations = { 'tunnelmesh.io/suppress': 'TM103' };
-    const r = judge(objs);
+    const r = judged(objs);
     assert.deepEqual(codes(r.findings), []);
     assert.deepEqual(r.suppressed.map((s) => [s.finding.code, formatRef(s.finding.resource), s.by.origin]), [['TM103', 'Service app/db', 'annotation tunnelmesh.io/suppress on DestinationRule app/db']]);
   });
 
   test('"*" on another object the finding names does not suppress it, and says so', () => {
-    const r = judge(objects({ workloadAnnotations: { 'tunnelmesh.io/suppress': '*' } }));
+    const r = judged(objects({ workloadAnnotations: { 'tunnelmesh.io/suppress': '*' } }));
     // TM105 is about Deployment app/gw itself: "*" there suppresses it; TM101 only names it.
     assert.deepEqual(codes(r.findings), ['TM101']);
     assert.deepEqual(codes(r.suppressed.map((s) => s.finding)), ['TM105']);
@@ -151,14 +149,14 @@ describe('tunnelmesh.io/suppress annotation', () => {
   });
 
   test('unknown codes in an annotation are warned about, naming the object', () => {
-    const r = judge(objects({ serviceAnnotations: { 'tunnelmesh.io/suppress': 'TM101,TM1O4' } }));
+    const r = judged(objects({ serviceAnnotations: { 'tunnelmesh.io/suppress': 'TM101,TM1O4' } }));
     assert.deepEqual(r.warnings, ['annotation tunnelmesh.io/suppress on Service app/gw: unknown rule code TM1O4']);
   });
 });
 
 describe('severity overrides', () => {
   test('change the severity, the sort order and what --fail-on judges', () => {
-    const r = judge(objects(), { suppressions: [], severity: { TM101: 'info', TM105: 'error' } });
+    const r = judged(objects(), { suppressions: [], severity: { TM101: 'info', TM105: 'error' } });
     assert.deepEqual(r.findings.map((f) => `${f.code}:${f.severity}`), ['TM105:error', 'TM101:info']);
   });
 });
@@ -225,7 +223,7 @@ describe('through the CLI', () => {
     const res = runCli(['doctor', '-f', '-', '-o', 'json'], { input: RENDERED, cwd: dir });
     assert.equal(res.status, 1, 'failOn warning from the config: the TM105 warning fails');
     const json = JSON.parse(res.stdout) as { summary: Record<string, number>; suppressed: Array<{ code: string; suppressedBy: Record<string, unknown> }> };
-    assert.deepEqual(json.summary, { error: 0, warning: 1, info: 0, suppressed: 1 });
+    assert.deepEqual(json.summary, { error: 0, warning: 1, info: 0, suppressed: 1, edges: { total: 2, judged: 2, notJudged: 0 }, incomplete: 0 });
     assert.deepEqual(json.suppressed.map((s) => [s.code, s.suppressedBy]), [['TM101', { source: 'config', origin: '.tunnelmesh.yaml suppress[0]', reason: 'tracked in TICKET-1' }]]);
     assert.match(res.stderr, /\.tunnelmesh\.yaml suppress\[1\]: unknown rule code TM207|\.tunnelmesh\.yaml suppress\[1\] matched no finding/);
     assert.equal(runCli(['doctor', '-f', '-', '-o', 'json', '--fail-on', 'error'], { input: RENDERED, cwd: dir }).status, 0, 'the flag wins');

@@ -100,7 +100,7 @@ export function stderrLines(run: CliRun): string[] {
 /** Parses `-o json` output, failing with the run's stderr when it is not JSON. */
 export function jsonOf(run: CliRun): {
   findings: Array<{ code: string; severity: string; resource: { kind: string; namespace?: string; name: string }; port: number | null; message: string }>;
-  incomplete: Array<{ kind: string; namespace?: string; name?: string; labelSelector?: string; reason: string; message?: string }>;
+  incomplete: Array<{ kind: string; namespace?: string; name?: string; labelSelector?: string; filter?: string; reason: string; message?: string }>;
   notes: string[];
   summary: Record<string, number>;
 } {

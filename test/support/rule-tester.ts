@@ -7,8 +7,7 @@ import { describe, it } from 'node:test';
 import jsyaml from 'js-yaml';
 import { collectFromTexts } from '../../src/collect/files.js';
 import { formatRef } from '../../src/core/k8s.js';
-import { MeshModel } from '../../src/model/model.js';
-import { runRules } from '../../src/rules/run.js';
+import { judge } from '../../src/rules/judge.js';
 import type { Finding, Rule } from '../../src/rules/types.js';
 import { toYaml, type Obj } from './build.js';
 
@@ -42,9 +41,22 @@ export function snapshotOf(objects: Obj[], namespace?: string) {
   return collectFromTexts([{ name: 'case.yaml', text: toYaml(objects) }], namespace);
 }
 
+/** What doctor would report for these objects with only these rules: the same pipeline every entry point runs. */
 export function findingsOf(rule: Rule | readonly Rule[], objects: Obj[], namespace?: string): Finding[] {
-  const model = new MeshModel(snapshotOf(objects, namespace));
-  return runRules(model, { rules: Array.isArray(rule) ? rule : [rule as Rule], ...(namespace ? { namespace } : {}) });
+  return judge(snapshotOf(objects, namespace), { rules: Array.isArray(rule) ? rule : [rule as Rule], ...(namespace ? { namespace } : {}) }).findings;
+}
+
+/**
+ * A rule's declared inputs are what it reads: the same case with every other kind taken out
+ * must give the same findings (Istio's analyzers declare their inputs the same way).
+ */
+function assertDeclaredInputs(rule: Rule, c: ValidCase, expected: Finding[]): void {
+  const declared = new Set<string>(rule.meta.inputs);
+  const kept = c.objects.filter((o) => declared.has(o.kind));
+  if (kept.length === c.objects.length) return;
+  const dropped = [...new Set(c.objects.filter((o) => !declared.has(o.kind)).map((o) => o.kind))].sort();
+  const found = findingsOf(rule, kept, c.namespace);
+  assert.deepEqual(found.map(describeFinding), expected.map(describeFinding), `${rule.meta.code} reads more than meta.inputs declares: without ${dropped.join(', ')} the findings differ`);
 }
 
 function matches(text: string, m: Match): boolean {
@@ -65,11 +77,13 @@ export function testRule(rule: Rule, cases: { valid: ValidCase[]; invalid: Inval
       it(`valid: ${c.name}`, () => {
         const found = findingsOf(rule, c.objects, c.namespace);
         assert.deepEqual(found.map(describeFinding), [], 'expected no findings');
+        assertDeclaredInputs(rule, c, found);
       });
     }
     for (const c of cases.invalid) {
       it(`invalid: ${c.name}`, () => {
         const found = findingsOf(rule, c.objects, c.namespace);
+        assertDeclaredInputs(rule, c, found);
         assert.equal(found.length, c.findings.length, `expected ${c.findings.length} finding(s), got:\n${found.map(describeFinding).join('\n')}`);
         c.findings.forEach((expected, i) => {
           const f = found[i] as Finding;

@@ -8,6 +8,7 @@ import { captureFix, destinationRuleTlsFix, peerAuthPortFix } from '../fixes.js'
 import { clientNames, distinctBy, groupEvidence, groupHits, hitEdges, hitNamespaces, isRouteEdge, listing, matchKey, serviceRef, unique, workloadNames } from '../edge-hits.js';
 import type { Fix, Rule } from '../types.js';
 import { APP_NAMESPACE, CLOUDFLARED, edgeNamespace, EXCLUDE_INBOUND, gateway, GATEWAY_SERVICE, manifests, tunnelConfig } from '../examples.js';
+import { EDGES, kinds } from '../inputs.js';
 
 export const SYMPTOM_MTLS_TO_APP =
   'WRONG_VERSION_NUMBER / TLS handshake failure / upstream_reset_before_response_started in cloudflared and the proxy logs; the tunnel hostname answers 502';
@@ -37,7 +38,7 @@ export const tm101: Rule = {
     howToFix:
       'Make clients send plaintext to that Service port with a DestinationRule portLevelSettings entry (tls.mode DISABLE, keyed by the Service port; recommended), ' +
       'or a workload PeerAuthentication portLevelMtls DISABLE for the target port (auto mTLS then sends plaintext), or stop excluding the port from capture.',
-    inputs: ['Pod', 'Deployment', 'Service', 'ConfigMap', 'DestinationRule', 'PeerAuthentication', 'Namespace'],
+    inputs: kinds(EDGES),
     example: {
       description: 'A meshed cloudflared routes admin.example.com to port 9091 of a gateway whose pods keep 9091 out of the sidecar (Prometheus scrapes it directly).',
       manifests: manifests(edgeNamespace(true), APP_NAMESPACE, tunnelConfig(9091), CLOUDFLARED, gateway(EXCLUDE_INBOUND), GATEWAY_SERVICE),

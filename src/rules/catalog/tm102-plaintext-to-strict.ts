@@ -7,6 +7,7 @@ import { dropDrTlsFix, injectSidecarFix, peerAuthPortFix } from '../fixes.js';
 import { clientNames, distinctBy, groupEvidence, groupHits, hitEdges, hitNamespaces, listing, serviceRef, unique, workloadNames } from '../edge-hits.js';
 import type { Fix, Rule } from '../types.js';
 import { APP_NAMESPACE, CLOUDFLARED, edgeNamespace, gateway, GATEWAY_SERVICE, manifests, tunnelConfig } from '../examples.js';
+import { EDGES, kinds } from '../inputs.js';
 
 export const SYMPTOM_RESET =
   'connection reset by peer / "upstream connect error or disconnect/reset before headers. reset reason: connection termination" (503 UC); the tunnel hostname answers 502';
@@ -23,7 +24,7 @@ export const tm102: Rule = {
     howToFix:
       'Accept plaintext on that target port with a workload PeerAuthentication portLevelMtls PERMISSIVE (keyed by the target port), ' +
       'or give the client a sidecar (with holdApplicationUntilProxyStarts) so auto mTLS applies, or drop the DestinationRule tls that forces plaintext.',
-    inputs: ['Pod', 'Deployment', 'Service', 'ConfigMap', 'DestinationRule', 'PeerAuthentication', 'Namespace'],
+    inputs: kinds(EDGES),
     example: {
       description: 'cloudflared runs without a sidecar (its namespace is not injected) and routes to a gateway whose namespace requires STRICT mTLS.',
       manifests: manifests(

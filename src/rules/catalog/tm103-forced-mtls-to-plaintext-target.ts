@@ -12,6 +12,7 @@ import { destinationRuleTlsFix, injectSidecarFix } from '../fixes.js';
 import type { Fix, FindingDraft, Rule } from '../types.js';
 import { SYMPTOM_MTLS_TO_APP } from './tm101-mtls-to-uncaptured-port.js';
 import { APP_NAMESPACE, CLOUDFLARED, edgeNamespace, EXCLUDE_INBOUND, gateway, GATEWAY_SERVICE, manifests, tunnelConfig } from '../examples.js';
+import { EDGES, kinds } from '../inputs.js';
 
 const ISTIO_MUTUAL_BROKEN = new Set(['mtls-to-no-sidecar', 'mtls-to-uncaptured', 'mtls-to-disabled-port']);
 
@@ -59,7 +60,7 @@ export const tm103: Rule = {
     howToFix:
       'Set tls.mode DISABLE for that Service port (portLevelSettings, keyed by the Service port) in the rule in force; a wildcard rule gets a host-specific rule that keeps its other settings. ' +
       'Or give the target a sidecar that captures the port.',
-    inputs: ['Pod', 'Deployment', 'Service', 'DestinationRule', 'PeerAuthentication', 'Namespace', 'ConfigMap'],
+    inputs: kinds(EDGES),
     example: {
       description: 'A DestinationRule forces ISTIO_MUTUAL for the whole gateway Service, but port 9091 is excluded from the gateway\'s sidecar.',
       manifests: manifests(

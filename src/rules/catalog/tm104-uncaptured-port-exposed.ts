@@ -8,6 +8,7 @@ import { captureFix, destinationRuleTlsFix, peerAuthPortFix } from '../fixes.js'
 import type { Fix, FindingDraft, Rule } from '../types.js';
 import { tm101Keys } from './tm101-mtls-to-uncaptured-port.js';
 import { APP_NAMESPACE, EXCLUDE_INBOUND, gateway, GATEWAY_SERVICE, manifests } from '../examples.js';
+import { EDGES, kinds } from '../inputs.js';
 
 export const tm104: Rule = {
   meta: {
@@ -22,7 +23,7 @@ export const tm104: Rule = {
     howToFix:
       "Pair the exclusion with a DestinationRule portLevelSettings entry tls.mode DISABLE for the Service port, exported to all clients (recommended), " +
       'or a workload PeerAuthentication portLevelMtls DISABLE for the target port, or stop excluding the port.',
-    inputs: ['Pod', 'Deployment', 'Service', 'DestinationRule', 'PeerAuthentication', 'Namespace', 'ConfigMap'],
+    inputs: kinds(EDGES),
     example: {
       description: 'The gateway keeps port 9091 out of its sidecar and its Service exposes that port; no tunnel is needed for this to matter.',
       manifests: manifests(APP_NAMESPACE, gateway(EXCLUDE_INBOUND), GATEWAY_SERVICE),

@@ -7,6 +7,7 @@ import { injectSidecarFix } from '../fixes.js';
 import { listing, unique } from '../edge-hits.js';
 import type { FindingDraft, Rule } from '../types.js';
 import { APP_NAMESPACE, CLOUDFLARED, edgeNamespace, gateway, GATEWAY_SERVICE, manifests, tunnelConfig } from '../examples.js';
+import { PODS, TUNNELS, kinds } from '../inputs.js';
 
 export const tm201: Rule = {
   meta: {
@@ -20,7 +21,7 @@ export const tm201: Rule = {
     howToFix:
       'Inject a sidecar into the cloudflared workload with holdApplicationUntilProxyStarts, then check that no backend port is excluded from capture (TM101), ' +
       'or keep it out of the mesh deliberately and keep its backends PERMISSIVE.',
-    inputs: ['Pod', 'Deployment', 'ConfigMap', 'Service', 'Namespace'],
+    inputs: kinds(PODS, 'Service', TUNNELS),
     example: {
       description: 'cloudflared runs in a namespace without injection and routes to a meshed gateway.',
       manifests: manifests(edgeNamespace(false), APP_NAMESPACE, tunnelConfig(8080), CLOUDFLARED, gateway(), GATEWAY_SERVICE),

@@ -7,6 +7,7 @@ import { declaredSpeech, type Speech } from '../../model/protocol.js';
 import { distinctBy, edgeNamespaces, edgesByServicePort, hitEdges, listing, portEvidence, ruleEvidence, ruleName, ruleSourceKey, unique } from '../edge-hits.js';
 import { appProtocolFix, ruleChangeFix } from '../tunnel-fixes.js';
 import type { Fix, FindingDraft, Rule } from '../types.js';
+import { PODS, TUNNELS, kinds } from '../inputs.js';
 
 const PLAIN: ReadonlySet<Speech> = new Set(['http', 'http2', 'grpc', 'grpc-web']);
 const TLS: ReadonlySet<Speech> = new Set(['https', 'tls']);
@@ -73,7 +74,7 @@ export const tm301: Rule = {
     howToFix:
       "Make the rule's scheme match the port: for an operator Ingress, declare the Service port's appProtocol (read by Istio and by the operator's level 4) or set " +
       'cloudflare.com/protocol-<port> on the Ingress (level 2); for a hand-written config, rewrite the rule. If the port declaration is what is wrong, fix the declaration instead.',
-    inputs: ['ConfigMap', 'Ingress', 'IngressClass', 'TunnelIngressClassConfig', 'Service', 'Pod', 'Deployment'],
+    inputs: kinds(TUNNELS, 'Service', PODS),
   },
   check({ model }) {
     const findings: FindingDraft[] = [];

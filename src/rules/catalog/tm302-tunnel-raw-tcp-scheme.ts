@@ -6,6 +6,7 @@ import { declaredSpeech, isHttpFamily } from '../../model/protocol.js';
 import { distinctBy, edgeNamespaces, edgesByServicePort, hitEdges, listing, portEvidence, ruleEvidence, ruleName, ruleSourceKey, unique } from '../edge-hits.js';
 import { ruleChangeFix } from '../tunnel-fixes.js';
 import type { FindingDraft, Rule } from '../types.js';
+import { PODS, TUNNELS, kinds } from '../inputs.js';
 
 /** Schemes that name an HTTP protocol but that cloudflared does not proxy as HTTP. */
 const HTTP_NAMED_SCHEMES: ReadonlySet<string> = new Set(['h2mux', 'h2c', 'http2', 'grpc', 'grpcs']);
@@ -35,7 +36,7 @@ export const tm302: Rule = {
     howToFix:
       'Use http:// (or https:// for a TLS backend): set cloudflare.com/protocol-<port> on the Ingress, which beats the appProtocol and port name the operator read, ' +
       'or rewrite the rule in a hand-written config. gRPC and HTTP/2 backends then need https:// with originRequest.http2Origin (TM304).',
-    inputs: ['ConfigMap', 'Ingress', 'IngressClass', 'TunnelIngressClassConfig', 'Service'],
+    inputs: kinds(TUNNELS, 'Service', PODS),
   },
   check({ model }) {
     const findings: FindingDraft[] = [];

@@ -6,6 +6,7 @@ import type { IngressBackendView } from '../../model/operator-view.js';
 import { ruleEvidence } from '../edge-hits.js';
 import { operatorConfigFix } from '../tunnel-fixes.js';
 import type { Fix, FindingDraft, Rule } from '../types.js';
+import { PODS, TUNNELS, kinds } from '../inputs.js';
 
 /** The rule the operator writes for a backend, as config.json holds it. */
 function expectedRule(b: IngressBackendView): Record<string, unknown> {
@@ -29,7 +30,7 @@ export const tm303: Rule = {
     howToFix:
       'Decide which is right. If the objects are, let the operator reconcile (or apply the ConfigMap the fix shows, which its tunnel-config controller pushes); ' +
       'if the config is, change the Ingress (annotation cloudflare.com/protocol-<port>, backend port) or the Service so the chain resolves the same.',
-    inputs: ['ConfigMap', 'Ingress', 'IngressClass', 'TunnelIngressClassConfig', 'Service'],
+    inputs: kinds(TUNNELS, 'Service', PODS),
   },
   check({ model }) {
     const findings: FindingDraft[] = [];

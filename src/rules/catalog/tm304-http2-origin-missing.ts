@@ -6,6 +6,7 @@ import { declaredSpeech } from '../../model/protocol.js';
 import { distinctBy, edgeNamespaces, edgesByServicePort, hitEdges, listing, portEvidence, ruleEvidence, ruleName, ruleSourceKey, unique } from '../edge-hits.js';
 import { appProtocolFix, ruleChangeFix } from '../tunnel-fixes.js';
 import type { Fix, FindingDraft, Rule } from '../types.js';
+import { PODS, TUNNELS, kinds } from '../inputs.js';
 
 interface Miss {
   edge: TunnelEdge;
@@ -45,7 +46,7 @@ export const tm304: Rule = {
     howToFix:
       'Serve TLS on the backend port and use https:// with http2Origin: true — for an operator Ingress, cloudflare.com/protocol-<port>: https and cloudflare.com/http2-origin: "true" ' +
       '(caPool and originServerName do not survive the operator\'s ConfigMap path; the certificate must verify, or cloudflare.com/no-tls-verify). Then declare the port https.',
-    inputs: ['ConfigMap', 'Ingress', 'IngressClass', 'TunnelIngressClassConfig', 'Service'],
+    inputs: kinds(TUNNELS, 'Service', PODS),
   },
   check({ model }) {
     const findings: FindingDraft[] = [];

@@ -10,6 +10,7 @@ import { where } from '../fixes.js';
 import { listing, ruleEvidence, ruleName } from '../edge-hits.js';
 import { backendPath, configMapEditFix, ingressRulesFix, mergePatchFix, removeRuleFix, ruleChangeFix } from '../tunnel-fixes.js';
 import type { Fix, FindingDraft, Rule } from '../types.js';
+import { PODS, TUNNELS, kinds } from '../inputs.js';
 
 const SYMPTOM = 'the hostname answers 502 Bad Gateway (cloudflared: "no such host" / connection refused) or 503 (no healthy upstream, UH/UC in a sidecar)';
 
@@ -181,7 +182,7 @@ function noEndpoints(model: MeshModel, tunnel: TunnelConfig, rule: TunnelRule, t
   const ready = backends.filter((p) => p.ready);
   const withPort = ready.filter((p) => resolveTargetPort(sp, p).port !== undefined);
   if (withPort.length > 0) return undefined;
-  const live = model.snapshot.mode === 'live';
+  const live = model.fromCluster;
   const selector = Object.entries(svc.selector).map(([k, v]) => `${k}=${v}`).join(',');
   let why: string;
   if (backends.length === 0) why = `no ${live ? 'pod' : 'pod or workload'} in ${svc.namespace} matches its selector ${selector}`;
@@ -212,7 +213,7 @@ export const tm305: Rule = {
     howToFix:
       'Point the rule (or the Ingress backend) at the Service and Service port that exist — tunnel rules use the Service port, not the target port — or remove the rule; ' +
       'for a Service without endpoints, make its selector match the pods and check that they are ready.',
-    inputs: ['ConfigMap', 'Ingress', 'IngressClass', 'TunnelIngressClassConfig', 'Service', 'Pod', 'Deployment'],
+    inputs: kinds(TUNNELS, 'Service', PODS),
   },
   check({ model }) {
     const problems: Problem[] = [];

@@ -10,6 +10,7 @@ import type { TunnelConfig } from '../../model/tunnels.js';
 import { ruleEvidence, unique } from '../edge-hits.js';
 import { backendPath, configMapEditFix, ingressRuleFix, ingressRulesFix } from '../tunnel-fixes.js';
 import type { Fix, FindingDraft, Rule } from '../types.js';
+import { PODS, TUNNELS, kinds } from '../inputs.js';
 
 const SYMPTOM_LOCAL = 'cloudflared refuses the config and does not start ("Couldn\'t start tunnel"; the pod restarts): every hostname of this tunnel is down';
 const SYMPTOM_REMOTE =
@@ -97,7 +98,7 @@ export const tm306: Rule = {
     howToFix:
       "Repair the rule cloudflared names: for a hand-written config the fix rewrites it (catch-all last, scheme added, path dropped); for an operator Ingress, set " +
       'cloudflare.com/protocol-<port> or change the path so the operator writes a valid rule.',
-    inputs: ['ConfigMap', 'Ingress', 'IngressClass', 'TunnelIngressClassConfig', 'Service'],
+    inputs: kinds(TUNNELS, 'Service', PODS),
   },
   check({ model }) {
     const findings: FindingDraft[] = [];

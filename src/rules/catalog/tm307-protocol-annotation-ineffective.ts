@@ -11,6 +11,7 @@ import { listing, unique } from '../edge-hits.js';
 import { where } from '../fixes.js';
 import { ingressAnnotationFix, mergePatchFix } from '../tunnel-fixes.js';
 import type { Fix, FindingDraft, Rule } from '../types.js';
+import { PODS, TUNNELS, kinds } from '../inputs.js';
 
 /** Schemes cloudflared and the operator know (udp is TM310's). */
 const KNOWN: ReadonlySet<string> = new Set([...HTTP_SCHEMES, ...Object.keys(STREAM_DEFAULT_PORTS), 'udp']);
@@ -151,7 +152,7 @@ export const tm307: Rule = {
       'An Ingress-wide cloudflare.com/protocol (level 1) beats every per-port annotation. Values of levels 1-3 are used as written, so grpc, h2c or a typo becomes the URL scheme.',
     howToFix:
       'Key the annotation by the Service port, drop the Ingress-wide annotation in favour of per-port ones, and use a scheme cloudflared knows (http, https, ws, wss, tcp, ssh, rdp, smb).',
-    inputs: ['Ingress', 'IngressClass', 'TunnelIngressClassConfig', 'Service'],
+    inputs: kinds(TUNNELS, 'Service', PODS),
   },
   check({ model }) {
     const byIngress = new Map<Ingress, IngressBackendView[]>();

@@ -6,6 +6,7 @@ import { istioProtocol } from '../../model/protocol.js';
 import { edgeNamespaces, edgesByServicePort, hitEdges, listing, portEvidence, ruleName, unique } from '../edge-hits.js';
 import { appProtocolFix } from '../tunnel-fixes.js';
 import type { FindingDraft, Rule } from '../types.js';
+import { PODS, TUNNELS, kinds } from '../inputs.js';
 
 /** The appProtocol that declares what the rule's scheme carries (and that the operator's level 4 maps back to it). */
 const APP_PROTOCOL_FOR: Record<string, string> = { http: 'http', https: 'https', ws: 'kubernetes.io/ws', wss: 'kubernetes.io/wss', tcp: 'tcp' };
@@ -22,7 +23,7 @@ export const tm308: Rule = {
     howToFix:
       "Declare the port's appProtocol (http, https, kubernetes.io/ws …) as the tunnel rule speaks it; appProtocol does not break references to the port name, and the " +
       "Cloudflare operator's level 4 reads it too. Renaming the port (http-<name>) also works when nothing refers to the old name.",
-    inputs: ['ConfigMap', 'Ingress', 'Service', 'Pod', 'Deployment', 'Namespace'],
+    inputs: kinds(TUNNELS, 'Service', PODS),
   },
   check({ model }) {
     const undeclared = model.tunnelEdges.filter((e) => istioProtocol(e.servicePort).protocol === 'UNKNOWN' && model.backendsOf(e.service).some((p) => p.sidecar.state === 'present'));

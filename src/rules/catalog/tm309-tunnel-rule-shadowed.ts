@@ -7,6 +7,7 @@ import type { TunnelConfig, TunnelRule } from '../../model/tunnels.js';
 import { ruleEvidence } from '../edge-hits.js';
 import { backendPath, configMapEditFix, ingressRulesFix } from '../tunnel-fixes.js';
 import type { Fix, FindingDraft, Rule } from '../types.js';
+import { PODS, TUNNELS, kinds } from '../inputs.js';
 
 /** A path regexp read as the shapes the operator and people write; `regex` when it is none of them. */
 type PathShape =
@@ -137,7 +138,7 @@ export const tm309: Rule = {
     howToFix:
       'In a hand-written config, move the specific rule before the broad one. With the operator, give the specific path a hostname of its own (or route the hostname to one ' +
       'backend that dispatches paths itself, such as an Istio gateway).',
-    inputs: ['ConfigMap', 'Ingress', 'IngressClass', 'TunnelIngressClassConfig'],
+    inputs: kinds(TUNNELS, 'Service', PODS),
   },
   check({ model }) {
     const findings: FindingDraft[] = [];

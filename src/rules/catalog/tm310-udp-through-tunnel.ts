@@ -8,6 +8,7 @@ import type { TunnelConfig, TunnelRule } from '../../model/tunnels.js';
 import { ruleEvidence, ruleName } from '../edge-hits.js';
 import { configMapEditFix, mergePatchFix, removeRuleFix } from '../tunnel-fixes.js';
 import type { Fix, FindingDraft, Rule } from '../types.js';
+import { PODS, TUNNELS, kinds } from '../inputs.js';
 
 /** Operator tunnels: private-network routing (WARP) on the Tunnel/ClusterTunnel carries UDP to the cluster; a hostname rule does not. */
 function warpFix(model: MeshModel, tunnel: TunnelConfig): Fix | undefined {
@@ -40,7 +41,7 @@ export const tm310: Rule = {
       'cloudflared proxies an ingress rule as HTTP or as a TCP stream; a udp:// scheme becomes a TCP stream to a port that answers UDP. Istio sidecars do not capture or ' +
       'secure UDP either. UDP to a cluster reaches it through WARP private-network routing, not through a hostname rule.',
     howToFix: 'Remove the hostname rule and reach the UDP service through WARP routing (Tunnel spec.enableWarpRouting, or warp-routing.enabled in config.yaml) with a private network route.',
-    inputs: ['ConfigMap', 'Ingress', 'TunnelIngressClassConfig', 'Service'],
+    inputs: kinds(TUNNELS, 'Service', PODS),
   },
   check({ model }) {
     const findings: FindingDraft[] = [];
