@@ -2,7 +2,7 @@
 // file faster than the ~90 ES modules tsc emits, and faster than one ES module through the ESM
 // loader (measured by `npm run bench`: `doctor -f fixtures/demo` 200 ms → 150 ms, `node -e 0`
 // being 75 ms). The Kubernetes client stays external, loaded with import() on the live path
-// only. Type-checking is `npm run typecheck`.
+// only; so do yaml and diff, loaded by --fix-diff only. Type-checking is `npm run typecheck`.
 
 import { rmSync } from 'node:fs';
 import { createRequire } from 'node:module';
@@ -17,7 +17,7 @@ await build({
   format: 'cjs',
   platform: 'node',
   target: 'node20',
-  external: ['@kubernetes/client-node'],
+  external: ['@kubernetes/client-node', 'yaml', 'diff'],
   // The sources are ES modules that find package.json from import.meta.url.
   define: { 'import.meta.url': '__tunnelmeshModuleUrl' },
   banner: { js: "const __tunnelmeshModuleUrl = require('node:url').pathToFileURL(__filename).href;" },

@@ -79,8 +79,8 @@ function valueKind(o: Option): ValueKind {
   if (!o.required && !o.optional) return { kind: 'none' };
   if (o.argChoices?.length) return { kind: 'words', words: o.argChoices };
   const name = o.attributeName();
-  if (name === 'filename' || name === 'kubeconfig' || name === 'config') return { kind: 'file' };
-  if (name === 'fixOut') return { kind: 'dir' };
+  if (name === 'filename' || name === 'kubeconfig' || name === 'config' || name === 'fixDiff') return { kind: 'file' };
+  if (name === 'fixOut' || name === 'chartDir') return { kind: 'dir' };
   if (name === 'context') return { kind: 'context' };
   if (name === 'namespace' || name === 'tunnelNamespace') return { kind: 'namespace' };
   return { kind: 'any' };

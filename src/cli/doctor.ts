@@ -1,7 +1,10 @@
 // `tunnelmesh doctor`: collect → judge → report, and the exit code.
 
+import type { KObject } from '../core/k8s.js';
 import type { Snapshot } from '../core/snapshot.js';
 import { readFileSync } from 'node:fs';
+import { UsageError } from '../errors.js';
+import type { Finding } from '../rules/types.js';
 import type { ReportInput } from '../report/json.js';
 import type { FixesShown } from '../report/table.js';
 import type { Judgement } from '../rules/judge.js';
@@ -16,9 +19,11 @@ export const OUTPUT_FORMATS: readonly OutputFormat[] = ['table', 'compact', 'jso
 export interface DoctorOptions extends JudgeRunOptions {
   output: OutputFormat;
   fixOut?: string;
+  /** --fix-diff FILE: the recommended fixes as a unified diff of the input files. */
+  fixDiff?: string;
   /** Table: which fixes are printed in full (default: the recommended one). */
   fixes?: FixesShown;
-  /** helm `# Source:` paths → repository paths (SARIF, code quality, JSON locations). */
+  /** helm `# Source:` paths → repository paths (SARIF, code quality, JSON locations, --fix-diff): see report/source-map.ts. */
   chartDir?: string;
   sourceRoot?: string;
   color: ColorMode;
@@ -33,7 +38,10 @@ export function sarifOptions(): { version: string; homepage?: string } {
 export async function runDoctor(opts: DoctorOptions, io: Io = processIo): Promise<number> {
   const verbose = new VerboseLog(opts.verbose === true);
   if (opts.fixOut) await (await import('./fix-out.js')).checkFixDir(opts.fixOut);
-  const { collected, judgement, exit } = await collectAndJudge(opts, opts.output === 'table', verbose, io);
+  if (opts.fixDiff && !opts.filename?.length) throw new UsageError('--fix-diff needs the manifests it patches: give them with -f');
+  if (opts.fixDiff === '-') throw new UsageError('--fix-diff -: the report is on standard output; name a file for the patch');
+  const keepTexts = opts.fixDiff ? new Map<string, string>() : undefined;
+  const { collected, judgement, exit } = await collectAndJudge({ ...opts, ...(keepTexts ? { keepTexts } : {}) }, opts.output === 'table', verbose, io);
   const { locatorFor } = await import('../report/locate.js');
   const input = reportInput(judgement, locatorFor(judgement.snapshot, undefined, sourceMapOf(opts)));
   const missing = opts.chartDir || opts.sourceRoot ? (input.locator?.missingTemplates?.() ?? []) : [];
@@ -41,7 +49,12 @@ export async function runDoctor(opts: DoctorOptions, io: Io = processIo): Promis
   const text = await verbose.phase('report', () => render(opts, input, `tunnelmesh doctor — ${collected.title}`), () => opts.output);
   io.out(text);
   if (opts.output === 'compact' && !opts.quiet) io.err(`tunnelmesh: ${await compactSummary(input)}\n`);
-  if (opts.fixOut) await writeFixes(opts.fixOut, input, judgement.snapshot, opts.quiet === true);
+  if (opts.fixOut) await writeFixes(opts.fixOut, input, judgement.snapshot, opts.quiet === true, opts.clusterDomain);
+  if (opts.fixDiff) {
+    const texts = keepTexts ?? new Map<string, string>();
+    const rejudge = await rejudgeWith(opts.clusterDomain);
+    await (await import('./fix-diff.js')).writeFixDiff(opts.fixDiff, { findings: judgement.findings, snapshot: judgement.snapshot, texts, ...(opts.chartDir ? { chartDir: opts.chartDir } : {}), rejudge, quiet: opts.quiet === true }, io);
+  }
   const { exitCodeOf, exitReason } = await import('../rules/judge.js');
   const code = exitCodeOf(judgement.findings, judgement, exit);
   verbose.log(`exit ${code}: ${exitReason(judgement.findings, judgement, exit)}`);
@@ -90,13 +103,20 @@ async function render(opts: DoctorOptions, input: ReportInput, title: string): P
   }
 }
 
-async function writeFixes(dir: string, input: ReportInput, snapshot: Snapshot, quiet: boolean): Promise<void> {
-  const [{ planFixFiles }, { writeFixFiles }, { ObjectIndex }] = await Promise.all([
-    import('../report/fix-files.js'),
-    import('./fix-out.js'),
-    import('../rules/suppress.js'),
-  ]);
-  const plan = planFixFiles(input.findings, new ObjectIndex(snapshot.objects));
+/** Judges fixed objects again (the composition of fixes asks, for fixes that clash or interact). */
+export async function rejudgeWith(clusterDomain: string): Promise<(objects: KObject[]) => Finding[]> {
+  const [{ judge }, { addObjects, emptySnapshot }] = await Promise.all([import('../rules/judge.js'), import('../core/snapshot.js')]);
+  return (objects) => {
+    const snapshot = emptySnapshot('files');
+    addObjects(snapshot, objects, (o) => `${o.kind} ${o.metadata.namespace ?? ''}/${o.metadata.name}`);
+    return judge(snapshot, { clusterDomain }).findings;
+  };
+}
+
+async function writeFixes(dir: string, input: ReportInput, snapshot: Snapshot, quiet: boolean, clusterDomain: string): Promise<void> {
+  const [{ planFixFiles }, { writeFixFiles }] = await Promise.all([import('../report/fix-files.js'), import('./fix-out.js')]);
+  const rejudge = await rejudgeWith(clusterDomain);
+  const plan = planFixFiles(input.findings, snapshot.objects, { rejudge, before: rejudge(snapshot.objects) });
   await writeFixFiles(dir, plan);
   for (const c of plan.conflicts) warn(`--fix-out: the fix for ${c.finding} sets ${c.target} ${c.field} differently from ${c.keptIn}; not written (see ${dir}/README.md)`);
   const written = plan.files.filter((f) => f.path.endsWith('.yaml')).length;

@@ -62,9 +62,10 @@ export function buildProgram(name: string, io: Io = processIo, done: (exitCode: 
   addJudgeOptions(addCollectOptions(program.command('doctor').description('judge every tunnel → Service → pod edge, live or from manifests')))
     .addOption(new Option('-o, --output <format>', 'output format (the exit code is the same for all)').choices(OUTPUT_FORMATS).default('table'))
     .option('--fix-out <dir>', 'write each proposed fix as a YAML file, with an index, into this directory')
+    .option('--fix-diff <file>', 'write the recommended fixes as a unified diff of the -f files (git apply FILE), comments and layout kept')
     .addOption(new Option('--fixes <which>', 'table: fixes printed in full (the others are named; -o json carries all)').choices(['recommended', 'all', 'none']).default('recommended'))
-    .option('--chart-dir <dir>', "the chart's directory in the repository: helm's # Source: <chart>/templates/x.yaml is DIR/templates/x.yaml (SARIF, code quality, JSON locations)")
-    .option('--source-root <dir>', "the directory that holds the chart directories: # Source: <chart>/templates/x.yaml is DIR/<chart>/templates/x.yaml")
+    .option('--chart-dir <dir>', "the chart's directory in the repository: helm's # Source: <chart>/templates/x.yaml is DIR/templates/x.yaml (SARIF, code quality, JSON locations, --fix-diff)")
+    .option('--source-root <dir>', "the directory that holds the chart directories: # Source: <chart>/templates/x.yaml is DIR/<chart>/templates/x.yaml (reports)")
     .option('-q, --quiet', 'only the findings table and the summary; no warnings about the input')
     .action(async (opts) => {
       if (opts.chartDir && opts.sourceRoot) throw new UsageError('--chart-dir and --source-root are alternatives: give one');

@@ -26,6 +26,8 @@ export interface CollectOptions {
   /** Largest input file or stream accepted (`256Mi`). */
   maxInputSize: string;
   verbose?: boolean;
+  /** Keeps each input file's text (for --fix-diff). */
+  keepTexts?: Map<string, string>;
 }
 
 export interface JudgeRunOptions extends CollectOptions {
@@ -61,7 +63,7 @@ export async function collect(opts: CollectOptions, spinnerEnabled: boolean, io:
     const [{ collectFromFiles }, { parseSize }] = await Promise.all([import('../collect/files.js'), import('../core/limits.js')]);
     const maxInputBytes = parseSize(opts.maxInputSize);
     if (maxInputBytes === undefined) throw new UsageError(`--max-input-size ${opts.maxInputSize}: expected a size such as 256Mi, 1Gi or 500000000`);
-    const snapshot = await collectFromFiles(opts.filename, { maxInputBytes, ...(opts.namespace ? { namespace: opts.namespace } : {}) });
+    const snapshot = await collectFromFiles(opts.filename, { maxInputBytes, ...(opts.namespace ? { namespace: opts.namespace } : {}), ...(opts.keepTexts ? { keepTexts: opts.keepTexts } : {}) });
     const title = `${snapshot.objects.length} objects from ${opts.filename.map((f) => (f === '-' ? '<stdin>' : f)).join(', ')}${opts.namespace ? ` (findings in namespace ${opts.namespace})` : ''}`;
     return opts.namespace ? { snapshot, namespace: opts.namespace, title } : { snapshot, title };
   }

@@ -23,6 +23,8 @@ export interface FileInputOptions {
   readStdin?: () => Promise<string>;
   /** Each input (file or stdin) is refused above this many bytes (--max-input-size). */
   maxInputBytes?: number;
+  /** Keeps each input's text here, by name (`<stdin>` for standard input), for --fix-diff. */
+  keepTexts?: Map<string, string>;
 }
 
 interface RawObject {
@@ -52,6 +54,8 @@ export async function collectFromFiles(paths: string[], opts: FileInputOptions =
   for (const file of files) {
     if (file === '-' && opts.readStdin) texts.push({ name: '<stdin>', text: await opts.readStdin(), keep: true });
     else texts.push(file === '-' ? { ...(await readStdin(limit)), keep: true } : await readText(file, limit));
+    const last = texts.at(-1);
+    if (opts.keepTexts && last) opts.keepTexts.set(last.name, last.text);
   }
   return collectFromTexts(texts, opts.namespace, paths.map((p) => (p === '-' ? '<stdin>' : p)).join(', '));
 }

@@ -3,7 +3,7 @@
 // host or pods would be merged away or ignored by Istio), and create a new one otherwise.
 
 import { ANNOTATION } from '../model/capture.js';
-import { effectivePolicy, type RuleMatch } from '../model/destinationrule.js';
+import { effectivePolicy, tlsForPort, type IndexedRule, type RuleMatch } from '../model/destinationrule.js';
 import type { DestinationRule, KObject, ObjectRef, PeerAuthentication, ServicePort, StringMap, TrafficPolicy, Workload } from '../core/k8s.js';
 import type { MeshModel } from '../model/model.js';
 import type { PodView } from '../model/pods.js';
@@ -11,7 +11,7 @@ import { PROXY_CONFIG_ANNOTATION, proxyConfigWithHold } from '../model/proxyconf
 import type { ServiceView } from '../model/services.js';
 import { INJECT_KEY } from '../model/sidecar.js';
 import { findObject, objectsOfKindName } from '../core/snapshot.js';
-import type { Fix } from './types.js';
+import type { Fix, FixStep } from './types.js';
 import { withComments } from './yaml.js';
 
 const SYSTEM_METADATA = ['uid', 'resourceVersion', 'generation', 'creationTimestamp', 'managedFields', 'selfLink', 'ownerReferences'];
@@ -29,6 +29,64 @@ export function editable<T extends KObject>(o: T): T {
     if (Object.keys(annotations).length === 0) delete meta.annotations;
   }
   return copy;
+}
+
+function kubectlNs(ref: ObjectRef): string {
+  return ref.namespace ? ` -n ${ref.namespace}` : '';
+}
+
+/** Delete an object the fix replaces or makes redundant. */
+export function deleteStep(ref: ObjectRef): FixStep {
+  return { kind: 'delete', target: ref, command: `kubectl delete ${ref.kind.toLowerCase()}${kubectlNs(ref)} ${ref.name}` };
+}
+
+/** RFC 6901 escaping of one JSON pointer segment. */
+function pointerSegment(s: string): string {
+  return s.replace(/~/g, '~0').replace(/\//g, '~1');
+}
+
+/** Remove one field: a JSON patch, which works on any field (annotate/label `KEY-` only reach the object's own metadata). */
+export function removeFieldStep(ref: ObjectRef, path: string[]): FixStep {
+  const pointer = `/${path.map(pointerSegment).join('/')}`;
+  const simple = path.length === 3 && path[0] === 'metadata' && (path[1] === 'annotations' || path[1] === 'labels');
+  const command = simple
+    ? `kubectl ${path[1] === 'annotations' ? 'annotate' : 'label'} ${ref.kind.toLowerCase()}${kubectlNs(ref)} ${ref.name} ${path[2]}-`
+    : `kubectl patch ${ref.kind.toLowerCase()}${kubectlNs(ref)} ${ref.name} --type json -p '[{"op":"remove","path":"${pointer}"}]'`;
+  return { kind: 'remove-field', target: ref, path, command };
+}
+
+/** Workload kinds `kubectl rollout restart` accepts. */
+const ROLLOUT_KINDS = new Set(['Deployment', 'StatefulSet', 'DaemonSet']);
+
+/**
+ * How to restart pods as kubectl accepts it: the owning workload's rollout restart; pods of a
+ * ReplicaSet or Job without such a workload are deleted (their controller re-creates them); an
+ * owner-less pod is deleted and re-created from its own manifest.
+ */
+export function restartSteps(pods: readonly PodView[]): FixStep[] {
+  const steps = new Map<string, FixStep>();
+  for (const p of pods) {
+    const owner = p.owner;
+    if (owner && ROLLOUT_KINDS.has(owner.kind)) {
+      const target = ref(owner.kind, p.namespace, owner.name);
+      steps.set(formatRefKey(target), { kind: 'restart', target, command: `kubectl rollout restart ${owner.kind.toLowerCase()}/${owner.name} -n ${p.namespace}` });
+    } else if (owner) {
+      const target = ref('Pod', p.namespace, p.name);
+      steps.set(formatRefKey(target), { kind: 'restart', target, command: `kubectl delete pod ${p.name} -n ${p.namespace}  (${owner.kind} ${owner.name} creates a new one)` });
+    } else {
+      const target = ref('Pod', p.namespace, p.name);
+      steps.set(formatRefKey(target), {
+        kind: 'restart',
+        target,
+        command: `kubectl get pod ${p.name} -n ${p.namespace} -o yaml > ${p.name}.yaml && kubectl replace --force -f ${p.name}.yaml  (a Pod without an owner: deleted and created again from its own manifest)`,
+      });
+    }
+  }
+  return [...steps.values()];
+}
+
+function formatRefKey(r: ObjectRef): string {
+  return `${r.kind}/${r.namespace ?? ''}/${r.name}`;
 }
 
 /** ` (file.yaml:12)` when the object came from a file, else ''. */
@@ -67,30 +125,72 @@ function setPortTls(policy: TrafficPolicy, port: number, mode: string): TrafficP
 }
 
 /**
- * DestinationRule setting `tls.mode` for one Service port, seen by the client(s) in question.
+ * DestinationRule setting `tls.mode` for Service ports, seen by the client(s) in question.
  * Edits the rule in force for an exact host; for a wildcard rule (e.g. `*.local` in the root
  * namespace) creates a host-specific rule that keeps the wildcard's policy for the other ports.
+ * When a rule for the host exists but the client cannot see it (exportTo), a second rule beside it
+ * would be a duplicate (TM403, and only one of them applies): the new rule goes to the client's
+ * namespace, which the client looks up first; for any client, the hidden rule is edited and exported.
  */
-export function destinationRuleTlsFix(model: MeshModel, svc: ServiceView, sp: ServicePort, mode: string, match: RuleMatch | undefined, why: string): Fix {
-  const port = sp.port;
+export function destinationRuleTlsFix(
+  model: MeshModel,
+  svc: ServiceView,
+  sp: ServicePort | ServicePort[],
+  mode: string,
+  match: RuleMatch | undefined,
+  why: string,
+  clientNamespace?: string,
+): Fix {
+  const ports = (Array.isArray(sp) ? sp : [sp]).map((p) => p.port);
+  const portText = ports.join(', ');
+  const setAll = (policy: TrafficPolicy): TrafficPolicy => ports.reduce((p, port) => setPortTls(p, port, mode), policy);
   if (match && match.host === svc.fqdn) {
     const { rule } = effectivePolicy(match);
     const dr = editable(rule) as DestinationRule;
-    dr.spec.trafficPolicy = setPortTls(dr.spec.trafficPolicy ?? {}, port, mode);
+    dr.spec.trafficPolicy = setAll(dr.spec.trafficPolicy ?? {});
     return {
-      title: `Set tls.mode ${mode} for port ${port} in DestinationRule ${rule.metadata.namespace}/${rule.metadata.name}${where(model, rule)}`,
+      title: `Set tls.mode ${mode} for port ${portText} in DestinationRule ${rule.metadata.namespace}/${rule.metadata.name}${where(model, rule)}`,
       yaml: withComments([`edits the DestinationRule in force for ${svc.fqdn}: ${why}`, 'apply with: kubectl apply -f <this file>'], dr),
       target: ref('DestinationRule', rule.metadata.namespace as string, rule.metadata.name),
     };
   }
-  const namespace = match?.step === 'client-namespace' ? (match.rules[0]?.rule.metadata.namespace as string) : svc.namespace;
+  const visible = new Set((clientNamespace ? model.destinationRules.candidates(clientNamespace, svc.fqdn, svc.namespace) : []).flatMap((s) => s.rules));
+  const hidden = match
+    ? []
+    : model.destinationRules
+        .rulesMatching(svc.fqdn)
+        .filter((r) => r.host === svc.fqdn && !r.rule.spec.workloadSelector && r.rule.metadata.namespace === svc.namespace && !visible.has(r));
+  const hiddenRule = hidden[0]?.rule;
+  // The hidden rule already says what is needed for these ports: exporting it is the whole fix (for every client).
+  const saysIt = hidden[0] !== undefined && ports.every((port) => tlsForPort({ rules: [hidden[0] as IndexedRule], step: 'service-namespace', host: svc.fqdn }, port).mode === mode);
+  if (hiddenRule && (!clientNamespace || saysIt)) {
+    const dr = editable(hiddenRule) as DestinationRule;
+    dr.spec.trafficPolicy = setAll(dr.spec.trafficPolicy ?? {});
+    const was = hiddenRule.spec.exportTo?.join(', ') ?? '';
+    dr.spec.exportTo = ['*'];
+    return {
+      title: `Set tls.mode ${mode} for port ${portText} in DestinationRule ${hiddenRule.metadata.namespace}/${hiddenRule.metadata.name}${where(model, hiddenRule)} and export it to every namespace`,
+      yaml: withComments(
+        [
+          why,
+          `DestinationRule ${hiddenRule.metadata.namespace}/${hiddenRule.metadata.name} is the rule for ${svc.fqdn}, but its exportTo (${was}) hides it from clients in other namespaces; a second rule for the host beside it would be a duplicate Istio does not merge`,
+          'exported to every namespace, its other settings apply to those clients too: review them',
+          'apply with: kubectl apply -f <this file>',
+        ],
+        dr,
+      ),
+      target: ref('DestinationRule', hiddenRule.metadata.namespace as string, hiddenRule.metadata.name),
+    };
+  }
+  const inClientNs = hiddenRule !== undefined && clientNamespace !== undefined && clientNamespace !== svc.namespace;
+  const namespace = match?.step === 'client-namespace' ? (match.rules[0]?.rule.metadata.namespace as string) : inClientNs ? (clientNamespace as string) : svc.namespace;
   const base: TrafficPolicy = match ? structuredClone(effectivePolicy(match).policy ?? {}) : {};
-  const name = dnsName(svc.name, port, mode === 'DISABLE' ? 'no-mtls' : mode);
+  const name = dnsName(svc.name, ...ports, mode === 'DISABLE' ? 'no-mtls' : mode);
   const dr = {
     apiVersion: istioApiVersion(model, 'DestinationRule'),
     kind: 'DestinationRule',
     metadata: { name, namespace },
-    spec: { host: svc.fqdn, trafficPolicy: setPortTls(base, port, mode) },
+    spec: { host: svc.fqdn, trafficPolicy: setAll(base), ...(inClientNs ? { exportTo: ['.'] } : {}) },
   };
   const comments = [why];
   if (match) {
@@ -98,9 +198,14 @@ export function destinationRuleTlsFix(model: MeshModel, svc: ServiceView, sp: Se
       `${match.rules.map((r) => `DestinationRule ${r.rule.metadata.namespace}/${r.rule.metadata.name}`).join(', ')} (host ${match.host}) applies today; this host-specific rule takes precedence and copies its trafficPolicy so the other ports keep their settings`,
     );
   }
-  comments.push(`DestinationRule portLevelSettings use the Service port (${port}), not the target port`, 'apply with: kubectl apply -f <this file>');
+  if (inClientNs) {
+    comments.push(
+      `DestinationRule ${hiddenRule?.metadata.namespace}/${hiddenRule?.metadata.name} for ${svc.fqdn} is not exported to namespace ${clientNamespace}; clients look up rules in their own namespace first, so this one applies to them (exportTo "." keeps it to that namespace)`,
+    );
+  }
+  comments.push(`DestinationRule portLevelSettings use the Service port (${portText}), not the target port`, 'apply with: kubectl apply -f <this file>');
   return {
-    title: `DestinationRule ${namespace}/${name}: tls.mode ${mode} for ${svc.fqdn} port ${port}`,
+    title: `DestinationRule ${namespace}/${name}: tls.mode ${mode} for ${svc.fqdn} port ${portText}`,
     yaml: withComments(comments, dr),
     target: ref('DestinationRule', namespace, name),
   };
@@ -214,6 +319,7 @@ export function templatePatch(model: MeshModel, pod: PodView, template: Template
       doc,
     ),
     target: ref(w.kind, pod.namespace, w.name),
+    apply: 'server-side',
   };
 }
 
@@ -263,6 +369,7 @@ function recreatePod(model: MeshModel, pod: PodView, template: TemplateFragment,
       copy,
     ),
     target: ref('Pod', pod.namespace, pod.name),
+    apply: 'replace',
   };
 }
 
@@ -330,23 +437,51 @@ export function dropDrTlsFix(model: MeshModel, rule: DestinationRule, port: numb
   };
 }
 
+/** The fix moves a tunnel hostname on purpose (to the Service that exists, a new hostname, or nowhere). */
+export function rerouting(fix: Fix): Fix {
+  return { ...fix, reroutes: true };
+}
+
+/** A fix's documents to bundle after another's (its own `apply with` line dropped: the bundle says how). */
+export function bundled(fix: Fix): string {
+  return `---\n${fix.yaml.replace(/^# apply with:.*\n/gm, '')}`;
+}
+
+/** Options of a fix besides its YAML: how it is applied and what must follow. */
+export interface FixExtras {
+  apply?: Fix['apply'];
+  steps?: FixStep[];
+}
+
+/** The comment lines that tell the user the steps after applying (the same commands the steps carry). */
+export function stepComments(steps: readonly FixStep[] | undefined): string[] {
+  return (steps ?? []).filter((s) => s.kind !== 'restart').map((s) => `then: ${s.command}`);
+}
+
+function applyComment(mode: Fix['apply']): string {
+  return mode === 'replace' ? 'apply with: kubectl replace --force -f <this file>' : 'apply with: kubectl apply -f <this file>';
+}
+
 /** An object in the input, edited and ready for `kubectl apply` (title says which, and where). */
-export function editFix<T extends KObject>(model: MeshModel, o: T, edit: (copy: T) => void, title: string, comments: string[]): Fix {
+export function editFix<T extends KObject>(model: MeshModel, o: T, edit: (copy: T) => void, title: string, comments: string[], extras: FixExtras = {}): Fix {
   const copy = editable(o);
   edit(copy);
   return {
     title: `${title}${where(model, o)}`,
-    yaml: withComments([...comments, 'apply with: kubectl apply -f <this file>'], copy),
+    yaml: withComments([...comments, applyComment(extras.apply), ...stepComments(extras.steps)], copy),
     target: ref(o.kind, o.metadata.namespace as string, o.metadata.name),
+    ...(extras.apply ? { apply: extras.apply } : {}),
+    ...(extras.steps?.length ? { steps: extras.steps } : {}),
   };
 }
 
 /** A new object to create. */
-export function createFix(title: string, comments: string[], doc: KObject | Record<string, unknown> & { kind: string; metadata: { name: string; namespace?: string } }): Fix {
+export function createFix(title: string, comments: string[], doc: KObject | Record<string, unknown> & { kind: string; metadata: { name: string; namespace?: string } }, extras: FixExtras = {}): Fix {
   return {
     title,
-    yaml: withComments([...comments, 'apply with: kubectl apply -f <this file>'], doc),
+    yaml: withComments([...comments, applyComment(extras.apply), ...stepComments(extras.steps)], doc),
     target: ref(doc.kind, doc.metadata.namespace as string, doc.metadata.name),
+    ...(extras.steps?.length ? { steps: extras.steps } : {}),
   };
 }
 
@@ -360,7 +495,7 @@ export function restartFix(model: MeshModel, pods: PodView[], why: string): Fix 
   const names = pods.map((p) => p.name).sort();
   const fix = templatePatch(model, pod, { metadata: { annotations: { 'kubectl.kubernetes.io/restartedAt': `tunnelmesh: replaces ${names[0]}${names.length > 1 ? ` and ${names.length - 1} more` : ''}` } } }, [
     why,
-    pod.owner ? `same as: kubectl rollout restart ${pod.owner.kind.toLowerCase()}/${pod.owner.name} -n ${pod.namespace}` : 'the pod is re-created',
+    ...(pod.owner && ROLLOUT_KINDS.has(pod.owner.kind) ? [`same as: ${restartSteps([pod])[0]?.command}`] : pod.owner ? [] : ['the pod is re-created']),
   ]);
   fix.title = `Restart ${fix.target.kind} ${pod.namespace}/${fix.target.name}`;
   return fix;

@@ -81,18 +81,59 @@ export interface Judgement {
   scope: JudgeScope;
 }
 
+type ServiceOf = ReturnType<typeof backendService>;
+
 /** A finding is about a backend when it names its rule, or (rules that name no rules) its Service port or Ingress. */
-function concernsBackend(f: Finding, v: BackendView): boolean {
+function concernsBackend(f: Finding, v: BackendView, svc: ServiceOf): boolean {
   if (v.key && f.edges?.includes(v.key)) return true;
   // The hop after an ingress gateway is part of this backend's path.
   if (v.onward?.some((r) => f.edges?.includes(routeKey(r)))) return true;
-  const svc = backendService(v);
   if (f.edges === undefined && f.resource.kind === 'Service' && f.resource.namespace === svc.namespace && f.resource.name === svc.name && (f.port === undefined || f.port === svc.port)) return true;
   const b = v.ingress;
   if (b && f.resource.kind === 'Ingress' && f.resource.namespace === b.namespace && f.resource.name === b.ingress.metadata.name) {
     return (f.port === undefined || f.port === b.port.port) && (!f.edges?.length || !v.key);
   }
   return false;
+}
+
+/**
+ * Findings bucketed by what can make them concern an edge (the edges they name, the Service or
+ * Ingress they are on), so each of thousands of edges looks at a few candidates, not all.
+ */
+class FindingIndex<T> {
+  private readonly buckets = new Map<string, number[]>();
+
+  constructor(
+    readonly items: readonly T[],
+    finding: (item: T) => Finding,
+  ) {
+    items.forEach((item, i) => {
+      const f = finding(item);
+      for (const key of f.edges ?? []) this.add(`edge\u0000${key}`, i);
+      if (f.resource.kind === 'Service' || f.resource.kind === 'Ingress') this.add(`${f.resource.kind}\u0000${f.resource.namespace ?? ''}/${f.resource.name}`, i);
+    });
+  }
+
+  private add(key: string, i: number): void {
+    const list = this.buckets.get(key);
+    if (list) list.push(i);
+    else this.buckets.set(key, [i]);
+  }
+
+  /** The items in any of these buckets, in their original order. */
+  candidates(keys: string[]): T[] {
+    const at = new Set<number>();
+    for (const k of keys) for (const i of this.buckets.get(k) ?? []) at.add(i);
+    return [...at].sort((a, b) => a - b).map((i) => this.items[i] as T);
+  }
+}
+
+function edgeBucket(key: string): string {
+  return `edge\u0000${key}`;
+}
+
+function refBucket(kind: 'Service' | 'Ingress', namespace: string | undefined, name: string | undefined): string {
+  return `${kind}\u0000${namespace ?? ''}/${name ?? ''}`;
 }
 
 function concernsRoute(f: Finding, r: RouteEdge, key: string): boolean {
@@ -116,13 +157,17 @@ function verdictOf(related: Finding[], gaps: string[]): Pick<EdgeVerdict, 'verdi
 
 /** Findings before policy, and the same findings after it, so one predicate selects both. */
 interface Policed {
-  raw: Finding[];
-  active: Finding[];
-  suppressed: SuppressedFinding[];
+  raw: FindingIndex<Finding>;
+  active: FindingIndex<Finding>;
+  suppressed: FindingIndex<SuppressedFinding>;
 }
 
-function related(p: Policed, concerns: (f: Finding) => boolean): Pick<EdgeVerdict, 'findings' | 'suppressed'> & { raw: Finding[] } {
-  return { raw: p.raw.filter(concerns), findings: p.active.filter(concerns), suppressed: p.suppressed.filter((s) => concerns(s.finding)) };
+function related(p: Policed, keys: string[], concerns: (f: Finding) => boolean): Pick<EdgeVerdict, 'findings' | 'suppressed'> & { raw: Finding[] } {
+  return {
+    raw: p.raw.candidates(keys).filter(concerns),
+    findings: p.active.candidates(keys).filter(concerns),
+    suppressed: p.suppressed.candidates(keys).filter((s) => concerns(s.finding)),
+  };
 }
 
 function inScope(namespace: string | undefined, ...namespaces: Array<string | undefined>): boolean {
@@ -209,17 +254,24 @@ export function judge(snapshot: Snapshot, opts: JudgeOptions = {}): Judgement {
   const model = new MeshModel(snapshot, modelOptions);
   const all = runRules(model, { rules });
   const policed = applyPolicy(all, policy, { objects: snapshot.objects, ...(namespace !== undefined ? { namespace } : {}) });
-  const p: Policed = { raw: all, active: policed.findings, suppressed: policed.suppressed };
+  const itself = (f: Finding): Finding => f;
+  const p: Policed = { raw: new FindingIndex(all, itself), active: new FindingIndex(policed.findings, itself), suppressed: new FindingIndex(policed.suppressed, (s) => s.finding) };
 
   const backends: JudgedBackend[] = allBackends(model).map((view) => {
-    const r = related(p, (f) => concernsBackend(f, view));
     const svc = backendService(view);
+    const keys = [
+      ...(view.key ? [edgeBucket(view.key)] : []),
+      ...(view.onward ?? []).map((r) => edgeBucket(routeKey(r))),
+      refBucket('Service', svc.namespace, svc.name),
+      ...(view.ingress ? [refBucket('Ingress', view.ingress.namespace, view.ingress.ingress.metadata.name)] : []),
+    ];
+    const r = related(p, keys, (f) => concernsBackend(f, view, svc));
     const ns = svc.namespace ?? view.ingress?.namespace;
     return { view, findings: r.findings, suppressed: r.suppressed, ...verdictOf(r.raw, backendGaps(view)), ...(ns !== undefined ? { namespace: ns } : {}), isEdge: isClusterEdge(view) };
   });
   const routes: JudgedRoute[] = model.routeEdges.map((route) => {
     const key = routeKey(route);
-    const r = related(p, (f) => concernsRoute(f, route, key));
+    const r = related(p, [edgeBucket(key), refBucket('Service', route.service.namespace, route.service.name)], (f) => concernsRoute(f, route, key));
     return { route, key, findings: r.findings, suppressed: r.suppressed, ...verdictOf(r.raw, routeGaps(route)), namespace: route.service.namespace, isEdge: true };
   });
 

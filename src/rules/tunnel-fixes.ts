@@ -6,11 +6,11 @@ import jsyaml from 'js-yaml';
 import { loadYaml, parseJson } from '../core/limits.js';
 import type { ConfigMap, ServicePort } from '../core/k8s.js';
 import type { MeshModel } from '../model/model.js';
-import { CF_ANNOTATION } from '../model/operator.js';
+import { CF_ANNOTATION, INGRESS_RULE_PRIORITY } from '../model/operator.js';
 import type { IngressBackendView } from '../model/operator-view.js';
 import type { ServiceView } from '../model/services.js';
 import type { TunnelConfig, TunnelRule } from '../model/tunnels.js';
-import { editable, where } from './fixes.js';
+import { editable, restartSteps, where } from './fixes.js';
 import type { Fix } from './types.js';
 import { withComments } from './yaml.js';
 
@@ -26,12 +26,18 @@ const ORIGIN_REQUEST_ANNOTATIONS: Record<string, string> = {
   noTLSVerify: CF_ANNOTATION.noTlsVerify,
 };
 
+/** The rule the operator writes for a backend, as its config.json holds it. */
+export function operatorRule(b: IngressBackendView): Record<string, unknown> {
+  return { hostname: b.host, ...(b.rulePath ? { path: b.rulePath } : {}), service: b.url, originRequest: b.originRequest, priority: INGRESS_RULE_PRIORITY };
+}
+
 /** A JSON merge patch of one object (null deletes a key; a list is replaced whole). `namespace` undefined: cluster-scoped. */
 export function mergePatchFix(kind: string, namespace: string | undefined, name: string, doc: unknown, title: string, comments: string[]): Fix {
   return {
     title,
     yaml: withComments([...comments, `apply with: kubectl patch ${kind.toLowerCase()} ${name}${namespace ? ` -n ${namespace}` : ''} --type merge --patch-file <this file>`], doc),
     target: { kind, ...(namespace ? { namespace } : {}), name },
+    apply: 'merge-patch',
   };
 }
 
@@ -151,18 +157,20 @@ export function configMapEditFix(
   edit(ingress, doc);
   const fixed = editable(cm) as ConfigMap;
   fixed.data = { ...(fixed.data ?? {}), [tunnel.key]: jsyaml.dump(doc, { lineWidth: -1, noRefs: true }) };
-  const restart = [...new Set(tunnel.connectors.map((p) => (p.owner ? `${p.owner.kind.toLowerCase()}/${p.owner.name}` : `pod/${p.name}`)))];
+  const restart = restartSteps(tunnel.connectors);
   return {
     title: `${title} in ${tunnel.label}${where(model, cm)}`,
     yaml: withComments(
       [
         ...why,
-        `the ${tunnel.key} key is re-serialised: comments in it are not kept`,
-        `apply with: kubectl apply -f <this file>${restart.length ? `, then kubectl rollout restart -n ${tunnel.namespace} ${restart.join(' ')} (cloudflared reads its config at start)` : ''}`,
+        `the ${tunnel.key} key is re-serialised: comments in it are not kept (--fix-diff keeps them)`,
+        `apply with: kubectl apply -f <this file>`,
+        ...(restart.length ? ['then restart cloudflared, which reads its config at start:', ...restart.map((r) => `  ${r.command}`)] : []),
       ],
       fixed,
     ),
     target: { kind: 'ConfigMap', namespace: tunnel.namespace, name: cm.metadata.name },
+    steps: restart,
   };
 }
 
@@ -173,12 +181,31 @@ function sourceRuleFix(tunnel: TunnelConfig, rule: TunnelRule, change: RuleChang
   return {
     title: `Change ${source} so that rule #${rule.index} of ${tunnel.label} reads as below`,
     yaml: withComments([...why, `${tunnel.label} is written by the Cloudflare operator: an edit there is overwritten, change ${source} instead`], changedRule(rule, change)),
+    apply: 'manual',
+    manualReason: 'writer-not-modelled',
   };
+}
+
+/**
+ * Builds the fix on the object that writes a tunnel rule, for a rule the operator wrote from it
+ * (`rule.source`). The Ingress writer is here; issue 17 adds TunnelBinding and HTTPRoute writers
+ * by registering theirs. Undefined: the writer is not in the input (the rule is then edited where
+ * it is held, or described).
+ */
+export type RuleWriterFix = (model: MeshModel, tunnel: TunnelConfig, rule: TunnelRule, change: RuleChange, why: string[]) => Fix | undefined;
+
+const RULE_WRITERS = new Map<string, RuleWriterFix>([['Ingress', (model, _tunnel, rule, change, why) => (rule.backend ? ingressRuleFix(model, rule.backend, change, why) : undefined)]]);
+
+/** Registers the fix builder for rules written from objects of `kind` (a TunnelBinding, an HTTPRoute). */
+export function registerRuleWriter(kind: string, build: RuleWriterFix): void {
+  RULE_WRITERS.set(kind, build);
 }
 
 /** One fix that changes a rule where it comes from. */
 export function ruleChangeFix(model: MeshModel, tunnel: TunnelConfig, rule: TunnelRule, change: RuleChange, why: string[]): Fix {
-  if (rule.backend) return ingressRuleFix(model, rule.backend, change, why);
+  const writer = rule.backend ? 'Ingress' : rule.source?.kind;
+  const fromWriter = writer ? RULE_WRITERS.get(writer)?.(model, tunnel, rule, change, why) : undefined;
+  if (fromWriter) return fromWriter;
   if (tunnel.layout === 'cloudflared-yaml') {
     const title = `Rewrite rule #${rule.index} (${rule.hostname ?? '*'}) as ${changedService(rule.service, change.scheme)}${change.originRequest ? ` with originRequest ${JSON.stringify(change.originRequest)}` : ''}`;
     const fix = configMapEditFix(
@@ -192,6 +219,23 @@ export function ruleChangeFix(model: MeshModel, tunnel: TunnelConfig, rule: Tunn
       },
       title,
       why,
+    );
+    if (fix) return fix;
+  }
+  // The operator's config holds a rule whose writer is not in the input: edited in config.json, which the
+  // operator pushes; its next reconcile of the writer rewrites it, so the writer must say the same.
+  const source = rule.source;
+  if (tunnel.layout === 'operator-json' && source && source.kind === 'Ingress') {
+    const fix = operatorConfigFix(
+      model,
+      tunnel,
+      source,
+      (rules) => {
+        const at = rules.findIndex((r) => (r.hostname ?? '') === (rule.hostname ?? '') && (r.path ?? '') === (rule.path ?? '') && r.service === rule.service);
+        if (at >= 0) rules[at] = { ...rules[at], ...changedRule(rule, change) };
+      },
+      `Rewrite rule #${rule.index} (${rule.hostname ?? '*'}) as ${changedService(rule.service, change.scheme)}`,
+      [...why, `the Ingresses of ${source.kind} source ${source.namespace ? `${source.namespace}/` : ''}${source.name} are not in the input: change them too, or the operator's next reconcile writes the rule back`],
     );
     if (fix) return fix;
   }
@@ -252,4 +296,41 @@ function parsedObject(parse: () => unknown): Record<string, unknown> | undefined
   } catch {
     return undefined;
   }
+}
+
+/** Ingress gateway Services in the input: a Service whose pods are Istio gateway proxies. */
+function gatewayServices(model: MeshModel): ServiceView[] {
+  return model.services.filter((s) => {
+    const pods = model.backendsOf(s);
+    return pods.length > 0 && pods.every((p) => p.sidecar.kind === 'gateway');
+  });
+}
+
+/**
+ * For a backend that speaks plaintext gRPC or HTTP/2 (h2c): cloudflared has no h2c, so no single
+ * change of the tunnel rule or the Service makes the edge work — https:// toward a plaintext port
+ * is a TLS handshake it cannot read (TM301), http:// is HTTP/1.1 (TM304). The fix says so and
+ * describes the paths that do work, for a person to choose.
+ */
+export function noH2cFix(model: MeshModel, svc: ServiceView, sp: ServicePort, hostnames: string[], what: 'gRPC' | 'HTTP/2'): Fix {
+  const gateways = gatewayServices(model);
+  const gw = gateways[0];
+  const host = hostnames[0] ?? '<hostname>';
+  const lines = [
+    `no single change makes this edge work: Service ${svc.namespace}/${svc.name} port ${sp.port} serves ${what} in plaintext, and cloudflared has no h2c`,
+    `  (it speaks HTTP/2 to an origin only over TLS, with originRequest.http2Origin: true; https:// toward a plaintext port fails the handshake, http:// is HTTP/1.1)`,
+    'what works, choose one:',
+    `1. through the Istio ingress gateway, which speaks HTTP/2 to ${svc.name} inside the mesh: point the tunnel rule for ${host} at the gateway's TLS port`,
+    `   (https://${gw ? `${gw.name}.${gw.namespace}.svc:${gw.ports.find((p) => p.port === 443)?.port ?? '<https port>'}` : '<gateway service>:<https port>'} with originRequest.http2Origin: true and originServerName: ${host}),`,
+    `   add a Gateway server for ${host} (protocol HTTPS, tls mode SIMPLE with a certificate for it) and a VirtualService routing ${host} to ${svc.fqdn} port ${sp.port}`,
+    gw ? `   (Service ${gw.namespace}/${gw.name} is an ingress gateway in the input)` : '   (no ingress gateway is in the input: install one, e.g. istio/gateway)',
+    `2. make the application serve ${what} over TLS on port ${sp.port}: then declare appProtocol https on the port and use https:// with http2Origin: true (the alternatives below, together)`,
+    `3. ${what === 'gRPC' ? 'serve gRPC-Web (HTTP/1.1) instead' : 'let the server accept HTTP/1.1 as well'} and keep http://`,
+  ];
+  return {
+    title: `No single change: cloudflared cannot reach plaintext ${what} on Service ${svc.namespace}/${svc.name} port ${sp.port} — route it through the ingress gateway, or serve TLS`,
+    yaml: lines.map((l) => `# ${l}\n`).join(''),
+    apply: 'manual',
+    manualReason: 'no-single-change',
+  };
 }

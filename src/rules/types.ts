@@ -31,12 +31,41 @@ export interface RuleExample {
   manifests: string;
 }
 
+/**
+ * How kubectl takes a fix's YAML (its first comment says the same command):
+ * - `apply`: complete objects, created or replacing their namesakes (`kubectl apply -f`);
+ * - `server-side`: partial objects merged into the live ones (`kubectl apply --server-side`): maps merge,
+ *   lists of built-in kinds keyed by name or port merge item by item, other lists are replaced;
+ * - `merge-patch`: a JSON merge patch of one object (`kubectl patch --type merge`): maps merge, null
+ *   deletes, lists are replaced whole;
+ * - `replace`: a complete object deleted and created again (`kubectl replace --force`), for a Pod;
+ * - `manual`: text that says what to change where no object can be applied (the object that writes
+ *   the setting is not modelled): never applied by tunnelmesh.
+ */
+export type ApplyMode = 'apply' | 'server-side' | 'merge-patch' | 'replace' | 'manual';
+
+/** A step a fix needs besides applying its YAML; `command` is what the fix text tells the user to run. */
+export type FixStep =
+  | { kind: 'delete'; target: ObjectRef; command: string }
+  /** Remove one field (a JSON pointer path, e.g. metadata.annotations.<key>): server-side apply never removes another manager's field. */
+  | { kind: 'remove-field'; target: ObjectRef; path: string[]; command: string }
+  /** Restart the pods so they read what was changed (cloudflared reads its config at start). */
+  | { kind: 'restart'; target: ObjectRef; command: string };
+
 export interface Fix {
   title: string;
-  /** Ready-to-apply YAML (an object to create or edit, or a patch, said in its first comment). */
+  /** Ready-to-apply YAML (objects to create or edit, or a patch, said in its first comment); several documents for a bundled fix. */
   yaml: string;
-  /** The object the fix creates or changes. */
+  /** The object the fix creates or changes (the first document's). */
   target?: ObjectRef;
+  /** How the YAML is applied; undefined is `apply`. */
+  apply?: ApplyMode;
+  /** Steps after applying the YAML (deleting what the fix replaces, removing a key, restarting). */
+  steps?: FixStep[];
+  /** Why a `manual` fix is text: no single change works (it says what does), or the object that writes the setting is not modelled. */
+  manualReason?: 'no-single-change' | 'writer-not-modelled';
+  /** The fix deliberately changes which origin a tunnel hostname reaches (a rule pointed at the right Service, or removed). */
+  reroutes?: boolean;
 }
 
 /** What a rule reports; the runner adds code, name and severity from the metadata. */

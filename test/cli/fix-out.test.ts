@@ -8,7 +8,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, test } from 'node:test';
 import jsyaml from 'js-yaml';
-import { destinationRule, deployment, namespace, operatorCloudflared, operatorTunnelConfig, service, toYaml, type Obj } from '../support/build.js';
+import { cloudflaredConfigMap, cloudflaredDeployment, destinationRule, deployment, namespace, operatorCloudflared, operatorTunnelConfig, peerAuthentication, service, toYaml, type Obj } from '../support/build.js';
 import { runCli } from '../support/bin.js';
 import { applyFix, findingsOf } from '../support/rule-tester.js';
 import { RULES } from '../../src/rules/index.js';
@@ -56,7 +56,9 @@ function fixOut(objects: Obj[], dir: string, extra: string[] = []) {
 function applyDir(objects: Obj[], dir: string): Obj[] {
   let out = objects;
   for (const sub of ['', 'server-side']) {
-    for (const name of list(dir, sub).filter((n) => n.endsWith('.yaml'))) out = applyFix(out, readFileSync(join(dir, sub, name), 'utf8'));
+    for (const name of list(dir, sub).filter((n) => n.endsWith('.yaml'))) {
+      out = applyFix(out, { title: name, yaml: readFileSync(join(dir, sub, name), 'utf8'), apply: sub === 'server-side' ? 'server-side' : 'apply' });
+    }
   }
   return out;
 }
@@ -125,6 +127,32 @@ describe('--fix-out', () => {
     assert.match(index, /### TM105 Deployment app\/gw \(#2\)\n\n`Deployment app\/gw` field `spec\.template\.metadata\.annotations\.traffic\.sidecar\.istio\.io\/excludeInboundPorts`: this fix sets "9092", `server-side\/TM105-deployment-app-gw-1\.yaml` \(for TM105 Deployment app\/gw\) sets "9091"/);
     assert.match(index, /\| TM105 Deployment app\/gw \(#2\) \| warning \| .* \| conflicts with server-side\/TM105-deployment-app-gw-1\.yaml: not written/);
     assert.match(index, /--server-side --field-manager=tunnelmesh -f <this directory>\/server-side/);
+  });
+
+  test('issue 13: two findings fixing one PeerAuthentication give one object with the right key (TM107 used to stay)', () => {
+    // A cloudflared without a sidecar sends plaintext to web:80 → 8080, which the namespace makes STRICT (TM102);
+    // the workload policy meant to accept it is keyed by the Service port 80 (TM107).
+    const objects = [
+      namespace('edge'),
+      cloudflaredConfigMap('edge', 'cloudflared', [{ hostname: 'web.example.com', service: 'http://web.app.svc:80' }, { service: 'http_status:404' }]),
+      cloudflaredDeployment('edge', 'cloudflared', 'cloudflared'),
+      namespace('app', { 'istio-injection': 'enabled' }),
+      deployment('app', 'web', { ports: [{ port: 8080 }] }),
+      service('app', 'web', [{ name: 'http', port: 80, targetPort: 8080 }]),
+      peerAuthentication('app', 'default', { mode: 'STRICT' }),
+      peerAuthentication('app', 'web', { selector: { app: 'web' }, portLevel: { 80: 'PERMISSIVE' } }),
+    ];
+    const before = findingsOf(RULES, objects).map((f) => `${f.code} ${f.resource.kind} ${f.resource.name}`);
+    assert.ok(before.includes('TM102 Service web') && before.includes('TM107 PeerAuthentication web'), before.join('\n'));
+    const dir = tmp();
+    fixOut(objects, dir);
+    const files = list(dir).filter((n) => n.endsWith('.yaml'));
+    const paFiles = files.filter((n) => (jsyaml.load(readFileSync(join(dir, n), 'utf8')) as Obj).kind === 'PeerAuthentication');
+    assert.equal(paFiles.length, 1, `one file for the one PeerAuthentication: ${files.join(', ')}`);
+    const pa = jsyaml.load(readFileSync(join(dir, paFiles[0]!), 'utf8')) as { spec: { portLevelMtls: Record<string, unknown> } };
+    assert.deepEqual(Object.keys(pa.spec.portLevelMtls), ['8080'], 'the Service port key is gone, the target port key is there');
+    const after = findingsOf(RULES, applyDir(objects, dir)).filter((f) => f.severity !== 'info').map((f) => `${f.code} ${f.resource.kind} ${f.resource.name}`);
+    assert.deepEqual(after, [], 'applying the directory fixes both');
   });
 
   test('two new DestinationRules for one host become one (Istio would ignore the second)', () => {

@@ -136,9 +136,31 @@ testRule(tm101, {
     {
       name: "a DestinationRule exported only to its own namespace is not seen by cloudflared",
       objects: scenario({ extra: [destinationRule('app', 'gw', { host: FQDN, exportTo: ['.'], portLevel: [{ port: 9091, tls: 'DISABLE' }] })] }),
-      findings: [{ resource: 'Service app/gw', port: 9091 }],
-      // Editing that rule keeps exportTo '.', so the recommended fix (edit it) does not reach cloudflared either.
-      fixResolves: false,
+      // Issue 13: a second rule for the host beside the hidden one would be a duplicate (TM403) that Istio does
+      // not merge with it. The hidden rule already disables tls for 9091: exported, it is the fix for every client.
+      findings: [
+        {
+          resource: 'Service app/gw',
+          port: 9091,
+          fixes: [{ title: 'Set tls.mode DISABLE for port 9091 in DestinationRule app/gw (case.yaml:', yaml: ['exportTo:\n    - "*"\n', 'hides it from clients in other namespaces'] }],
+        },
+      ],
+    },
+    {
+      name: 'a private DestinationRule that says something else for the host: the fix goes to the client\'s namespace, looked up first',
+      objects: scenario({ extra: [destinationRule('app', 'gw', { host: FQDN, exportTo: ['.'], portLevel: [{ port: 8080, tls: 'ISTIO_MUTUAL' }] })] }),
+      findings: [
+        {
+          resource: 'Service app/gw',
+          port: 9091,
+          fixes: [
+            {
+              title: 'DestinationRule cloudflare-operator-system/gw-9091-no-mtls: tls.mode DISABLE for gw.app.svc.cluster.local port 9091',
+              yaml: ['namespace: cloudflare-operator-system\n', 'exportTo:\n    - .\n', 'is not exported to namespace cloudflare-operator-system'],
+            },
+          ],
+        },
+      ],
     },
     {
       name: 'a DestinationRule in a third namespace is not looked up (client ns, service ns, root only)',

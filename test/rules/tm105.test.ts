@@ -1,5 +1,5 @@
 import { tm105 } from '../../src/rules/catalog/tm105-unknown-istio-annotation.js';
-import { deployment, namespace, pod, service, type Obj } from '../support/build.js';
+import { deployment, namespace, operatorCloudflared, operatorTunnelConfig, pod, service, type Obj } from '../support/build.js';
 import { testRule } from '../support/rule-tester.js';
 
 function gw(annotations: Record<string, string>, labels?: Record<string, string>): Obj[] {
@@ -26,10 +26,42 @@ testRule(tm105, {
         {
           resource: 'Deployment app/gw',
           message: ['traffic.istio.io/excludeInboundPorts', 'did you mean traffic.sidecar.istio.io/excludeInboundPorts?', 'ports 9091 stay captured'],
-          fixes: [{ title: 'Write traffic.sidecar.istio.io/excludeInboundPorts as an annotation on spec.template.metadata of Deployment app/gw', yaml: ['traffic.sidecar.istio.io/excludeInboundPorts: "9091"'] }],
+          fixes: [
+            {
+              title: 'Write traffic.sidecar.istio.io/excludeInboundPorts as an annotation on spec.template.metadata of Deployment app/gw',
+              yaml: ['traffic.sidecar.istio.io/excludeInboundPorts: "9091"', 'then: kubectl patch deployment -n app gw --type json -p \'[{"op":"remove","path":"/spec/template/metadata/annotations/traffic.istio.io~1excludeInboundPorts"}]\''],
+            },
+          ],
         },
       ],
-      fixResolves: false, // the patch adds the real key; removing the old one is a manual step the fix says
+    },
+    {
+      // Issue 13: the real key takes 9091 out of the sidecar; the meshed cloudflared's auto mTLS would then
+      // reach the application (seed 000's TM101 outage). The fix says so and brings the DestinationRule.
+      name: "seed 000's situation: the rename comes with the DestinationRule that keeps the meshed tunnel working",
+      objects: [
+        namespace('cloudflare-operator-system', { 'istio-injection': 'enabled' }),
+        operatorTunnelConfig([{ hostname: 'admin.example.com', service: 'http://gw.app.svc:9091' }]),
+        operatorCloudflared(),
+        ...gw({ 'traffic.istio.io/excludeInboundPorts': '9091' }),
+        service('app', 'gw', [{ name: 'http-admin', port: 9091 }]),
+      ],
+      findings: [
+        {
+          resource: 'Deployment app/gw',
+          fixes: [
+            {
+              title: 'and remove traffic.istio.io/excludeInboundPorts',
+              yaml: ['this CHANGES traffic', '(TM101)', 'apply both together, or neither', 'kind: DestinationRule', 'number: 9091', 'mode: DISABLE'],
+            },
+          ],
+        },
+      ],
+    },
+    {
+      name: 'the real key with a value Istio rejects is written as the injector accepts it',
+      objects: gw({ 'traffic.istio.io/excludeInboundPorts': '9091-9092' }),
+      findings: [{ resource: 'Deployment app/gw', fixes: [{ yaml: ['traffic.sidecar.istio.io/excludeInboundPorts: 9091,9092\n', 'range 9091-9092 written out port by port'] }] }],
     },
     {
       name: "a pod annotation on the Deployment's own metadata never reaches the pods",

@@ -77,7 +77,7 @@ testRule(tm301, {
         {
           resource: 'Service app/web',
           port: 8080,
-          fixes: [{ title: 'Rewrite rule #0 (web.example.com) as http://web.app.svc.cluster.local:8080 in ConfigMap edge/cloudflared', yaml: ['kind: ConfigMap', 'service: http://web.app.svc.cluster.local:8080', 'rollout restart -n edge deployment/cloudflared'] }],
+          fixes: [{ title: 'Rewrite rule #0 (web.example.com) as http://web.app.svc.cluster.local:8080 in ConfigMap edge/cloudflared', yaml: ['kind: ConfigMap', 'service: http://web.app.svc.cluster.local:8080', 'kubectl rollout restart deployment/cloudflared -n edge'] }],
         },
       ],
     },

@@ -23,7 +23,7 @@ testRule(tm302, {
           port: 8080,
           message: ['uses h2mux://', 'raw TCP stream', 'speaks HTTP2'],
           evidence: ['level 4 decides h2mux', 'Istio protocol HTTP2 (appProtocol "kubernetes.io/h2c")'],
-          fixes: [{ title: /Set protocol http for port 8080 on Ingress app\/web/, yaml: ['cloudflare.com/protocol-8080: http', 'see TM304'] }],
+          fixes: [{ title: /^No single change/, yaml: ['cloudflared has no h2c', 'through the Istio ingress gateway'] }, { title: /Set protocol http for port 8080 on Ingress app\/web/, yaml: ['cloudflare.com/protocol-8080: http', 'see TM304'] }],
         },
       ],
     },
@@ -40,7 +40,7 @@ testRule(tm302, {
     {
       name: 'cloudflare.com/protocol: grpc is used verbatim: grpc:// is a TCP stream',
       objects: viaOperator([{ host, service: 'web', port: 9000 }], { ports: [{ name: 'grpc', port: 9000 }], annotations: { 'cloudflare.com/protocol': 'grpc' } }),
-      findings: [{ resource: 'Service app/web', port: 9000, message: 'uses grpc://', fixes: [{ yaml: ['cloudflare.com/protocol: null', 'cloudflare.com/protocol-9000: http'] }] }],
+      findings: [{ resource: 'Service app/web', port: 9000, message: 'uses grpc://', fixes: [{ title: /^No single change/, yaml: ['cloudflared has no h2c', 'through the Istio ingress gateway'] }, { yaml: ['cloudflare.com/protocol: null', 'cloudflare.com/protocol-9000: http'] }] }],
     },
     {
       name: 'a TunnelIngressClassConfig defaultProtocol tcp reaches an HTTP port (level 6)',

@@ -42,6 +42,7 @@ testRule(tm304, {
           severity: 'error',
           message: ['speaks gRPC', 'http:// origin: cloudflared speaks HTTP/1.1 to it (it has no h2c'],
           fixes: [
+            { title: /^No single change: cloudflared cannot reach plaintext gRPC on Service app\/web port 9000/, yaml: ['cloudflared has no h2c', 'through the Istio ingress gateway', 'the alternatives below, together'] },
             { title: /Set protocol https for port 9000, http2Origin: true on Ingress app\/web/, yaml: ['cloudflare.com/protocol-9000: https', 'cloudflare.com/http2-origin: "true"', 'must serve TLS'] },
             { title: 'Declare appProtocol https on port 9000' },
           ],
@@ -67,7 +68,7 @@ testRule(tm304, {
           port: 443,
           severity: 'error',
           message: "https:// without http2Origin (cloudflared's default false)",
-          fixes: [{ yaml: ['http2Origin: true', 'service: https://web.app:443'] }],
+          fixes: [{ title: /^No single change/, yaml: ['cloudflared has no h2c', 'through the Istio ingress gateway'] }, { yaml: ['http2Origin: true', 'service: https://web.app:443'] }],
         },
       ],
     },

@@ -69,7 +69,8 @@ testRule(tm305, {
     },
     {
       name: 'a named targetPort no pod declares: no endpoints',
-      objects: [...app({ ports: [{ name: 'http', port: 80, targetPort: 'web' }] }), ...viaConfig([{ hostname: host, service: 'http://web.app:80' }, catchAll], { ports: [{ name: 'http', port: 80, targetPort: 'web' }] }).slice(0, 3)],
+      // The pods declare port 80 unnamed: the Service's targetPort name "web" matches none of them.
+      objects: [...app({ ports: [{ name: 'http', port: 80 }] }).slice(0, 2), service('app', 'web', [{ name: 'http', port: 80, targetPort: 'web' }]), ...viaConfig([{ hostname: host, service: 'http://web.app:80' }, catchAll], { ports: [{ name: 'http', port: 80 }] }).slice(0, 3)],
       findings: [{ resource: 'Service app/web', port: 80, message: 'no ready pod has a container port named "web"' }],
       fixResolves: false,
     },

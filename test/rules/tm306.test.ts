@@ -25,6 +25,17 @@ testRule(tm306, {
       ],
     },
     {
+      name: 'issue 13: the repair of a missing catch-all keeps every other rule\'s origin (it dropped the last character of service URLs)',
+      objects: viaConfig([{ hostname: host, service: 'http://web.app.svc:80' }, { hostname: 'short.example.com', service: 'http://web' }], { ports }),
+      findings: [
+        {
+          resource: 'ConfigMap edge/cloudflared',
+          message: 'The last ingress rule must match all URLs',
+          fixes: [{ yaml: ['service: http://web.app.svc:80\n', 'service: http://web\n', 'service: http_status:404'] }],
+        },
+      ],
+    },
+    {
       name: 'a catch-all before the last rule',
       objects: viaConfig([{ service: 'http://web.app:80' }, { hostname: host, service: 'http://web.app:80' }], { ports }),
       findings: [{ resource: 'ConfigMap edge/cloudflared', message: ["Rule #1 is matching the hostname ''", 'The last ingress rule must match all URLs'], fixes: [{ yaml: ['catch-all rule moved to the end'] }] }],
@@ -32,7 +43,7 @@ testRule(tm306, {
     {
       name: 'a path in the service URL',
       objects: viaConfig([{ hostname: host, service: 'http://web.app:80/api' }, catchAll], { ports }),
-      findings: [{ resource: 'ConfigMap edge/cloudflared', message: "ingress rules don't support proxying to a different path", fixes: [{ yaml: ['service: http://web.app:80\n'] }] }],
+      findings: [{ resource: 'ConfigMap edge/cloudflared', message: "ingress rules don't support proxying to a different path", fixes: [{ yaml: ['service: http://web.app:80\n', 'the origin stays http://web.app:80'] }] }],
     },
     {
       name: 'a service without a scheme',

@@ -28,9 +28,15 @@ testRule(tm307, {
           resource: 'Ingress app/web',
           port: 8080,
           message: ['cloudflare.com/protocol-8080=https names port 8080', 'did you mean cloudflare.com/protocol-80?'],
-          fixes: [{ title: /Rename cloudflare.com\/protocol-8080 to cloudflare.com\/protocol-80/, yaml: ['cloudflare.com/protocol-8080: null', 'cloudflare.com/protocol-80: https'] }, { title: /Remove/ }],
+          // Issue 13: renamed, https would take effect on a port declared http (TM301): removing it is recommended.
+          fixes: [{ title: /^Remove cloudflare.com\/protocol-8080/ }, { title: /Rename cloudflare.com\/protocol-8080 to cloudflare.com\/protocol-80/, yaml: ['cloudflare.com/protocol-8080: null', 'cloudflare.com/protocol-80: https', 'only if the application really speaks https there'] }],
         },
       ],
+    },
+    {
+      name: 'keyed by the target port, with the value the port speaks: the rename is recommended',
+      objects: viaOperator(paths, { ports, annotations: { 'cloudflare.com/protocol-8080': 'http' } }),
+      findings: [{ resource: 'Ingress app/web', port: 8080, fixes: [{ title: /Rename cloudflare.com\/protocol-8080 to cloudflare.com\/protocol-80/ }, { title: /Remove/ }] }],
     },
     {
       name: 'keyed by the port name',

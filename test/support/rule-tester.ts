@@ -1,14 +1,18 @@
 // ESLint's RuleTester, for tunnelmesh rules: `valid` cases must stay silent, `invalid` cases
 // must report exactly the findings listed — and applying a finding's recommended fix to the
-// input must make that finding go away (a fix that does not fix is a defect).
+// input must make that finding go away (a fix that does not fix is a defect). Fixes are applied
+// by src/rules/apply-fix.ts, as kubectl would take them; the property test
+// (test/rules/fix-property.test.ts) goes further over every case here, with every rule.
 
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import jsyaml from 'js-yaml';
 import { collectFromTexts } from '../../src/collect/files.js';
 import { formatRef } from '../../src/core/k8s.js';
+import type { KObject } from '../../src/core/k8s.js';
+import { applyFix as applyFixToObjects } from '../../src/rules/apply-fix.js';
 import { judge } from '../../src/rules/judge.js';
-import type { Finding, Rule } from '../../src/rules/types.js';
+import type { Finding, Fix, Rule } from '../../src/rules/types.js';
 import { toYaml, type Obj } from './build.js';
 
 type Match = string | RegExp;
@@ -71,7 +75,23 @@ function describeFinding(f: Finding): string {
   return `${f.code} ${formatRef(f.resource)}${f.port !== undefined ? `:${f.port}` : ''} — ${f.message}`;
 }
 
+export interface RuleCases {
+  rule: Rule;
+  valid: ValidCase[];
+  invalid: InvalidCase[];
+}
+
+/**
+ * Set by a test that wants the cases rather than the tests (the fix property test): while set,
+ * testRule records its cases here and registers no test.
+ */
+export const caseCollector: { cases?: RuleCases[] } = {};
+
 export function testRule(rule: Rule, cases: { valid: ValidCase[]; invalid: InvalidCase[] }): void {
+  if (caseCollector.cases) {
+    caseCollector.cases.push({ rule, ...cases });
+    return;
+  }
   describe(`${rule.meta.code} ${rule.meta.name}`, () => {
     for (const c of cases.valid) {
       it(`valid: ${c.name}`, () => {
@@ -99,11 +119,14 @@ export function testRule(rule: Rule, cases: { valid: ValidCase[]; invalid: Inval
             if (fx.title) assertMatch(fix.title, fx.title, `fix ${j + 1} title`);
             for (const y of fx.yaml ?? []) assertMatch(fix.yaml, y, `fix ${j + 1} yaml`);
           });
-          for (const fix of f.fixes) assert.doesNotThrow(() => jsyaml.load(fix.yaml), `fix "${fix.title}" is not valid YAML`);
+          for (const fix of f.fixes) assert.doesNotThrow(() => jsyaml.loadAll(fix.yaml), `fix "${fix.title}" is not valid YAML`);
         });
         if (c.fixResolves !== false) {
           for (const f of found) {
-            const fixed = applyFix(c.objects, f.fixes[0]?.yaml ?? '');
+            const fix = f.fixes[0];
+            // A manual fix says what works where no single change does: nothing to apply.
+            if (!fix || fix.apply === 'manual') continue;
+            const fixed = applyFix(c.objects, fix);
             const after = findingsOf(rule, fixed, c.namespace).filter((g) => formatRef(g.resource) === formatRef(f.resource) && g.port === f.port);
             assert.deepEqual(after.map(describeFinding), [], `applying "${f.fixes[0]?.title}" should resolve the finding`);
           }
@@ -113,29 +136,12 @@ export function testRule(rule: Rule, cases: { valid: ValidCase[]; invalid: Inval
   });
 }
 
-function isObj(v: unknown): v is Record<string, unknown> {
-  return typeof v === 'object' && v !== null && !Array.isArray(v);
+/** Applies a fix as kubectl would take it (src/rules/apply-fix.ts): its YAML by its apply mode, then its steps. */
+export function applyFix(objects: Obj[], fix: Fix): Obj[] {
+  const normalized = snapshotOf(objects).objects;
+  const applied = applyFixToObjects(normalized, fix);
+  assert.deepEqual(applied.problems, [], `applying "${fix.title}"`);
+  return applied.objects as unknown as Obj[];
 }
 
-/** Maps merge, null deletes, anything else replaces: a JSON merge patch (and enough of a strategic merge for metadata patches). */
-function merge(base: Record<string, unknown>, patch: Record<string, unknown>): Record<string, unknown> {
-  const out: Record<string, unknown> = { ...base };
-  for (const [k, v] of Object.entries(patch)) {
-    if (v === null) delete out[k];
-    else out[k] = isObj(v) && isObj(out[k]) ? merge(out[k] as Record<string, unknown>, v) : v;
-  }
-  return out;
-}
-
-/**
- * Applies a fix as `kubectl apply` would: a new object is added; a full object replaces its
- * namesake; a partial workload (a pod-template patch) is merged into it.
- */
-export function applyFix(objects: Obj[], yaml: string): Obj[] {
-  const doc = jsyaml.load(yaml) as Obj;
-  const same = (o: Obj) => o.kind === doc.kind && o.metadata.name === doc.metadata.name && (o.metadata.namespace ?? '') === (doc.metadata.namespace ?? '');
-  const existing = objects.find(same);
-  if (!existing) return [...objects, doc];
-  const partial = ['Deployment', 'StatefulSet', 'DaemonSet', 'CronJob', 'Job', 'Namespace', 'Service', 'Ingress'].includes(doc.kind);
-  return objects.map((o) => (same(o) ? (partial ? (merge(o, doc) as Obj) : doc) : o));
-}
+export type { KObject };

@@ -26,10 +26,11 @@ export interface AppOptions {
 /** Namespace app, Deployment and Service `web` with the given Service ports. */
 export function app(o: AppOptions): Obj[] {
   const name = o.name ?? 'web';
-  const containerPorts = [...new Set(o.ports.map((p) => (typeof p.targetPort === 'number' ? p.targetPort : p.port)))];
+  // A named targetPort is a named container port (numbered like the Service port), as charts write it.
+  const containerPorts = [...new Map(o.ports.map((p) => (typeof p.targetPort === 'string' ? [p.port, { name: p.targetPort, port: p.port }] : [typeof p.targetPort === 'number' ? p.targetPort : p.port, { port: typeof p.targetPort === 'number' ? p.targetPort : p.port }]))).values()];
   return [
     namespace('app', o.meshed === false ? {} : { 'istio-injection': 'enabled' }),
-    deployment('app', name, { ports: containerPorts.map((port) => ({ port })) }),
+    deployment('app', name, { ports: containerPorts }),
     service('app', name, o.ports, o.serviceAnnotations ? { annotations: o.serviceAnnotations } : {}),
   ];
 }

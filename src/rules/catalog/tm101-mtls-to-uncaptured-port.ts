@@ -54,7 +54,7 @@ export const tm101: Rule = {
       const why = `clients send plaintext to ${svc.fqdn}:${sp.port}, which the application on target port ${listing(targetPorts.map(String))} expects`;
       const fixes: Fix[] = [];
       for (const h of distinctBy(hits, (h) => matchKey(h.endpoint.sends.match))) {
-        fixes.push(destinationRuleTlsFix(model, svc, sp, 'DISABLE', h.endpoint.sends.match, why));
+        fixes.push(destinationRuleTlsFix(model, svc, sp, 'DISABLE', h.endpoint.sends.match, why, h.client.group.context.namespace));
       }
       const perWorkloadPort = distinctBy(hits, (h) => `${formatRef(workloadOf(h.endpoint.pod))}:${h.endpoint.targetPort}`);
       for (const { endpoint } of perWorkloadPort) {

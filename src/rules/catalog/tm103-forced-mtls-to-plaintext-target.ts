@@ -105,7 +105,7 @@ spec:
       const pods = unique(hits.map((h) => h.endpoint.pod));
       const fixes: Fix[] = [];
       for (const h of distinctBy(hits, (h) => matchKey(h.endpoint.sends.match))) {
-        fixes.push(destinationRuleTlsFix(model, svc, sp, 'DISABLE', h.endpoint.sends.match, `clients send plaintext to port ${sp.port}, which ${reason(h)}`));
+        fixes.push(destinationRuleTlsFix(model, svc, sp, 'DISABLE', h.endpoint.sends.match, `clients send plaintext to port ${sp.port}, which ${reason(h)}`, h.client.namespace));
       }
       const noSidecar = distinctBy(hits.filter((h) => h.endpoint.pod.sidecar.state === 'absent' && !h.endpoint.pod.sidecar.ambient), (h) => h.endpoint.pod.owner?.name ?? h.endpoint.pod.name);
       for (const h of noSidecar) {

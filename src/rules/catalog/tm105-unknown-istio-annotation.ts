@@ -4,8 +4,14 @@
 
 import { ISTIO_ANNOTATIONS, ISTIO_LABELS, type IstioKey } from '../../model/istio-keys.js';
 import { refOf, type KObject, type StringMap, type Workload } from '../../core/k8s.js';
+import { ANNOTATION, invalidCaptureAnnotations } from '../../model/capture.js';
+import type { MeshModel } from '../../model/model.js';
+import type { PodView } from '../../model/pods.js';
+import { resolveTargetPort } from '../../model/services.js';
+import { repairedValue } from './tm108-invalid-capture-annotation.js';
 import { isWorkloadKind } from '../../core/kinds.js';
 import { editDistance } from '../../model/text.js';
+import { bundled, destinationRuleTlsFix, removeFieldStep, stepComments } from '../fixes.js';
 import type { Fix, FindingDraft, Rule } from '../types.js';
 import { withComments } from '../yaml.js';
 import { APP_NAMESPACE, gateway, GATEWAY_SERVICE, manifests } from '../examples.js';
@@ -135,7 +141,7 @@ export const tm105: Rule = {
           const map = where === 'annotation' ? c.annotations : c.labels;
           for (const [key, value] of Object.entries(map)) {
             if (!isIstioDomainKey(key)) continue;
-            const finding = judgeKey(model.positionOf(o), c, where, key, value);
+            const finding = judgeKey(model, model.positionOf(o), c, where, key, value);
             if (finding) findings.push(finding);
           }
         }
@@ -145,7 +151,7 @@ export const tm105: Rule = {
   },
 };
 
-function judgeKey(position: { file: string; line: number } | undefined, c: Carrier, where: Where, key: string, value: string): FindingDraft | undefined {
+function judgeKey(model: MeshModel, position: { file: string; line: number } | undefined, c: Carrier, where: Where, key: string, value: string): FindingDraft | undefined {
   const other: Where = where === 'annotation' ? 'label' : 'annotation';
   const known = KNOWN[where].get(key);
   // Labels such as istio.io/rev mark many kinds; only a pod key on a workload's own metadata is a clear mistake.
@@ -179,7 +185,7 @@ function judgeKey(position: { file: string; line: number } | undefined, c: Carri
   if (meant) evidence.push(`Istio's ${meant.kind} ${meant.name} applies to ${meant.resources.join(', ') || 'any resource'}${meant.deprecated ? ' (deprecated)' : ''}`);
   evidence.push(`consequence: ${effect}`);
   const fixes: Fix[] = [];
-  if (meant && moveTo) fixes.push(renameFix(c, where, key, value, meant.name, moveTo, position));
+  if (meant && moveTo) fixes.push(renameFix(model, c, where, key, value, meant.name, moveTo, position));
   const metadataPath = c.template ? [...(c.object.kind === 'CronJob' ? ['spec', 'jobTemplate'] : []), 'spec', 'template', 'metadata'] : ['metadata'];
   return {
     resource: ref,
@@ -191,7 +197,41 @@ function judgeKey(position: { file: string; line: number } | undefined, c: Carri
   };
 }
 
+/** The pods a carrier's keys reach: its own (a Pod), or those of the workload (running or predicted from its template). */
+function podsOf(model: MeshModel, o: KObject): PodView[] {
+  return model.pods.filter((p) => p.object === o || (p.owner?.kind === o.kind && p.owner.name === o.metadata.name && p.namespace === o.metadata.namespace));
+}
+
+/**
+ * Writing the real capture key changes traffic, unlike renaming a key that did nothing: the ports
+ * it excludes stop being captured, and meshed clients' auto mTLS then reaches the application
+ * (TM101). The DestinationRule that makes meshed clients send plaintext to them comes with it.
+ */
+function exclusionCompanions(model: MeshModel, o: KObject, value: string): { value: string; notes: string[]; companions: Fix[] } {
+  const pods = podsOf(model, o);
+  const pod = pods[0];
+  let written = value;
+  const notes: string[] = [];
+  const problem = invalidCaptureAnnotations({ [ANNOTATION.excludeInboundPorts]: value })[0];
+  if (problem && pod) {
+    const repaired = repairedValue(problem, pod);
+    written = repaired.value;
+    notes.push(`the value "${value}" is not one Istio accepts for the real key (the injector would deny the pods): written as "${written}" (${repaired.notes.join('; ')})`);
+  }
+  const ports = new Set(written.split(',').map((x) => x.trim()).filter((x) => /^\d+$/.test(x)).map(Number));
+  const companions: Fix[] = [];
+  const services = [...new Set(pods.flatMap((p) => model.servicesOf(p)))];
+  for (const svc of services) {
+    const reached = svc.ports.filter((sp) => pods.some((p) => { const tp = resolveTargetPort(sp, p).port; return tp !== undefined && ports.has(tp); }));
+    if (reached.length === 0) continue;
+    const match = model.destinationRules.lookupForAnyClient(svc.fqdn, svc.namespace);
+    companions.push(destinationRuleTlsFix(model, svc, reached, 'DISABLE', match, `meshed clients send plaintext to Service port ${reached.map((p) => p.port).join(', ')}, which the sidecar no longer captures once the real key is written`));
+  }
+  return { value: written, notes, companions };
+}
+
 function renameFix(
+  model: MeshModel,
   c: Carrier,
   from: Where,
   key: string,
@@ -202,7 +242,9 @@ function renameFix(
 ): Fix {
   const o = c.object;
   const field = to.where === 'annotation' ? 'annotations' : 'labels';
-  const meta = { [field]: { [target]: value } };
+  const exclusion = target === ANNOTATION.excludeInboundPorts && to.where === 'annotation' ? exclusionCompanions(model, o, value) : undefined;
+  const written = exclusion?.value ?? value;
+  const meta = { [field]: { [target]: written } };
   const spec = to.template ? (o.kind === 'CronJob' ? { jobTemplate: { spec: { template: { metadata: meta } } } } : { template: { metadata: meta } }) : undefined;
   const doc: Record<string, unknown> = {
     apiVersion: o.apiVersion,
@@ -211,16 +253,32 @@ function renameFix(
   };
   if (spec) doc.spec = spec;
   const placeTo = to.template ? 'spec.template.metadata' : 'metadata';
+  const fromField = from === 'annotation' ? 'annotations' : 'labels';
+  const oldPath = c.template ? [...(o.kind === 'CronJob' ? ['spec', 'jobTemplate', 'spec', 'template'] : ['spec', 'template']), 'metadata', fromField, key] : ['metadata', fromField, key];
+  // Server-side apply never removes a field another manager (kubectl, helm) set: the old key is removed by its own step.
+  const remove = removeFieldStep(refOf(o), oldPath);
   return {
     title: `Write ${target} as ${to.where === 'annotation' ? 'an annotation' : 'a label'} on ${placeTo} of ${o.kind} ${o.metadata.namespace ? `${o.metadata.namespace}/` : ''}${o.metadata.name}, and remove ${key}`,
     yaml: withComments(
       [
         `replaces ${from} ${key} (${c.place}) with ${to.where} ${target}${position ? `; edit ${position.file}:${position.line}` : ''}`,
-        `remove the old key too: kubectl ${o.kind === 'Namespace' ? '' : `-n ${o.metadata.namespace} `}${from === 'annotation' ? 'annotate' : 'label'} ${o.kind.toLowerCase()} ${o.metadata.name} ${key}-${c.template ? '  (it is in the pod template: edit the manifest)' : ''}`,
+        ...(exclusion
+          ? [
+              `this CHANGES traffic: today Istio ignores ${key}, so ports ${written} are captured and Istio terminates mTLS for them; with the real key they bypass the sidecar, and meshed clients (auto mTLS) would send the application a TLS handshake (TM101)`,
+              ...exclusion.notes,
+              ...(exclusion.companions.length
+                ? ['the DestinationRule after the patch makes meshed clients send plaintext to those ports: apply both together, or neither']
+                : ['no Service in the input exposes those ports: meshed clients reaching them directly would need a DestinationRule tls DISABLE too']),
+              'if the ports were never meant to bypass the sidecar, remove the misspelled key instead of renaming it',
+            ]
+          : []),
         'apply with: kubectl apply --server-side --field-manager=tunnelmesh -f <this file>  (or change the manifest that owns it)',
+        ...stepComments([remove]),
       ],
       doc,
-    ),
+    ) + (exclusion?.companions ?? []).map(bundled).join(''),
+    apply: 'server-side',
+    steps: [remove],
     target: refOf(o),
   };
 }

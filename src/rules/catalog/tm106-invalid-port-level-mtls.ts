@@ -2,14 +2,14 @@
 // selector in the root namespace, an empty portLevelMtls map, or a key that is not a port.
 
 import { objectsOfKind } from '../../core/snapshot.js';
-import type { PeerAuthentication } from '../../core/k8s.js';
+import { refOf, type PeerAuthentication } from '../../core/k8s.js';
 import type { MeshModel } from '../../model/model.js';
 import { formatSelector, hasSelector, isValidPortKey, paName, podsSelectedBy, scopeOf } from '../../model/peerauth.js';
 import { appContainers } from '../../model/ports.js';
 import type { PodView } from '../../model/pods.js';
 import { groupByWorkload, describeGroup } from '../../model/workloads.js';
 import { listing, unique } from '../edge-hits.js';
-import { createFix, editFix, peerAuthPortsFix } from '../fixes.js';
+import { createFix, deleteStep, editFix, peerAuthPortsFix } from '../fixes.js';
 import type { Fix, FindingDraft, Rule } from '../types.js';
 
 type PortLevel = Record<string, { mode?: string }>;
@@ -124,11 +124,9 @@ function moveOutOfRoot(model: MeshModel, pa: PeerAuthentication): Fix[] {
     const groups = groupByWorkload(selected.filter((p) => p.namespace === ns));
     return createFix(
       `Move ${paName(pa)} to namespace ${ns}`,
-      [
-        `in ${ns} the selector applies to ${listing(groups.map((g) => describeGroup(g)))}`,
-        `then delete the ignored copy: kubectl delete peerauthentication -n ${pa.metadata.namespace} ${pa.metadata.name}`,
-      ],
+      [`in ${ns} the selector applies to ${listing(groups.map((g) => describeGroup(g)))}`, 'the copy in the root namespace is ignored: delete it'],
       { apiVersion: pa.apiVersion, kind: 'PeerAuthentication', metadata: { name: pa.metadata.name, namespace: ns }, spec: structuredClone(pa.spec) },
+      { steps: [deleteStep(refOf(pa))] },
     );
   });
 }

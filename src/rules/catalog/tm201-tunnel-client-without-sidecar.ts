@@ -1,13 +1,44 @@
 // TM201: a tunnel's cloudflared has no sidecar while its backends are meshed.
 
 import { formatRef } from '../../core/k8s.js';
-import { groupClients } from '../../model/edges.js';
-import { workloadOf } from '../../model/pods.js';
-import { injectSidecarFix } from '../fixes.js';
+import { isInboundCaptured } from '../../model/capture.js';
+import { groupClients, type TunnelEdge } from '../../model/edges.js';
+import type { MeshModel } from '../../model/model.js';
+import { workloadOf, type PodView } from '../../model/pods.js';
+import { resolveTargetPort } from '../../model/services.js';
+import { bundled, destinationRuleTlsFix, injectSidecarFix } from '../fixes.js';
 import { listing, unique } from '../edge-hits.js';
-import type { FindingDraft, Rule } from '../types.js';
+import type { Fix, FindingDraft, Rule } from '../types.js';
 import { APP_NAMESPACE, CLOUDFLARED, edgeNamespace, gateway, GATEWAY_SERVICE, manifests, tunnelConfig } from '../examples.js';
 import { PODS, TUNNELS, kinds } from '../inputs.js';
+
+/**
+ * With a sidecar, cloudflared's auto mTLS reaches backend ports their sidecars do not capture
+ * (TM101): the DestinationRules that make it send plaintext there come with the injection.
+ */
+function withUncapturedBackends(model: MeshModel, pod: PodView, edges: TunnelEdge[], inject: Fix): Fix {
+  const companions: Fix[] = [];
+  const seen = new Set<string>();
+  for (const e of edges) {
+    const key = `${e.service.namespace}/${e.service.name}:${e.servicePort.port}`;
+    if (seen.has(key)) continue;
+    const uncaptured = model.backendsOf(e.service).some((p) => {
+      if (p.sidecar.state !== 'present') return false;
+      const tp = resolveTargetPort(e.servicePort, p).port;
+      return tp !== undefined && !isInboundCaptured(p.inbound, tp);
+    });
+    if (!uncaptured) continue;
+    seen.add(key);
+    const match = model.destinationRules.lookup({ namespace: pod.namespace, labels: pod.labels }, e.service.fqdn, e.service.namespace);
+    companions.push(destinationRuleTlsFix(model, e.service, e.servicePort, 'DISABLE', match, `cloudflared with a sidecar would send Istio mTLS to ${key}, whose target port its sidecar does not capture (TM101)`, pod.namespace));
+  }
+  if (companions.length === 0) return inject;
+  return {
+    ...inject,
+    title: `${inject.title}, with the DestinationRule${companions.length === 1 ? '' : 's'} for the backend ports that bypass their sidecars`,
+    yaml: `# apply every document below together: the DestinationRule${companions.length === 1 ? '' : 's'} keep${companions.length === 1 ? 's' : ''} ${[...seen].join(', ')} working once cloudflared sends mTLS\n${inject.yaml}${companions.map(bundled).join('')}`,
+  };
+}
 
 export const tm201: Rule = {
   meta: {
@@ -47,7 +78,7 @@ export const tm201: Rule = {
           ...unique(edges.map((e) => e.tunnel.connectorEvidence)),
           `meshed backends reached by its tunnel rules: ${listing(meshed)}`,
         ],
-        fixes: [injectSidecarFix(model, pod, 'cloudflared joins the mesh: auto mTLS to its backends (check TM101: excluded backend ports then need a DestinationRule DISABLE)')],
+        fixes: [withUncapturedBackends(model, pod, edges, injectSidecarFix(model, pod, 'cloudflared joins the mesh: auto mTLS to its backends'))],
         namespaces: unique(edges.map((e) => e.service.namespace)),
         objects: [pod.object],
       });

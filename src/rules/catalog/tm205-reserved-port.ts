@@ -94,7 +94,8 @@ function moveFixes(model: MeshModel, pod: PodView, moves: Map<number, number>): 
           movePorts(spec, moves);
         },
         `Move ${owner.kind} ${pod.namespace}/${owner.metadata.name} off the sidecar's ports (${summary})`,
-        owner.kind === 'Pod' ? [...comments, 'a bare Pod cannot change its ports in place: kubectl replace --force -f <this file>'] : comments,
+        owner.kind === 'Pod' ? [...comments, 'a bare Pod cannot change its ports in place: it is deleted and created again'] : comments,
+        owner.kind === 'Pod' ? { apply: 'replace' } : {},
       ),
     );
   }

@@ -3,6 +3,7 @@
 
 import type { PodView } from '../../model/pods.js';
 import { appContainers } from '../../model/ports.js';
+import { isInboundCaptured } from '../../model/capture.js';
 import { describeGroup, groupByWorkload, isBatchPod } from '../../model/workloads.js';
 import { createFix, workloadSelector } from '../fixes.js';
 import type { Fix, FindingDraft, Rule } from '../types.js';
@@ -32,7 +33,10 @@ export const tm207: Rule = {
     const findings: FindingDraft[] = [];
     for (const group of groupByWorkload(lonely)) {
       const pod = group.pods[0] as PodView;
-      const ports = appContainers(pod.spec).flatMap((c) => (c.ports ?? []).filter((p) => (p.protocol ?? 'TCP').toUpperCase() !== 'UDP'));
+      const declared = appContainers(pod.spec).flatMap((c) => (c.ports ?? []).filter((p) => (p.protocol ?? 'TCP').toUpperCase() !== 'UDP'));
+      // A port the sidecar does not capture, exposed by a Service, gets meshed clients' mTLS (TM104): left out.
+      const ports = declared.filter((p) => isInboundCaptured(pod.inbound, p.containerPort));
+      const uncaptured = declared.filter((p) => !ports.includes(p)).map((p) => p.containerPort);
       const fixes: Fix[] = [];
       if (ports.length) {
         const name = group.workload.name;
@@ -40,6 +44,7 @@ export const tm207: Rule = {
           createFix(`Service ${pod.namespace}/${name} for ${group.workload.kind} ${pod.namespace}/${name}`, [
             'selects the workload\'s pods with its own selector and exposes its declared container ports',
             'name each port by protocol (http-…, grpc-…, tcp-…) so Istio does not have to sniff it',
+            ...(uncaptured.length ? [`port${uncaptured.length === 1 ? '' : 's'} ${uncaptured.join(', ')} bypass${uncaptured.length === 1 ? 'es' : ''} the sidecar and ${uncaptured.length === 1 ? 'is' : 'are'} left out: exposed, meshed clients would send ${uncaptured.length === 1 ? 'it' : 'them'} Istio mTLS (add a DestinationRule tls DISABLE for ${uncaptured.length === 1 ? 'it' : 'them'} first)`] : []),
           ], {
             apiVersion: 'v1',
             kind: 'Service',

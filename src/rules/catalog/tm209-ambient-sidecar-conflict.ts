@@ -22,6 +22,7 @@ function dropNamespaceLabels(ns: Namespace, labels: string[], why: string[], fil
       { apiVersion: 'v1', kind: 'Namespace', metadata: { name: ns.metadata.name, labels: Object.fromEntries(labels.map((l) => [l, null])) } },
     ),
     target: { kind: 'Namespace', name: ns.metadata.name },
+    apply: 'merge-patch',
   };
 }
 

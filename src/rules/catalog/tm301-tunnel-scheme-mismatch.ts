@@ -5,7 +5,7 @@ import type { TunnelEdge } from '../../model/edges.js';
 import type { MeshModel } from '../../model/model.js';
 import { declaredSpeech, type Speech } from '../../model/protocol.js';
 import { distinctBy, edgeNamespaces, edgesByServicePort, hitEdges, listing, portEvidence, ruleEvidence, ruleName, ruleSourceKey, unique } from '../edge-hits.js';
-import { appProtocolFix, ruleChangeFix } from '../tunnel-fixes.js';
+import { appProtocolFix, noH2cFix, ruleChangeFix } from '../tunnel-fixes.js';
 import type { Fix, FindingDraft, Rule } from '../types.js';
 import { PODS, TUNNELS, kinds } from '../inputs.js';
 
@@ -38,6 +38,10 @@ function fixesFor(model: MeshModel, edges: TunnelEdge[]): Fix[] {
   const speech = declaredSpeech(sp);
   const fixes: Fix[] = [];
   const alternatives: Fix[] = [];
+  // https:// toward plaintext gRPC or HTTP/2: http:// would be HTTP/1.1 (TM304); no scheme alone works.
+  if ((speech.speech === 'grpc' || speech.speech === 'http2') && edges.every((e) => isTlsScheme(e.url.scheme))) {
+    fixes.push(noH2cFix(model, svc, sp, unique(edges.map((e) => e.rule.hostname ?? '').filter(Boolean)), speech.speech === 'grpc' ? 'gRPC' : 'HTTP/2'));
+  }
   for (const edge of distinctBy(edges, ruleSourceKey)) {
     const scheme = edge.url.scheme;
     const target = wanted(scheme);

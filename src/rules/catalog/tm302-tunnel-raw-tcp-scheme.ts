@@ -4,7 +4,7 @@ import { isCatchAll, serviceKind } from '../../model/cloudflared.js';
 import type { TunnelEdge } from '../../model/edges.js';
 import { declaredSpeech, isHttpFamily } from '../../model/protocol.js';
 import { distinctBy, edgeNamespaces, edgesByServicePort, hitEdges, listing, portEvidence, ruleEvidence, ruleName, ruleSourceKey, unique } from '../edge-hits.js';
-import { ruleChangeFix } from '../tunnel-fixes.js';
+import { noH2cFix, ruleChangeFix } from '../tunnel-fixes.js';
 import type { FindingDraft, Rule } from '../types.js';
 import { PODS, TUNNELS, kinds } from '../inputs.js';
 
@@ -50,9 +50,9 @@ export const tm302: Rule = {
       const needsH2 = speech.speech === 'grpc' || speech.speech === 'http2';
       const why = [`cloudflared proxies ${target}:// as HTTP; ${listing(schemes)} is a raw TCP stream`];
       if (needsH2) why.push(`the backend speaks ${speech.speech === 'grpc' ? 'gRPC' : 'HTTP/2'}: see TM304 for https:// with http2Origin`);
-      const fixes = distinctBy(edges, ruleSourceKey).map((e) =>
-        ruleChangeFix(model, e.tunnel, e.rule, { scheme: target }, why),
-      );
+      const fixes = distinctBy(edges, ruleSourceKey).map((e) => ruleChangeFix(model, e.tunnel, e.rule, { scheme: target }, why));
+      // http:// toward gRPC or HTTP/2 is HTTP/1.1 (TM304): no scheme alone works there.
+      if (needsH2) fixes.unshift(noH2cFix(model, svc, sp, unique(edges.map((e) => e.rule.hostname ?? '').filter(Boolean)), speech.speech === 'grpc' ? 'gRPC' : 'HTTP/2'));
       findings.push({
         resource: { kind: 'Service', namespace: svc.namespace, name: svc.name },
         port: sp.port,

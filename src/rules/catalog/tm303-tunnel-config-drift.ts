@@ -1,17 +1,11 @@
 // TM303: the tunnel config's rule for an Ingress backend is not what the operator's chain resolves today.
 
 import { ruleKey } from '../../model/edges.js';
-import { INGRESS_RULE_PRIORITY } from '../../model/operator.js';
-import type { IngressBackendView } from '../../model/operator-view.js';
 import { ruleEvidence } from '../edge-hits.js';
-import { operatorConfigFix } from '../tunnel-fixes.js';
+import { operatorConfigFix, operatorRule } from '../tunnel-fixes.js';
+import { rerouting } from '../fixes.js';
 import type { Fix, FindingDraft, Rule } from '../types.js';
 import { PODS, TUNNELS, kinds } from '../inputs.js';
-
-/** The rule the operator writes for a backend, as config.json holds it. */
-function expectedRule(b: IngressBackendView): Record<string, unknown> {
-  return { hostname: b.host, ...(b.rulePath ? { path: b.rulePath } : {}), service: b.url, originRequest: b.originRequest, priority: INGRESS_RULE_PRIORITY };
-}
 
 function sameHostPath(raw: Record<string, unknown>, host: string | undefined, path: string | undefined): boolean {
   return (raw.hostname ?? '') === (host ?? '') && (raw.path ?? '') === (path ?? '');
@@ -40,7 +34,7 @@ export const tm303: Rule = {
       const ticc = b.classConfig?.config;
       const source = ticc ? { kind: 'Ingress', namespace: ticc.metadata.namespace as string, name: ticc.metadata.name } : undefined;
       const fixes: Fix[] = [];
-      const expected = expectedRule(b);
+      const expected = operatorRule(b);
       if (tunnel && source) {
         const fix = operatorConfigFix(
           model,
@@ -54,7 +48,7 @@ export const tm303: Rule = {
           `Write the rule the operator resolves for ${b.host}${b.rulePath ? ` ${b.rulePath}` : ''} (${b.url})`,
           [`what the operator writes for ${b.label} on its next reconcile; if the config is the intended state, change the Ingress or Service instead`],
         );
-        if (fix) fixes.push(fix);
+        if (fix) fixes.push(rerouting(fix));
       }
       const missing = !b.rule;
       findings.push({
@@ -100,7 +94,7 @@ export const tm303: Rule = {
         message: `${tunnel.label} still routes ${rule.hostname ?? '*'}${rule.path ? ` ${rule.path}` : ''} to ${rule.service}, but ${why}: the rule is stale.`,
         symptom: 'the hostname keeps reaching the old backend until the operator reconciles, then answers with the catch-all (404)',
         evidence: [...ruleEvidence(tunnel, rule), why, ...(tunnel.syncStatus ? [`syncStatus: ${tunnel.syncStatus}`] : [])],
-        fixes: fix ? [fix] : [],
+        fixes: fix ? [rerouting(fix)] : [],
         namespaces: [tunnel.namespace],
         objects: [tunnel.object],
         edges: [ruleKey(tunnel, rule)],

@@ -4,7 +4,7 @@ import { effectiveOriginRequest, serviceKind } from '../../model/cloudflared.js'
 import type { TunnelEdge } from '../../model/edges.js';
 import { declaredSpeech } from '../../model/protocol.js';
 import { distinctBy, edgeNamespaces, edgesByServicePort, hitEdges, listing, portEvidence, ruleEvidence, ruleName, ruleSourceKey, unique } from '../edge-hits.js';
-import { appProtocolFix, ruleChangeFix } from '../tunnel-fixes.js';
+import { appProtocolFix, noH2cFix, ruleChangeFix } from '../tunnel-fixes.js';
 import type { Fix, FindingDraft, Rule } from '../types.js';
 import { PODS, TUNNELS, kinds } from '../inputs.js';
 
@@ -61,9 +61,11 @@ export const tm304: Rule = {
         `${what} needs HTTP/2 end to end; cloudflared uses HTTP/2 to an origin only over https:// with http2Origin: true`,
         `the backend must serve TLS on port ${sp.port} for https:// (today it is declared ${speech.istio.protocol}, plaintext); cloudflared verifies its certificate unless noTLSVerify is set`,
       ];
-      const fixes: Fix[] = distinctBy(edges, ruleSourceKey).map((e) =>
-        ruleChangeFix(model, e.tunnel, e.rule, { ...(e.url.scheme === 'https' ? {} : { scheme: 'https' }), originRequest: { http2Origin: true } }, why),
-      );
+      // Recommended: what works; the rule change and the declaration below only work together, once the app serves TLS.
+      const fixes: Fix[] = [noH2cFix(model, svc, sp, unique(edges.map((e) => e.rule.hostname ?? '').filter(Boolean)), what)];
+      fixes.push(...distinctBy(edges, ruleSourceKey).map((e) =>
+        ruleChangeFix(model, e.tunnel, e.rule, { ...(e.url.scheme === 'https' ? {} : { scheme: 'https' }), originRequest: { http2Origin: true } }, [...why, 'only together with the appProtocol https declaration, once the application serves TLS']),
+      ));
       fixes.push(
         appProtocolFix(model, svc, sp, 'https', [
           `once the application serves ${what} over TLS on this port: Istio passes TLS through (a ${speech.istio.protocol} declaration would make the sidecars parse it) and the operator's level 4 writes https`,

@@ -6,7 +6,7 @@ import type { MeshModel } from '../../model/model.js';
 import { describePod } from '../../model/pods.js';
 import { formatServicePort, resolveTargetPort, type ServiceView } from '../../model/services.js';
 import type { TunnelConfig, TunnelRule } from '../../model/tunnels.js';
-import { where } from '../fixes.js';
+import { rerouting, where } from '../fixes.js';
 import { listing, ruleEvidence, ruleName } from '../edge-hits.js';
 import { backendPath, configMapEditFix, ingressRulesFix, mergePatchFix, removeRuleFix, ruleChangeFix } from '../tunnel-fixes.js';
 import type { Fix, FindingDraft, Rule } from '../types.js';
@@ -238,7 +238,7 @@ export const tm305: Rule = {
         message: p.message,
         symptom: SYMPTOM,
         evidence: p.evidence,
-        fixes: p.fixes,
+        fixes: p.fixes.map(rerouting),
         namespaces: [...new Set([...p.namespaces, p.tunnel.namespace, ...(p.rule.backend ? [p.rule.backend.namespace] : [])])],
         objects: [p.rule.backend?.ingress ?? p.tunnel.object],
         edges: [ruleKey(p.tunnel, p.rule)],

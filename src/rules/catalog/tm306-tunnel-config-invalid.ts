@@ -8,7 +8,7 @@ import type { IngressBackendView } from '../../model/operator-view.js';
 import { declaredSpeech } from '../../model/protocol.js';
 import type { TunnelConfig } from '../../model/tunnels.js';
 import { ruleEvidence, unique } from '../edge-hits.js';
-import { backendPath, configMapEditFix, ingressRuleFix, ingressRulesFix } from '../tunnel-fixes.js';
+import { backendPath, configMapEditFix, ingressRuleFix, ingressRulesFix, noH2cFix } from '../tunnel-fixes.js';
 import type { Fix, FindingDraft, Rule } from '../types.js';
 import { PODS, TUNNELS, kinds } from '../inputs.js';
 
@@ -16,23 +16,29 @@ const SYMPTOM_LOCAL = 'cloudflared refuses the config and does not start ("Could
 const SYMPTOM_REMOTE =
   'the configuration update is refused: the tunnel keeps serving its previous configuration, so every change since (for every hostname of the tunnel) is not live';
 
-/** Repairs cloudflared's complaints that have an unambiguous repair, in a cloudflared YAML ingress list. */
+/**
+ * Repairs cloudflared's complaints that have an unambiguous repair, in a cloudflared YAML ingress
+ * list. Only a rule cloudflared refuses is touched: every other rule keeps its origin as written.
+ */
 function repairYaml(ingress: Array<Record<string, unknown>>): string[] {
   const done: string[] = [];
   const str = (v: unknown) => (typeof v === 'string' ? v : '');
   for (const r of ingress) {
     const service = str(r.service);
-    const url = /^([a-zA-Z][a-zA-Z0-9+.-]*:\/\/[^/?#]+)([^?#]+)$/.exec(service);
-    if (url && url[2]) {
-      r.service = url[1];
-      done.push(`${service}: path dropped (cloudflared proxies the request's own path)`);
-    } else if (/^[a-z0-9.-]+:\d+$/i.test(service)) {
-      r.service = `http://${service}`;
-      done.push(`${service}: scheme http:// added`);
-    }
-    if (/^http_status:/.test(service) && serviceKind(service).kind === 'invalid') {
-      r.service = 'http_status:404';
-      done.push(`${service} → http_status:404`);
+    const originRequest = typeof r.originRequest === 'object' && r.originRequest !== null ? (r.originRequest as Record<string, unknown>) : undefined;
+    if (service !== '' && serviceKind(service, originRequest).kind === 'invalid') {
+      // scheme://host[:port] then the path cloudflared refuses (the same split as its URL parser).
+      const url = /^([a-zA-Z][a-zA-Z0-9+.-]*:\/\/(?:\[[^\]]*\]|[^/?#:]+)(?::\d*)?)(\/[^?#]*)$/.exec(service);
+      if (url && url[2]) {
+        r.service = url[1];
+        done.push(`${service}: path dropped (cloudflared proxies the request's own path), the origin stays ${url[1]}`);
+      } else if (/^[a-z0-9.-]+:\d+$/i.test(service)) {
+        r.service = `http://${service}`;
+        done.push(`${service}: scheme http:// added`);
+      } else if (/^http_status:/.test(service)) {
+        r.service = 'http_status:404';
+        done.push(`${service} → http_status:404`);
+      }
     }
     const host = str(r.hostname);
     if (/^[^:[\]]+:\d+$/.test(host)) {
@@ -78,6 +84,7 @@ function backendFix(model: MeshModel, b: IngressBackendView, problem: ConfigProb
   if (problem.message.includes('invalid regex') && rulePath) return ingressPathFix(model, b, [problem.message]);
   if (problem.message.includes('invalid address') && b.service && b.port.servicePort) {
     const speech = declaredSpeech(b.port.servicePort).speech;
+    if ((speech === 'grpc' || speech === 'http2') && b.service) return noH2cFix(model, b.service, b.port.servicePort, [b.host], speech === 'grpc' ? 'gRPC' : 'HTTP/2');
     const scheme = speech === 'https' || speech === 'tls' ? 'https' : 'http';
     return ingressRuleFix(model, b, { scheme }, [problem.message, `level ${b.chain?.level} (${b.chain?.source}) yields a scheme cloudflared cannot parse; a per-port annotation (level 2) overrides it`]);
   }

@@ -9,7 +9,7 @@ import type { IngressBackendView } from '../../model/operator-view.js';
 import { declaredSpeech } from '../../model/protocol.js';
 import { listing, unique } from '../edge-hits.js';
 import { where } from '../fixes.js';
-import { ingressAnnotationFix, mergePatchFix } from '../tunnel-fixes.js';
+import { ingressAnnotationFix, mergePatchFix, noH2cFix } from '../tunnel-fixes.js';
 import type { Fix, FindingDraft, Rule } from '../types.js';
 import { PODS, TUNNELS, kinds } from '../inputs.js';
 
@@ -62,13 +62,22 @@ function checkIngress(model: MeshModel, ingress: Ingress, backends: IngressBacke
       return sp !== undefined && (String(sp.targetPort ?? '') === suffix || sp.name === suffix || b.port.missingName === suffix);
     });
     const fixes: Fix[] = [];
+    const remove = first ? ingressAnnotationFix(model, first, { [key]: null }, `Remove ${key}`, ['it matches no backend of the Ingress, so the operator never reads it: removing it changes nothing']) : undefined;
+    // Renamed, the value takes effect: only recommended when it is what the port speaks (else it breaks the rule, TM301).
+    const agrees = meant !== undefined && value.toLowerCase() === schemeFor(meant);
+    if (remove && !agrees) fixes.push(remove);
     if (meant && first) {
       const to = `${CF_ANNOTATION.protocolPrefix}${meant.port.port}`;
       if (ann[to] === undefined) {
-        fixes.push(ingressAnnotationFix(model, meant, { [key]: null, [to]: value }, `Rename ${key} to ${to}`, [`the operator keys the annotation by the Service port (${meant.port.port}), not the target port or a port name`]));
+        fixes.push(
+          ingressAnnotationFix(model, meant, { [key]: null, [to]: value }, `Rename ${key} to ${to}`, [
+            `the operator keys the annotation by the Service port (${meant.port.port}), not the target port or a port name`,
+            ...(agrees ? [] : [`renamed, ${value} takes effect for port ${meant.port.port}, which is declared ${schemeFor(meant)}: only if the application really speaks ${value} there`]),
+          ]),
+        );
       }
     }
-    if (first) fixes.push(ingressAnnotationFix(model, first, { [key]: null }, `Remove ${key}`, ['it matches no backend of the Ingress, so the operator never reads it']));
+    if (remove && agrees) fixes.push(remove);
     out.push(
       finding(
         ingress,
@@ -110,6 +119,9 @@ function checkIngress(model: MeshModel, ingress: Ingress, backends: IngressBacke
     const chain = b.chain!;
     const scheme = schemeFor(b);
     const fixes: Fix[] = [];
+    const speech = b.port.servicePort ? declaredSpeech(b.port.servicePort).speech : 'unknown';
+    // A gRPC or HTTP/2 port: http:// would be HTTP/1.1 (TM304), https:// a handshake the port cannot read.
+    if ((speech === 'grpc' || speech === 'http2') && b.service && b.port.servicePort) fixes.push(noH2cFix(model, b.service, b.port.servicePort, [b.host], speech === 'grpc' ? 'gRPC' : 'HTTP/2'));
     if (chain.level === 3 && b.service) {
       const svc = b.service;
       fixes.push(

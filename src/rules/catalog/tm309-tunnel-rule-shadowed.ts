@@ -6,6 +6,7 @@ import type { MeshModel } from '../../model/model.js';
 import type { TunnelConfig, TunnelRule } from '../../model/tunnels.js';
 import { ruleEvidence } from '../edge-hits.js';
 import { backendPath, configMapEditFix, ingressRulesFix } from '../tunnel-fixes.js';
+import { rerouting } from '../fixes.js';
 import type { Fix, FindingDraft, Rule } from '../types.js';
 import { PODS, TUNNELS, kinds } from '../inputs.js';
 
@@ -170,7 +171,7 @@ export const tm309: Rule = {
           message: `Tunnel rule ${describe(later)} in ${tunnel.label} never matches: rule ${describe(earlier)} comes first and matches every request it would${operator ? ' (the operator orders a hostname\'s rules by path string, not by specificity)' : ''}.`,
           symptom: `requests for ${later.hostname ?? 'every host'}${later.path ? ` ${later.path}` : ''} reach ${earlier.service} instead of ${later.service} (404s or the wrong application)`,
           evidence: [...ruleEvidence(tunnel, earlier), ...ruleEvidence(tunnel, later), 'cloudflared uses the first rule whose hostname and path regexp match (paths are unanchored)'],
-          fixes: fix ? [fix] : [],
+          fixes: fix ? [rerouting(fix)] : [],
           namespaces: [tunnel.namespace, ...(b ? [b.namespace] : [])],
           objects: [b?.ingress ?? tunnel.object],
           edges: [ruleKey(tunnel, later)],

@@ -7,6 +7,7 @@ import { isUdp } from '../../model/services.js';
 import type { TunnelConfig, TunnelRule } from '../../model/tunnels.js';
 import { ruleEvidence, ruleName } from '../edge-hits.js';
 import { configMapEditFix, mergePatchFix, removeRuleFix } from '../tunnel-fixes.js';
+import { rerouting } from '../fixes.js';
 import type { Fix, FindingDraft, Rule } from '../types.js';
 import { PODS, TUNNELS, kinds } from '../inputs.js';
 
@@ -76,7 +77,7 @@ export const tm310: Rule = {
           message: `Tunnel ${ruleName({ tunnel, rule })} sends ${rule.service}: ${why}, which neither the hostname rule nor Istio carries as UDP.`,
           symptom: 'UDP clients get no answer through the hostname; a TCP stream reaches a port that only answers UDP',
           evidence: [...ruleEvidence(tunnel, rule), why, 'Istio sidecars never proxy UDP (§8)'],
-          fixes,
+          fixes: fixes.map(rerouting),
           namespaces: [tunnel.namespace, ...(b ? [b.namespace] : [])],
           objects: [b?.ingress ?? tunnel.object],
           edges: [ruleKey(tunnel, rule)],

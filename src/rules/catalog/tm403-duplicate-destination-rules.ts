@@ -3,10 +3,10 @@
 // earlier lookup step hides the rest entirely (domain §6).
 
 import { drName, serviceOfHost, type IndexedRule } from '../../model/destinationrule.js';
-import type { DestinationRule } from '../../core/k8s.js';
+import { refOf, type DestinationRule } from '../../core/k8s.js';
 import type { MeshModel } from '../../model/model.js';
 import { listing, unique } from '../edge-hits.js';
-import { editFix } from '../fixes.js';
+import { deleteStep, editFix } from '../fixes.js';
 import type { Fix, FindingDraft, Rule } from '../types.js';
 
 function stepText(step: string): string {
@@ -127,9 +127,7 @@ function mergeFix(model: MeshModel, winner: DestinationRule, others: Destination
       }
     },
     `Merge into ${drName(winner)}`,
-    [
-      `carries the subsets (and, where it has none, the trafficPolicy) of ${listing(others.map(drName))}; review the result`,
-      `then delete the others: ${others.map((o) => `kubectl delete destinationrule -n ${o.metadata.namespace} ${o.metadata.name}`).join('; ')}`,
-    ],
+    [`carries the subsets (and, where it has none, the trafficPolicy) of ${listing(others.map(drName))}; review the result`, 'the others are then deleted'],
+    { steps: others.map((o) => deleteStep(refOf(o))) },
   );
 }

@@ -2,13 +2,13 @@
 // namespace-wide (or mesh-wide) policy of a namespace, and only the oldest workload policy of a pod.
 
 import { objectsOfKind } from '../../core/snapshot.js';
-import type { PeerAuthentication } from '../../core/k8s.js';
+import { refOf, type PeerAuthentication } from '../../core/k8s.js';
 import type { MeshModel } from '../../model/model.js';
 import { modeOf, oldestFirst, paName, scopeOf } from '../../model/peerauth.js';
 import type { PodView } from '../../model/pods.js';
 import { describeGroup, groupByWorkload, type WorkloadGroup } from '../../model/workloads.js';
 import { listing, unique } from '../edge-hits.js';
-import { editFix } from '../fixes.js';
+import { deleteStep, editFix } from '../fixes.js';
 import type { Fix, FindingDraft, Rule } from '../types.js';
 
 function describePolicy(pa: PeerAuthentication): string {
@@ -37,8 +37,9 @@ function mergeFix(model: MeshModel, winner: PeerAuthentication, others: PeerAuth
     `Keep one policy: ${paName(winner)}`,
     [
       `the policy Istio applies today; settings of ${listing(others.map(paName))} it did not have are carried over (its own settings win): review them`,
-      `then delete the ignored ones: ${others.map((o) => `kubectl delete peerauthentication -n ${o.metadata.namespace} ${o.metadata.name}`).join('; ')}`,
+      'the ignored ones are then deleted',
     ],
+    { steps: others.map((o) => deleteStep(refOf(o))) },
   );
 }
 
