@@ -59,18 +59,21 @@ interface Shell {
 
 function bash(line: string, cwd: string, env: NodeJS.ProcessEnv, input?: string): Promise<Shell> {
   return new Promise((resolve, reject) => {
-    const child = spawn('bash', ['-c', line], { cwd, env });
+    const child = spawn('bash', ['-c', line], { cwd, env, stdio: [input === undefined ? 'ignore' : 'pipe', 'pipe', 'pipe'] });
     let stdout = '';
     let stderr = '';
-    child.stdout.setEncoding('utf8').on('data', (d: string) => (stdout += d));
-    child.stderr.setEncoding('utf8').on('data', (d: string) => (stderr += d));
+    child.stdout!.setEncoding('utf8').on('data', (d: string) => (stdout += d));
+    child.stderr!.setEncoding('utf8').on('data', (d: string) => (stderr += d));
     const timer = setTimeout(() => child.kill('SIGKILL'), 300_000);
     child.on('error', reject);
     child.on('close', (status) => {
       clearTimeout(timer);
       resolve({ status, stdout, stderr });
     });
-    child.stdin.end(input ?? '');
+    if (input !== undefined && child.stdin) {
+      child.stdin.on('error', () => undefined); // a command that does not read all of it
+      child.stdin.end(input);
+    }
   });
 }
 
