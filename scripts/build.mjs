@@ -17,7 +17,8 @@ await build({
   format: 'cjs',
   platform: 'node',
   target: 'node20',
-  external: ['@kubernetes/client-node', 'yaml', 'diff'],
+  // re2js is required on first use of a path regexp (src/model/goregexp.ts); yaml and diff only by --fix-diff.
+  external: ['@kubernetes/client-node', 're2js', 'yaml', 'diff'],
   // The sources are ES modules that find package.json from import.meta.url.
   define: { 'import.meta.url': '__tunnelmeshModuleUrl' },
   banner: { js: "const __tunnelmeshModuleUrl = require('node:url').pathToFileURL(__filename).href;" },

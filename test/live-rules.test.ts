@@ -10,9 +10,11 @@ import { formatRef } from '../src/core/k8s.js';
 import { MeshModel } from '../src/model/model.js';
 import { RULES } from '../src/rules/index.js';
 import { judge, type Judgement } from '../src/rules/judge.js';
+import { runRules } from '../src/rules/run.js';
 import type { Finding } from '../src/rules/types.js';
 import { startApiServer, type ApiServer } from './support/apiserver.js';
 import {
+  cloudflaredConfigMap,
   deployment,
   destinationRule,
   istioGateway,
@@ -112,6 +114,61 @@ const SHARED_GATEWAY: Obj[] = GATEWAY.map((o) =>
   o.kind === 'Gateway' ? istioGateway('istio-system', 'public') : o.kind === 'VirtualService' ? virtualService('app', 'admin', { gateways: ['istio-system/public'], host: 'gw', port: 9091 }) : o,
 );
 
+/** Issue 12, Istio: the endpoints' tlsMode stage, a mixed headless Service, a tlsMode label without a sidecar. */
+const HOLD = { 'proxy.istio.io/config': '{ "holdApplicationUntilProxyStarts": true }' };
+const ISTIO_FIDELITY: Obj[] = [
+  namespace(OP, { 'istio-injection': 'enabled' }),
+  operatorTunnelConfig([
+    { hostname: 'admin.example.com', service: 'http://gw.app.svc:9091' },
+    { hostname: 'www.example.com', service: 'http://web.app.svc:80' },
+    { hostname: 'hl.example.com', service: 'http://hl.app.svc:8080' },
+    { hostname: 'lbl.example.com', service: 'http://lbl.app.svc:80' },
+  ]),
+  pod(OP, 'main-tunnel-a', { owner: 'main-tunnel', labels: CF_LABELS, annotations: HOLD, image: 'cloudflare/cloudflared:2025.11.1' }),
+  namespace('istio-system'),
+  peerAuthentication('istio-system', 'default', { mode: 'STRICT' }),
+  namespace('app', { 'istio-injection': 'enabled' }),
+  // Top-level ISTIO_MUTUAL, an entry for 9091 without tls: the label is kept though the workload PA disables 9091 (excluded).
+  pod('app', 'gw-1', { owner: 'gw', initExclude: '9091', annotations: { [EXCL_IN]: '9091' }, ports: [{ name: 'admin', port: 9091 }] }),
+  service('app', 'gw', [{ name: 'http-admin', port: 9091 }]),
+  destinationRule('app', 'gw', { host: 'gw.app.svc.cluster.local', tls: 'ISTIO_MUTUAL', portLevel: [{ port: 9091 }] }),
+  peerAuthentication('app', 'gw', { selector: { app: 'gw' }, portLevel: { 9091: 'DISABLE' } }),
+  // Top-level DISABLE, an entry for 80 without tls: every label stripped, plaintext to STRICT.
+  pod('app', 'web-1', { owner: 'web', ports: [{ name: 'http', port: 8080 }] }),
+  service('app', 'web', [{ name: 'http', port: 80, targetPort: 8080 }]),
+  destinationRule('app', 'web', { host: 'web.app.svc.cluster.local', tls: 'DISABLE', portLevel: [{ port: 80 }] }),
+  // A headless Service with one pod not yet injected: plaintext to all, the injected one resets it.
+  pod('app', 'hl-new', { owner: 'hl', ports: [{ name: 'http', port: 8080 }], podIP: '10.244.0.21' }),
+  pod('app', 'hl-old', { owner: 'hl', sidecar: 'none', ports: [{ name: 'http', port: 8080 }], podIP: '10.244.0.22' }),
+  service('app', 'hl', [{ name: 'http', port: 8080 }], { clusterIP: 'None' }),
+  // Labelled tlsMode istio without a sidecar: auto mTLS sends it Istio mTLS.
+  pod('app', 'lbl-1', { owner: 'lbl', sidecar: 'none', labels: { app: 'lbl', 'security.istio.io/tlsMode': 'istio' }, ports: [{ name: 'http', port: 8080 }] }),
+  service('app', 'lbl', [{ name: 'http', port: 80, targetPort: 8080 }]),
+];
+
+/** Issue 12, cloudflared: a config.yaml in JSON syntax with Go-refused and Go-accepted rules; a Unicode host and its xn-- twin. */
+const CLOUDFLARED_FIDELITY: Obj[] = [
+  namespace('edge'),
+  {
+    apiVersion: 'v1',
+    kind: 'ConfigMap',
+    metadata: { name: 'cloudflared', namespace: 'edge' },
+    data: {
+      'config.yaml': JSON.stringify({
+        tunnel: 'main',
+        ingress: [
+          { hostname: 'a.example.com', service: 'http://web app:80' },
+          { hostname: 'ssh.example.com', originRequest: { bastionMode: true } },
+          { hostname: 'b.example.com', path: '(?i)^/api', service: 'http://web.edge:80' },
+          { hostname: 'socks.example.com', service: 'socks-proxy', originRequest: { ipRules: [{ prefix: '10.0.0.0/33', allow: true }] } },
+          { service: 'http_status:404' },
+        ],
+      }),
+    },
+  },
+  cloudflaredConfigMap('edge', 'cf-idn', [{ hostname: 'bücher.example.com', service: 'http://web.edge:80' }, { hostname: 'xn--bcher-kva.example.com', service: 'http://web.edge:80' }, { service: 'http_status:404' }]),
+];
+
 async function live(server: ApiServer, s: Pick<Scenario, 'namespace' | 'rules'>): Promise<Judgement> {
   const kubeconfig = writeKubeconfig(server);
   const { snapshot } = await collectLive({ kubeconfig, allNamespaces: s.namespace === undefined, ...(s.namespace ? { namespace: s.namespace } : {}), requestTimeoutMs: 5000 });
@@ -133,6 +190,25 @@ interface Scenario {
 }
 
 const SCENARIOS: Scenario[] = [
+  {
+    name: 'issue 12, Istio: the tlsMode stage of a DestinationRule, a mixed headless Service, a tlsMode label without a sidecar',
+    objects: ISTIO_FIDELITY,
+    rules: rules('TM101', 'TM102', 'TM103'),
+    expected: ['TM101 error Service app/gw:9091', 'TM102 error Service app/hl:8080', 'TM102 error Service app/web:80', 'TM103 error Service app/lbl:80'],
+  },
+  {
+    name: "issue 12, cloudflared: a JSON-syntax config.yaml, Go's URL parser and regexps, ipRules, bastionMode, punycode aliases",
+    objects: CLOUDFLARED_FIDELITY,
+    rules: rules('TM306', 'TM309'),
+    expected: ['TM306 error ConfigMap edge/cloudflared', 'TM309 warning ConfigMap edge/cf-idn'],
+    liveFacts: (model) => {
+      const findings = runRules(model, { rules: rules('TM306') });
+      const message = findings[0]?.message ?? '';
+      assert.match(message, /parse "http:\/\/web app:80": invalid character " " in host name/);
+      assert.match(message, /unable to parse cidr: 10\.0\.0\.0\/33/);
+      assert.doesNotMatch(message, /Rule #2|regex/, 'the bastion rule and the (?i) path are valid');
+    },
+  },
   {
     name: 'gateway routes: the ingress gateway sends auto mTLS to an excluded port (TM101, not TM104)',
     objects: GATEWAY,

@@ -92,6 +92,8 @@ export async function runExplainProtocol(targetText: string, opts: ExplainOption
   const { label, selected } = await backendsFor(judgement, target, collected.namespace);
   const [report, { exitCodeOf, exitReason }] = await Promise.all([import('../report/explain.js'), import('../rules/judge.js')]);
   const explained = report.explainBackends(selected, label);
+  // What the model assumed (Istio's mesh defaults offline, a --mesh-config used live) holds for every backend.
+  explained.notes.push(...judgement.model.notes);
   if (judgement.snapshot.mode === 'files' && selected.some((x) => x.backend.view.tunnel?.predicted)) {
     explained.notes.push("no tunnel config for some class configs is in the input: their rules are predicted from the Ingresses with the operator's chain");
   }

@@ -42,7 +42,8 @@ function addJudgeOptions(cmd: Command): Command {
     .option('--config <file>', 'config file (default: .tunnelmesh.yaml found upward from the working directory)')
     .option('--no-config', 'ignore .tunnelmesh.yaml')
     .addOption(new Option('--color <when>', 'colour in human output').choices(['auto', 'always', 'never']).default('auto'))
-    .option('--cluster-domain <domain>', 'cluster DNS domain', 'cluster.local');
+    .option('--cluster-domain <domain>', 'cluster DNS domain', 'cluster.local')
+    .option('--mesh-config <file>', "Istio mesh config to judge with (MeshConfig YAML, the istio ConfigMap, or an IstioOperator); live, it replaces the cluster's");
 }
 
 export function buildProgram(name: string, io: Io = processIo, done: (exitCode: number) => void = () => undefined): Command {

@@ -28,6 +28,8 @@ export interface CollectOptions {
   verbose?: boolean;
   /** Keeps each input file's text (for --fix-diff). */
   keepTexts?: Map<string, string>;
+  /** The root namespace of --mesh-config, for what live collection lists there. */
+  rootNamespace?: string;
 }
 
 export interface JudgeRunOptions extends CollectOptions {
@@ -39,6 +41,8 @@ export interface JudgeRunOptions extends CollectOptions {
   config?: string | false;
   clusterDomain: string;
   quiet?: boolean;
+  /** --mesh-config FILE. */
+  meshConfig?: string;
 }
 
 export function parseDuration(text: string): number {
@@ -77,6 +81,7 @@ export async function collect(opts: CollectOptions, spinnerEnabled: boolean, io:
       allNamespaces: opts.allNamespaces === true,
       requestTimeoutMs: parseDuration(opts.requestTimeout),
       tunnelNamespaces: opts.tunnelNamespace ?? [],
+      ...(opts.rootNamespace ? { rootNamespace: opts.rootNamespace } : {}),
       ...(opts.verbose ? { log: (m: string) => io.err(`tunnelmesh: ${m}\n`) } : {}),
     });
     const live = result.snapshot.live;
@@ -109,7 +114,10 @@ export async function collectAndJudge(opts: JudgeRunOptions, spinner: boolean, v
   const policyFlags = { ...(opts.suppress ? { suppress: opts.suppress } : {}), ...(opts.failOn ? { failOn: opts.failOn } : {}), ...(opts.failOnIncomplete ? { failOnIncomplete: true } : {}), ...(opts.config !== undefined ? { config: opts.config } : {}) };
   const { policy, failOn, failOnIncomplete, config } = resolvePolicy(policyFlags, (m) => warn(m, io));
   if (config) verbose.log(`config: ${config.file} (${config.suppressions.length} suppressions, ${Object.keys(config.severity).length} severity overrides${config.failOn ? `, failOn ${config.failOn}` : ''}${config.failOnIncomplete ? ', failOnIncomplete' : ''})`);
-  const collected = await verbose.phase('collect', () => collect(opts, spinner && !opts.quiet, io), describeCollected);
+  // --mesh-config before any request: a bad file is exit 2 at once.
+  const meshConfig = opts.meshConfig === undefined ? undefined : await (await import('../collect/mesh-config.js')).readMeshConfigFile(opts.meshConfig);
+  const root = meshConfig?.mesh.rootNamespace;
+  const collected = await verbose.phase('collect', () => collect({ ...opts, ...(typeof root === 'string' && root ? { rootNamespace: root } : {}) }, spinner && !opts.quiet, io), describeCollected);
   const { snapshot } = collected;
   const chatter = opts.quiet ? () => undefined : (m: string) => warn(m, io);
   const shown = opts.verbose ? snapshot.warnings : snapshot.warnings.slice(0, MAX_WARNINGS);
@@ -119,7 +127,7 @@ export async function collectAndJudge(opts: JudgeRunOptions, spinner: boolean, v
   const { judge } = await import('../rules/judge.js');
   const judgement = await verbose.phase(
     'judge',
-    () => judge(snapshot, { clusterDomain: opts.clusterDomain, policy, ...(collected.namespace !== undefined ? { namespace: collected.namespace } : {}) }),
+    () => judge(snapshot, { clusterDomain: opts.clusterDomain, policy, ...(meshConfig ? { meshConfig } : {}), ...(collected.namespace !== undefined ? { namespace: collected.namespace } : {}) }),
     (j) => `${j.model.pods.length} pods, ${j.model.services.length} services, ${j.model.tunnels.length} tunnel configs; ${j.findings.length} findings; ${j.scope.judged} of ${j.scope.edges} edges judged`,
   );
   for (const w of judgement.policyWarnings) warn(w, io);

@@ -34,6 +34,8 @@ export interface LiveOptions {
   /** Items per list request (`limit`); the API server pages with `continue`. */
   pageSize?: number;
   log?: (message: string) => void;
+  /** The root namespace of a mesh config given on the command line (--mesh-config), used instead of the cluster's. */
+  rootNamespace?: string;
 }
 
 export interface LiveResult {
@@ -185,7 +187,7 @@ export async function collectLive(opts: LiveOptions): Promise<LiveResult> {
   if (namespace) {
     // Phase 2: what phase 1 pointed at — the real root namespace, the clients' namespaces.
     const phase2: ListTarget[] = [];
-    const mesh = { rootNamespace: rootNamespaceOf(readMeshConfigMap(collector.configMaps())?.mesh) };
+    const mesh = { rootNamespace: opts.rootNamespace ?? rootNamespaceOf(readMeshConfigMap(collector.configMaps())?.mesh) };
     if (mesh.rootNamespace !== rootGuess && mesh.rootNamespace !== namespace) {
       for (const kind of ['PeerAuthentication', 'DestinationRule', 'VirtualService', 'ServiceEntry'] as const) {
         phase2.push({ info: kindInfo(kind) as KindInfo, namespace: mesh.rootNamespace });
@@ -326,7 +328,7 @@ class Collector {
     if (res.ok) {
       this.keep(info, 'v1', res.body as RawObject);
     } else if (res.status === 404) {
-      this.notes.push(`no ConfigMap istio in ${DEFAULT_ROOT_NAMESPACE}: Istio's mesh defaults assumed (rootNamespace istio-system, enableAutoMtls true)`);
+      this.notes.push(`no ConfigMap istio in ${DEFAULT_ROOT_NAMESPACE}: Istio's mesh defaults assumed (rootNamespace istio-system, enableAutoMtls true, defaultDestinationRuleExportTo everyone)`);
     } else {
       this.fail(target, res.status === 403 ? 'forbidden' : 'error', `the istio mesh config could not be read (${res.message ?? `HTTP ${res.status}`})`);
     }

@@ -3,6 +3,7 @@
 // naming it and the field; the rest of the run goes on.
 
 import type { KObject, StringMap } from '../core/k8s.js';
+import { looksLikeMeshConfig } from '../core/wellknown.js';
 
 type Shape =
   | 'string'
@@ -382,6 +383,11 @@ export function normalizeObject(raw: unknown, where: string, opts: NormalizeOpti
   }
   const kind = raw.kind;
   if (typeof kind !== 'string' || kind === '') {
+    const meshKeys = looksLikeMeshConfig(raw);
+    if (meshKeys) {
+      warn(`${where}: a MeshConfig (${meshKeys.slice(0, 3).join(', ')}), not a Kubernetes object: pass it with --mesh-config ${where.replace(/:\d+$/, '')}; skipped`);
+      return undefined;
+    }
     warn(`${where}: no kind: not a Kubernetes object, skipped`);
     return undefined;
   }

@@ -42,7 +42,8 @@ export interface CloudflaredYaml {
  * that looks like one (an `ingress:` line) but cannot be read gives the reason instead.
  */
 export function parseCloudflaredYaml(text: string): CloudflaredYaml | { error: string; refused: boolean } | undefined {
-  if (!/^ingress\s*:/m.test(text)) return undefined;
+  // A top-level `ingress:` line, or the key in JSON syntax (valid YAML, which cloudflared reads too).
+  if (!/^ingress\s*:/m.test(text) && !/^\s*\{[\s\S]*["']?ingress["']?\s*:/.test(text)) return undefined;
   let doc: unknown;
   try {
     doc = loadYaml(text);
@@ -102,6 +103,22 @@ export function readMeshConfigMap(configMaps: readonly ConfigMap[]): MeshConfigT
 /** meshConfig `rootNamespace`, Istio's default when unset. */
 export function rootNamespaceOf(mesh: Record<string, unknown> | undefined): string {
   return typeof mesh?.rootNamespace === 'string' && mesh.rootNamespace ? mesh.rootNamespace : DEFAULT_ROOT_NAMESPACE;
+}
+
+/** Top-level MeshConfig fields (istio.io/api mesh/v1alpha1): a document made of these is a mesh config, not an object. */
+const MESH_CONFIG_FIELDS = new Set([
+  'rootNamespace', 'enableAutoMtls', 'defaultConfig', 'defaultDestinationRuleExportTo', 'defaultServiceExportTo', 'defaultVirtualServiceExportTo',
+  'trustDomain', 'trustDomainAliases', 'meshMTLS', 'outboundTrafficPolicy', 'accessLogFile', 'accessLogEncoding', 'accessLogFormat', 'enableTracing',
+  'extensionProviders', 'defaultProviders', 'localityLbSetting', 'discoverySelectors', 'ingressClass', 'ingressService', 'ingressControllerMode',
+  'ingressSelector', 'enablePrometheusMerge', 'defaultHttpRetryPolicy', 'inboundTrafficPolicy', 'tlsDefaults', 'serviceSettings', 'caCertificates',
+  'connectTimeout', 'protocolDetectionTimeout', 'dnsRefreshRate', 'h2UpgradePolicy', 'proxyListenPort', 'proxyInboundListenPort', 'proxyHttpPort',
+]);
+
+/** Does a document without `kind` look like a MeshConfig (istioctl --meshConfigFile), so the user meant --mesh-config? */
+export function looksLikeMeshConfig(doc: unknown): string[] | undefined {
+  if (!isObject(doc) || doc.kind !== undefined) return undefined;
+  const keys = Object.keys(doc).filter((k) => MESH_CONFIG_FIELDS.has(k));
+  return keys.length > 0 && keys.length * 2 >= Object.keys(doc).length ? keys : undefined;
 }
 
 const CLOUDFLARED_IMAGE = /(^|\/)cloudflared(:|@|$)/;

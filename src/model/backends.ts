@@ -5,6 +5,7 @@
 
 import type { Ingress } from '../core/k8s.js';
 import { effectiveOriginRequest, findMatchingRule, isCatchAll, matchHost, pathMatches, serviceKind } from './cloudflared.js';
+import { decodeRequestPath } from './gourl.js';
 import { resolveRuleTarget, ruleKey, type RuleTarget, type TunnelEdge } from './edges.js';
 import type { MeshModel } from './model.js';
 import { describePod } from './pods.js';
@@ -104,7 +105,7 @@ function requestPathOf(b: IngressBackendView): string {
 /** The first rule of a config that serves host and path, unless only a status-answering catch-all does. */
 function servingRule(tunnel: TunnelConfig, host: string, path: string): TunnelRule | undefined {
   const rule = findMatchingRule(tunnel.rules, host, path);
-  if (!rule || (isCatchAll(rule) && serviceKind(rule.service).kind === 'special')) return undefined;
+  if (!rule || (isCatchAll(rule) && serviceKind(rule.service, rule.originRequest, tunnel.originRequest).kind === 'special')) return undefined;
   return rule;
 }
 
@@ -161,7 +162,9 @@ export function selectForIngress<T extends { view: BackendView }>(model: MeshMod
  * whose hostname and path regexp match. A match on a catch-all that only answers a status is no
  * backend. Ingress backends no rule serves are added when their host matches.
  */
-export function selectForUrl<T extends { view: BackendView }>(model: MeshModel, backends: readonly T[], host: string, path: string): Array<Selected<T>> {
+export function selectForUrl<T extends { view: BackendView }>(model: MeshModel, backends: readonly T[], host: string, rawPath: string): Array<Selected<T>> {
+  // cloudflared matches req.URL.Path, which Go has percent-decoded.
+  const path = decodeRequestPath(rawPath);
   const byRule = ruleIndex(backends);
   const out: Array<Selected<T>> = [];
   for (const tunnel of model.tunnels) {

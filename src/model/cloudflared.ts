@@ -2,7 +2,13 @@
 // it refuses, which rule a request matches, which schemes it proxies as HTTP and which become a
 // raw TCP stream, and which originRequest settings apply to a rule.
 
+import { isIP } from 'node:net';
+import { goRegexpMatches, goRegexpProblem } from './goregexp.js';
+import { parseGoUrl } from './gourl.js';
+import { punycodeAlias } from './hostnames.js';
 import type { TunnelRule } from './tunnels.js';
+
+export { goRegexpProblem };
 
 /** Schemes cloudflared proxies as HTTP (ws/wss are upgraded HTTP); every other URL scheme is a TCP stream. */
 export const HTTP_SCHEMES: ReadonlySet<string> = new Set(['http', 'https', 'ws', 'wss']);
@@ -21,38 +27,72 @@ export type ServiceKind =
   | { kind: 'special'; what: string }
   | { kind: 'invalid'; problem: string };
 
-const SPECIAL = /^(http_status:|hello[_-]?world$|bastion$|socks-proxy$|unix:|unix\+tls:)/;
+/** Services cloudflared answers itself (validateIngress, in its order, before a URL is parsed). */
+const SPECIAL = /^(http_status:|hello_world$|hello-world$|bastion$|socks-proxy$|unix:|unix\+tls:)/;
+
+/** An originRequest's `bastionMode`, the rule's over the config's (setConfig). */
+function bastionMode(originRequest: Record<string, unknown> | undefined, global: Record<string, unknown> | undefined): boolean {
+  const own = originRequest?.bastionMode;
+  if (typeof own === 'boolean') return own;
+  return global?.bastionMode === true;
+}
+
+/** ipaccess.NewRuleByCIDR for socks-proxy `ipRules`: a prefix net.ParseCIDR accepts, ports 1–65535. */
+function ipRuleProblem(raw: unknown): string | undefined {
+  const rule = typeof raw === 'object' && raw !== null ? (raw as Record<string, unknown>) : {};
+  const prefix = rule.prefix;
+  if (typeof prefix !== 'string' || prefix === '') return 'no prefix provided';
+  const slash = prefix.indexOf('/');
+  const addr = slash < 0 ? prefix : prefix.slice(0, slash);
+  const bits = slash < 0 ? '' : prefix.slice(slash + 1);
+  const family = addr.includes('%') ? 0 : isIP(addr);
+  const max = family === 4 ? 32 : 128;
+  if (family === 0 || !/^\d+$/.test(bits) || Number(bits) > max) return `unable to parse cidr: ${prefix}`;
+  for (const port of Array.isArray(rule.ports) ? rule.ports : []) {
+    if (typeof port === 'number' && (port < 1 || port > 65535)) return `invalid port ${port}, needs to be between 1 and 65535`;
+  }
+  return undefined;
+}
 
 /**
- * How cloudflared treats a rule's `service` (`ingress.go` ParseIngress, in its order): unix
- * sockets, `http_status:`, hello_world, socks-proxy, bastion, else a URL that must have a scheme
- * and a hostname and no path. `bastionMode` in originRequest also makes a bastion.
+ * How cloudflared treats a rule's `service` (ingress.go validateIngress, in its order): unix
+ * sockets, `http_status:`, hello_world, socks-proxy (with its ipRules), bastion — by name or by
+ * `originRequest.bastionMode`, the rule's or the config's — else a URL that Go's url.Parse accepts,
+ * with a scheme and a hostname and no path.
  */
-export function serviceKind(service: string, originRequest?: Record<string, unknown>): ServiceKind {
+export function serviceKind(service: string, originRequest?: Record<string, unknown>, globalOriginRequest?: Record<string, unknown>): ServiceKind {
+  if (service.startsWith('unix:') || service.startsWith('unix+tls:')) return { kind: 'special', what: service.replace(/:.*/, '') };
   if (service.startsWith('http_status:')) {
     const code = service.slice('http_status:'.length);
-    if (!/^[+-]?\d+$/.test(code)) return { kind: 'invalid', problem: `${service}: invalid HTTP status code` };
+    if (!/^[+-]?\d+$/.test(code)) return { kind: 'invalid', problem: `invalid HTTP status code: strconv.Atoi: parsing ${JSON.stringify(code)}: invalid syntax` };
     const n = Number(code);
     if (n < 100 || n > 999) return { kind: 'invalid', problem: `invalid HTTP status code: ${n}` };
     return { kind: 'special', what: `answers HTTP ${n} itself` };
   }
-  if (SPECIAL.test(service)) return { kind: 'special', what: service.replace(/:.*/, '') };
-  if (originRequest?.bastionMode === true) return { kind: 'special', what: 'bastion (originRequest.bastionMode)' };
-  const url = /^([a-zA-Z][a-zA-Z0-9+.-]*):\/\/(\[[^\]]*\]|[^/?#:]*)(:[^/?#]*)?([^?#]*)/.exec(service);
-  if (!url || url[2] === '' || url[2] === '[]') {
+  if (service === 'hello_world' || service === 'hello-world') return { kind: 'special', what: 'hello_world' };
+  if (service === 'socks-proxy') {
+    const rules = originRequest?.ipRules;
+    for (const r of Array.isArray(rules) ? rules : []) {
+      const why = ipRuleProblem(r);
+      if (why) return { kind: 'invalid', problem: `unable to create ip rule for socks-proxy: ${why}` };
+    }
+    return { kind: 'special', what: 'socks-proxy' };
+  }
+  if (service === 'bastion') return { kind: 'special', what: 'bastion' };
+  if (bastionMode(originRequest, globalOriginRequest)) return { kind: 'special', what: 'bastion (originRequest.bastionMode)' };
+  const parsed = parseGoUrl(service);
+  if (!parsed.ok) return { kind: 'invalid', problem: parsed.error };
+  const u = parsed.url;
+  if (u.scheme === '' || u.hostname === '') {
     return { kind: 'invalid', problem: `${service} is an invalid address, please make sure it has a scheme and a hostname` };
   }
-  if (url[3] !== undefined && !/^:\d*$/.test(url[3])) {
-    return { kind: 'invalid', problem: `parse "${service}": invalid port "${url[3]}" after host` };
-  }
-  if ((url[4] ?? '') !== '') {
+  if (u.path !== '') {
     return {
       kind: 'invalid',
       problem: `${service} is an invalid address, ingress rules don't support proxying to a different path on the origin service. The path will be the same as the eyeball request's path`,
     };
   }
-  const scheme = (url[1] as string).toLowerCase();
-  return HTTP_SCHEMES.has(scheme) ? { kind: 'http', scheme } : { kind: 'stream', scheme };
+  return HTTP_SCHEMES.has(u.scheme) ? { kind: 'http', scheme: u.scheme } : { kind: 'stream', scheme: u.scheme };
 }
 
 export interface ConfigProblem {
@@ -72,31 +112,16 @@ function hasPort(hostname: string): boolean {
 }
 
 /**
- * RE2 (Go's regexp) differs from JavaScript's: no lookaround, no backreferences, no possessive
- * or atomic groups. Returns cloudflared's complaint, or undefined when Go would compile it.
- */
-export function goRegexpProblem(pattern: string): string | undefined {
-  if (/\(\?(?:=|!|<=|<!|>)/.test(pattern)) return 'lookaround and atomic groups are not supported by Go regexp (RE2)';
-  if (/(^|[^\\])\\[1-9]/.test(pattern)) return 'backreferences are not supported by Go regexp (RE2)';
-  if (/[*+?}][+]/.test(pattern.replace(/\\./g, ''))) return 'possessive quantifiers are not supported by Go regexp (RE2)';
-  try {
-    new RegExp(pattern.replace(/\(\?P</g, '(?<'));
-  } catch (err) {
-    return (err as Error).message.replace(/^Invalid regular expression: /, '');
-  }
-  return undefined;
-}
-
-/**
  * The checks cloudflared runs before accepting a config (ParseIngress, validateHostname), in its
  * order, with its messages. An empty list means cloudflared accepts the rules.
  */
-export function validateRules(rules: readonly TunnelRule[]): ConfigProblem[] {
+export function validateRules(rules: readonly TunnelRule[], globalOriginRequest?: Record<string, unknown>): ConfigProblem[] {
   if (rules.length === 0) return [{ message: "The config file doesn't contain any ingress rules" }];
   const problems: ConfigProblem[] = [];
   rules.forEach((rule, i) => {
-    const kind = serviceKind(rule.service, rule.originRequest);
-    if (rule.service === '') problems.push({ index: i, message: `Rule #${i + 1} has no service` });
+    const kind = serviceKind(rule.service, rule.originRequest, globalOriginRequest);
+    // A bastion needs no service (the rule's or the config's originRequest.bastionMode).
+    if (rule.service === '' && kind.kind !== 'special') problems.push({ index: i, message: `Rule #${i + 1} has no service` });
     else if (kind.kind === 'invalid') problems.push({ index: i, message: kind.problem });
     const host = rule.hostname ?? '';
     if (host !== '' && hasPort(host)) problems.push({ index: i, message: `Rule #${i + 1}: Hostname cannot contain a port` });
@@ -124,7 +149,8 @@ export function validateRules(rules: readonly TunnelRule[]): ConfigProblem[] {
     if (typeof access === 'object' && access !== null) {
       const a = access as Record<string, unknown>;
       const aud = a.audTag;
-      if (Array.isArray(aud) && aud.length > 0 && !a.teamName) {
+      // validateAccessConfiguration checks only an access that is required.
+      if (a.required === true && Array.isArray(aud) && aud.length > 0 && !a.teamName) {
         problems.push({ index: i, message: 'access.TeamName cannot be blank when access.audTags are present' });
       }
     }
@@ -132,31 +158,80 @@ export function validateRules(rules: readonly TunnelRule[]): ConfigProblem[] {
   return problems;
 }
 
-/** cloudflared's `matchHost`: `""`/`*` match everything, `*.x` matches subdomains of x (not x), else exact. */
-export function matchHost(ruleHost: string | undefined, requestHost: string): boolean {
-  if (ruleHost === undefined || ruleHost === '' || ruleHost === '*') return true;
+/** cloudflared's `matchHost`: `*.x` matches subdomains of x (not x), else exact (case as written). */
+function matchOne(ruleHost: string, requestHost: string): boolean {
   if (ruleHost === requestHost) return true;
   if (ruleHost.startsWith('*.')) return requestHost.endsWith(ruleHost.slice(1));
   return false;
 }
 
-/** Does a rule's path regexp (unanchored) match the request path? An empty path matches every path. */
+/**
+ * cloudflared's `Rule.Matches` on the hostname: `""`/`*` match everything; else the hostname, or
+ * its punycode alias (idna.Lookup.ToASCII, kept when it differs), as matchHost does.
+ */
+export function matchHost(ruleHost: string | undefined, requestHost: string): boolean {
+  if (ruleHost === undefined || ruleHost === '' || ruleHost === '*') return true;
+  if (matchOne(ruleHost, requestHost)) return true;
+  const alias = punycodeAlias(ruleHost);
+  return alias !== undefined && matchOne(alias, requestHost);
+}
+
+/** Does a rule's path regexp (Go's, unanchored) match the (decoded) request path? An empty path matches every path. */
 export function pathMatches(path: string | undefined, requestPath: string): boolean {
-  if (!path) return true;
-  try {
-    return new RegExp(path.replace(/\(\?P</g, '(?<')).test(requestPath);
-  } catch {
-    return false;
-  }
+  return !path || goRegexpMatches(path, requestPath);
 }
 
 /**
- * `cloudflared tunnel ingress rule URL`: the first rule whose hostname and (unanchored) path
- * regexp match; the last rule when none does. The request's port is ignored.
+ * `cloudflared tunnel ingress rule URL` and the proxy: the first rule whose hostname and
+ * (unanchored, Go) path regexp match the request's host and DECODED path (req.URL.Path); the last
+ * rule when none does. The request's port is ignored.
  */
 export function findMatchingRule<R extends Pick<TunnelRule, 'hostname' | 'path'>>(rules: readonly R[], host: string, path: string): R | undefined {
   const bare = host.replace(/:\d+$/, '');
-  return rules.find((r) => matchHost(r.hostname, bare) && pathMatches(r.path, path)) ?? rules.at(-1);
+  const index = hostIndexOf(rules);
+  // The candidates in rule order: rules naming the host exactly (or by its alias), and every rule
+  // whose hostname is a wildcard or absent; the first whose path matches wins, as in cloudflared.
+  const exact = index.exact.get(bare) ?? [];
+  let i = 0;
+  let j = 0;
+  while (i < exact.length || j < index.other.length) {
+    const next = j >= index.other.length || (i < exact.length && (exact[i] as number) < (index.other[j] as number)) ? (exact[i++] as number) : (index.other[j++] as number);
+    const r = rules[next] as R;
+    if (matchHost(r.hostname, bare) && (!r.path || goRegexpMatches(r.path, path))) return r;
+  }
+  return rules.at(-1);
+}
+
+interface HostIndex {
+  /** Rule positions by exact hostname (and its punycode alias), ascending. */
+  exact: Map<string, number[]>;
+  /** Positions of rules with a wildcard hostname or none, ascending. */
+  other: number[];
+}
+
+const hostIndexes = new WeakMap<readonly unknown[], HostIndex>();
+
+/** A config's rules by hostname, built once: matching thousands of hosts against thousands of rules stays linear. */
+function hostIndexOf(rules: ReadonlyArray<Pick<TunnelRule, 'hostname'>>): HostIndex {
+  let index = hostIndexes.get(rules);
+  if (!index) {
+    const built: HostIndex = { exact: new Map(), other: [] };
+    rules.forEach((r, i) => {
+      const h = r.hostname;
+      if (h === undefined || h === '' || h === '*' || h.startsWith('*.')) {
+        built.other.push(i);
+        return;
+      }
+      for (const key of new Set([h, punycodeAlias(h) ?? h])) {
+        const list = built.exact.get(key);
+        if (list) list.push(i);
+        else built.exact.set(key, [i]);
+      }
+    });
+    index = built;
+    hostIndexes.set(rules, index);
+  }
+  return index;
 }
 
 /** cloudflared's defaults for the settings tunnelmesh reads (config/configuration.go). */

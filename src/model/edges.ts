@@ -6,8 +6,8 @@ import type { MeshIndex } from './indexes.js';
 import { describePod, workloadOf, type PodView } from './pods.js';
 import { findServicePort, type ServiceView } from './services.js';
 import { judgeEndpoint, type ClientContext, type EndpointVerdict } from './traffic.js';
+import { serviceKind } from './cloudflared.js';
 import {
-  isSpecialService,
   parseOriginUrl,
   serviceAddress,
   type OriginUrl,
@@ -60,8 +60,9 @@ export function ruleKey(tunnel: TunnelConfig, rule: TunnelRule): string {
 
 /** Where a rule's service URL leads inside the cluster (or that it leads elsewhere). */
 export function resolveRuleTarget(model: MeshIndex, tunnel: TunnelConfig, rule: TunnelRule): RuleTarget {
-  if (isSpecialService(rule.service)) return { kind: 'special' };
-  const url = parseOriginUrl(rule.service);
+  const kind = serviceKind(rule.service, rule.originRequest, tunnel.originRequest);
+  if (kind.kind === 'special') return { kind: 'special' };
+  const url = kind.kind === 'invalid' ? undefined : parseOriginUrl(rule.service);
   if (!url) return { kind: 'unparsable' };
   const connectorNs = tunnel.connectors[0]?.namespace ?? tunnel.namespace;
   const byIp = model.serviceByClusterIP(url.host);

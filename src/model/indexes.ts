@@ -6,7 +6,7 @@ import { objectsOfKind, type Snapshot } from '../core/snapshot.js';
 import type { DestinationRule, KObject, Namespace, Workload } from '../core/k8s.js';
 import { matchesLabels } from '../core/labels.js';
 import { DestinationRuleIndex, isWildcardHost, serviceOfHost } from './destinationrule.js';
-import { DEFAULT_ROOT_NAMESPACE, meshSettingsFrom, type MeshSettings } from './mesh.js';
+import { DEFAULT_ROOT_NAMESPACE, DEFAULTS_ASSUMED, meshSettingsFrom, settingsOf, type GivenMeshConfig, type MeshSettings } from './mesh.js';
 import { PeerAuthIndex } from './peerauth.js';
 import { buildPodViews, workloadOf, type PodView } from './pods.js';
 import { predictInjection } from './sidecar.js';
@@ -25,6 +25,8 @@ export interface RuleTarget {
 
 export interface ModelOptions {
   clusterDomain?: string;
+  /** --mesh-config: used instead of the input's (or the cluster's) istio ConfigMap. */
+  meshConfig?: GivenMeshConfig;
 }
 
 export class MeshIndex {
@@ -62,8 +64,15 @@ export class MeshIndex {
     this.clusterDomain = opts.clusterDomain ?? DEFAULT_CLUSTER_DOMAIN;
     this.fromCluster = snapshot.mode === 'live' || snapshot.live !== undefined;
     const configMaps = objectsOfKind(snapshot, 'ConfigMap');
-    this.mesh = meshSettingsFrom(configMaps, (m) => this.notes.push(m));
-    this.meshUnseen = this.meshConfigUnseen();
+    if (opts.meshConfig) {
+      this.mesh = settingsOf(opts.meshConfig.mesh, opts.meshConfig.source);
+      this.meshUnseen = undefined;
+      if (snapshot.mode === 'live') this.notes.push(`${opts.meshConfig.source} is used instead of the cluster's mesh config (ConfigMap ${DEFAULT_ROOT_NAMESPACE}/istio)`);
+    } else {
+      this.mesh = meshSettingsFrom(configMaps, (m) => this.notes.push(m));
+      this.meshUnseen = this.meshConfigUnseen();
+      if (snapshot.mode === 'files' && this.mesh.defaulted && !this.meshUnseen) this.notes.push(DEFAULTS_ASSUMED);
+    }
     this.namespaces = new Map(objectsOfKind(snapshot, 'Namespace').map((n) => [n.metadata.name, n]));
     const workloads = (['Deployment', 'StatefulSet', 'DaemonSet', 'ReplicaSet', 'Job', 'CronJob'] as const).flatMap(
       (k) => objectsOfKind(snapshot, k) as Workload[],
@@ -90,6 +99,7 @@ export class MeshIndex {
       objectsOfKind(snapshot, 'DestinationRule'),
       this.mesh.rootNamespace,
       this.clusterDomain,
+      this.mesh.defaultDestinationRuleExportTo ? { defaultExportTo: this.mesh.defaultDestinationRuleExportTo } : {},
     );
 
   }

@@ -1,4 +1,5 @@
-// Mesh-wide settings that change verdicts: meshConfig from the `istio` ConfigMap.
+// Mesh-wide settings that change verdicts: meshConfig from the `istio` ConfigMap, or from a file
+// given with --mesh-config (a MeshConfig YAML as istioctl's --meshConfigFile, or that ConfigMap).
 
 import type { ConfigMap } from '../core/k8s.js';
 import { DEFAULT_ROOT_NAMESPACE, isMeshConfigMap, readMeshConfigMap, rootNamespaceOf } from '../core/wellknown.js';
@@ -9,12 +10,23 @@ export interface MeshSettings {
   rootNamespace: string;
   enableAutoMtls: boolean;
   holdApplicationUntilProxyStarts: boolean;
+  /** meshConfig defaultDestinationRuleExportTo; undefined = Istio's default (`*`). */
+  defaultDestinationRuleExportTo?: string[];
   /** Where the settings came from, for evidence lines. */
   source: string;
   /** True when no mesh config was seen and Istio's defaults are assumed. */
   defaulted: boolean;
 }
 
+/** A mesh config given on the command line (--mesh-config), already parsed. */
+export interface GivenMeshConfig {
+  mesh: Record<string, unknown>;
+  /** `--mesh-config mesh.yaml`, for evidence lines. */
+  source: string;
+}
+
+export const DEFAULTS_ASSUMED =
+  "no mesh config in the input: Istio's defaults are assumed (rootNamespace istio-system, enableAutoMtls true, defaultDestinationRuleExportTo everyone); pass the cluster's with --mesh-config FILE";
 
 export function defaultMeshSettings(): MeshSettings {
   return {
@@ -26,6 +38,20 @@ export function defaultMeshSettings(): MeshSettings {
   };
 }
 
+export function settingsOf(m: Record<string, unknown>, source: string): MeshSettings {
+  const defaultConfig = (typeof m.defaultConfig === 'object' && m.defaultConfig !== null ? m.defaultConfig : {}) as Record<string, unknown>;
+  const exportTo = m.defaultDestinationRuleExportTo;
+  const settings: MeshSettings = {
+    rootNamespace: rootNamespaceOf(m),
+    enableAutoMtls: m.enableAutoMtls !== false,
+    holdApplicationUntilProxyStarts: defaultConfig.holdApplicationUntilProxyStarts === true,
+    source,
+    defaulted: false,
+  };
+  if (Array.isArray(exportTo)) settings.defaultDestinationRuleExportTo = exportTo.filter((e): e is string => typeof e === 'string');
+  return settings;
+}
+
 export function meshSettingsFrom(configMaps: ConfigMap[], warn: (m: string) => void): MeshSettings {
   const found = readMeshConfigMap(configMaps);
   if (!found) return defaultMeshSettings();
@@ -34,13 +60,5 @@ export function meshSettingsFrom(configMaps: ConfigMap[], warn: (m: string) => v
     warn(`ConfigMap istio-system/${name}: key mesh cannot be read (${found.error}); Istio's defaults assumed`);
     return defaultMeshSettings();
   }
-  const m = found.mesh;
-  const defaultConfig = (typeof m.defaultConfig === 'object' && m.defaultConfig !== null ? m.defaultConfig : {}) as Record<string, unknown>;
-  return {
-    rootNamespace: rootNamespaceOf(m),
-    enableAutoMtls: m.enableAutoMtls !== false,
-    holdApplicationUntilProxyStarts: defaultConfig.holdApplicationUntilProxyStarts === true,
-    source: `ConfigMap istio-system/${name} (key mesh)`,
-    defaulted: false,
-  };
+  return settingsOf(found.mesh, `ConfigMap istio-system/${name} (key mesh)`);
 }

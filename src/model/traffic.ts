@@ -3,7 +3,7 @@
 // and the outcome of the §5 table. Rules read these answers; none re-derives precedence.
 
 import { ALWAYS_BYPASSED_INBOUND, isInboundCaptured, outboundBypass } from './capture.js';
-import { drName, tlsForPort, type RuleMatch, type TlsSetting } from './destinationrule.js';
+import { clusterPolicy, endpointTlsMode, entryName, type EndpointTlsMode, type RuleMatch, type TlsSetting } from './destinationrule.js';
 import type { ServicePort } from '../core/k8s.js';
 import type { MeshIndex } from './indexes.js';
 import { paName, type ServerMode } from './peerauth.js';
@@ -21,18 +21,32 @@ export type SendCause =
   | 'namespace-disable'
   | 'no-tls-label'
   | 'workload-disable'
+  /** Stage B: a DestinationRule tls mode ISTIO_MUTUAL keeps the endpoint's tlsMode label (the cluster itself is auto). */
+  | 'dr-keeps-label'
+  /** Stage B: another DestinationRule tls mode strips every endpoint's tlsMode label. */
+  | 'dr-strips-label'
+  /** A headless (ORIGINAL_DST) Service: one decision for all its endpoints. */
+  | 'headless'
   | 'no-client-sidecar'
   | 'outbound-bypass'
   | 'ambient-client'
   | 'unknown';
 
+/** Where the decision was made: the client (no sidecar, bypass), the cluster (stage A) or the endpoint's tlsMode (stage B). */
+export type DecidingStage = 'client' | 'cluster' | 'endpoint';
+
 export interface SendDecision {
   sends: Sends;
   cause: SendCause;
   steps: string[];
+  decidedBy: DecidingStage;
+  /** One line naming the stage that decided, e.g. "cluster: auto mTLS (the port entry has no tls); endpoint: tlsMode stripped: DR top-level DISABLE". */
+  summary: string;
   /** The DestinationRule lookup result, when a rule matched the host. */
   match?: RuleMatch;
   tls?: TlsSetting;
+  /** Stage B: the DestinationRule mode that kept or stripped the endpoint's tlsMode label (causes dr-keeps-label, dr-strips-label). */
+  endpointMode?: EndpointTlsMode;
   /** A condition under which the verdict changes (offline IP ranges). */
   condition?: string;
 }
@@ -60,10 +74,13 @@ export interface EndpointVerdict {
   pod: PodView;
   targetPort?: number;
   targetPortNote?: string;
-  /** Only meaningful when the target has a sidecar. */
+  /** The target's sidecar captures the target port (set whenever the target has a sidecar). */
   captured?: boolean;
+  /** What the target's sidecar (or ztunnel) accepts on the target port (set when it has one and its PeerAuthentications were seen). */
   server?: ServerMode;
   sends: SendDecision;
+  /** What the client puts on the wire to this endpoint (sends.sends); sends.decidedBy says which stage decided. */
+  clientSends: Sends;
   outcome: Outcome;
   /** Why the outcome, in one line. */
   why: string;
@@ -101,29 +118,19 @@ export function decideSends(
 ): SendDecision {
   const steps: string[] = [];
   const pod = client.pod;
+  const atClient = (sends: Sends, cause: SendCause, line: string, summary: string): SendDecision => ({ sends, cause, steps: [...steps, line], decidedBy: 'client', summary: `client: ${summary}` });
   if (pod) {
     const sc = pod.sidecar;
-    if (sc.state === 'unknown') {
-      return { sends: 'UNKNOWN', cause: 'unknown', steps: [`${client.label}: sidecar unknown (${sc.reason})`] };
-    }
+    if (sc.state === 'unknown') return atClient('UNKNOWN', 'unknown', `${client.label}: sidecar unknown (${sc.reason})`, 'sidecar unknown');
     if (sc.state === 'absent') {
-      if (sc.ambient) {
-        return { sends: 'HBONE', cause: 'ambient-client', steps: [`${client.label} is in ambient mode: ztunnel carries its traffic (HBONE)`] };
-      }
+      if (sc.ambient) return atClient('HBONE', 'ambient-client', `${client.label} is in ambient mode: ztunnel carries its traffic (HBONE)`, 'ambient (ztunnel)');
       const sends = schemeSends(scheme);
-      return {
-        sends,
-        cause: 'no-client-sidecar',
-        steps: [`${client.label} has no sidecar (${sc.reason}): it sends what its URL says (${sends === 'APP_TLS' ? 'its own TLS' : 'plaintext'})`],
-      };
+      return atClient(sends, 'no-client-sidecar', `${client.label} has no sidecar (${sc.reason}): it sends what its URL says (${sends === 'APP_TLS' ? 'its own TLS' : 'plaintext'})`, 'no sidecar');
     }
     steps.push(sc.kind === 'gateway' ? `${client.label} is an Istio gateway proxy (${sc.reason})` : `${client.label} has a sidecar (${sc.reason})`);
     const dialPort = svc.headless ? targetPort : sp.port;
     const bypass = outboundBypass(pod.outbound, dialPort, svc.headless ? target.podIP : svc.clusterIP);
-    if (bypass.bypass) {
-      const sends = schemeSends(scheme);
-      return { sends, cause: 'outbound-bypass', steps: [...steps, `${bypass.why}: the connection skips the sidecar`] };
-    }
+    if (bypass.bypass) return atClient(schemeSends(scheme), 'outbound-bypass', `${bypass.why}: the connection skips the sidecar`, 'outbound traffic bypasses the sidecar');
     const decision = decideMeshedSends(model, { namespace: pod.namespace, labels: pod.labels }, svc, sp, target, targetPort, steps, client.subset);
     if (bypass.maybe) decision.condition = bypass.maybe;
     return decision;
@@ -136,14 +143,19 @@ export function decideSends(
 }
 
 /**
- * §4 steps 1–3 depend on the client, the Service and its port only: the same for every endpoint
- * behind it. Decided once per (client, Service port) and shared (a large cluster has thousands
- * of endpoints per decision); `final` is set when these steps already decide.
+ * Stage A (the cluster) depends on the client, the Service port and the subset only: the same
+ * for every endpoint behind it. Decided once per (client, Service port, subset) and shared (a
+ * large cluster has thousands of endpoints per decision); `final` is set when the cluster already
+ * decides for every endpoint, else `endpointMode` carries what stage B reads.
  */
 interface ServicePart {
   steps: readonly string[];
   match?: RuleMatch;
   final?: Omit<SendDecision, 'steps' | 'match'>;
+  /** Stage B: the DestinationRule tls mode the endpoint mTLS checker reads (undefined: none). */
+  endpointMode?: EndpointTlsMode;
+  /** "cluster: auto mTLS (…)" for the summary line. */
+  cluster: string;
 }
 
 const serviceParts = new WeakMap<MeshIndex, Map<string, ServicePart>>();
@@ -172,6 +184,23 @@ function servicePart(
   return part;
 }
 
+/** What Istio's BestEffortInferServiceMTLSMode sees of a passthrough Service: its endpoints' tlsMode labels. */
+function passthroughEndpoints(model: MeshIndex, svc: ServiceView, sp: ServicePort): { unknown?: string; plaintext?: string; count: number } {
+  let count = 0;
+  for (const pod of model.backendsOf(svc)) {
+    if (resolveTargetPort(sp, pod).port === undefined) continue; // no endpoint for this port
+    count++;
+    const sc = pod.sidecar;
+    if (sc.state === 'unknown') return { unknown: `${describePod(pod)}: sidecar unknown (${sc.reason})`, count };
+    // Istio counts an endpoint as plaintext when its label is absent or `disabled` (GetTLSModeFromEndpointLabels).
+    const label = sc.tlsModeLabel ? 'istio' : pod.labels[TLS_MODE_LABEL];
+    if (label === undefined || label === 'disabled') {
+      return { plaintext: `${describePod(pod)} has ${label === undefined ? `no ${TLS_MODE_LABEL} label` : `${TLS_MODE_LABEL}=disabled`}`, count };
+    }
+  }
+  return count === 0 ? { plaintext: `no endpoint of port ${sp.port} is known yet`, count } : { count };
+}
+
 function decideServicePart(
   model: MeshIndex,
   client: { namespace: string; labels?: Record<string, string> } | undefined,
@@ -183,57 +212,102 @@ function decideServicePart(
   const match = client
     ? model.destinationRules.lookup(client, svc.fqdn, svc.namespace)
     : model.destinationRules.lookupForAnyClient(svc.fqdn, svc.namespace);
-  const decided = (d: Omit<SendDecision, 'steps' | 'match'>): ServicePart => (match ? { steps, match, final: d } : { steps, final: d });
+  const decided = (cluster: string, d: Omit<SendDecision, 'steps' | 'match' | 'decidedBy' | 'summary'>): ServicePart => {
+    const final = { ...d, decidedBy: 'cluster' as const, summary: cluster };
+    return match ? { steps, match, final, cluster } : { steps, final, cluster };
+  };
+  const unknown = (): ServicePart => ({ steps, final: { sends: 'UNKNOWN', cause: 'unknown', decidedBy: 'cluster', summary: 'cluster: unknown' }, cluster: 'cluster: unknown' });
   // A rule in a namespace looked up before the one that matched would have won: those must all have been seen.
   const drUnknown = destinationRulesUnseen(model, match?.step, client?.namespace, svc.namespace);
   if (drUnknown) {
-    const matched = match ? `${match.rules.map((r) => drName(r.rule)).join(' + ')} matches (${stepLabel(match.step)}), but ` : '';
+    const matched = match ? `${entryName(match.entry)} matches (${stepLabel(match.step)}), but ` : '';
     steps.push(`${matched}DestinationRules ${drUnknown}: a rule${match ? ' looked up before it' : ''} setting tls cannot be ruled out`);
-    return { steps, final: { sends: 'UNKNOWN', cause: 'unknown' } };
+    return unknown();
   }
-  // 1. A DestinationRule that sets tls for this port wins.
+  // Stage A: the cluster's tls — the DR's, merged subset > DR, a port entry replacing the top level.
+  let endpointMode: EndpointTlsMode | undefined;
+  let passthroughLb = false;
+  let inferPassthrough = false;
+  let why: string;
   if (match) {
-    const tls = tlsForPort(match, sp.port, subset);
-    const names = match.rules.map((r) => drName(r.rule)).join(' + ');
-    steps.push(`${names} applies (${stepLabel(match.step)}, host ${match.host})`);
-    if (tls.mode) {
-      const sends = sendsFromMode(tls.mode);
-      steps.push(`${tls.where}.mode=${tls.mode}: the client sends ${describeSends(sends)}`);
-      return { steps, match, final: { sends, cause: 'destination-rule', tls } };
+    const others = match.others.length ? `; ${listNames(match.others.map(entryName))} for the same host ${match.others.length === 1 ? 'is' : 'are'} not applied (exportTo differs: the newest rule wins)` : '';
+    steps.push(`${entryName(match.entry)} applies (${stepLabel(match.step)}, host ${match.host})${others}`);
+    const cp = clusterPolicy(match, sp.port, subset);
+    if (cp.tls) {
+      const mode = cp.tls.mode as string;
+      const sends = sendsFromMode(mode);
+      steps.push(`cluster: ${cp.tls.where}.mode=${mode}: the client sends ${describeSends(sends)} to every endpoint`);
+      return decided(`cluster: tls ${mode} (${cp.tls.where})`, { sends, cause: 'destination-rule', tls: cp.tls });
     }
-    steps.push(tls.where);
+    steps.push(`cluster: ${cp.where}`);
+    why = /has no tls/.test(cp.where) ? 'the port entry has no tls' : 'the DestinationRule sets no tls';
+    endpointMode = endpointTlsMode(match, sp.port, subset);
+    passthroughLb = cp.passthroughLb;
+    inferPassthrough = cp.inferPassthrough;
   } else {
+    why = 'no DestinationRule';
     steps.push(
       client
         ? `no DestinationRule for ${svc.fqdn} is visible from namespace ${client.namespace}`
         : `no DestinationRule for ${svc.fqdn} is exported from ${svc.namespace} or ${model.mesh.rootNamespace}`,
     );
   }
-  // 2. Auto mTLS switched off mesh-wide.
   if (model.meshUnseen) {
     steps.push(`${model.meshUnseen}: whether enableAutoMtls is on cannot be decided`);
-    return decided({ sends: 'UNKNOWN', cause: 'unknown' });
+    return unknown();
   }
   if (!model.mesh.enableAutoMtls) {
-    steps.push(`meshConfig enableAutoMtls=false (${model.mesh.source}): plaintext`);
-    return decided({ sends: 'PLAINTEXT', cause: 'auto-mtls-disabled' });
+    steps.push(`cluster: meshConfig enableAutoMtls=false (${model.mesh.source}): plaintext`);
+    return decided(`cluster: plaintext (${why}; enableAutoMtls=false)`, { sends: 'PLAINTEXT', cause: 'auto-mtls-disabled' });
   }
   steps.push(`enableAutoMtls=true (${model.mesh.defaulted ? "Istio's default" : model.mesh.source})`);
   const paUnknown = peerAuthUnseen(model, svc.namespace);
   if (paUnknown) {
     steps.push(`PeerAuthentications ${paUnknown}: auto mTLS cannot be decided`);
-    return decided({ sends: 'UNKNOWN', cause: 'unknown' });
+    return unknown();
   }
-  // 3. Mesh-wide or namespace-wide DISABLE for the Service's namespace.
+  const passthrough = svc.headless ? 'headless Service (clusterIP None)' : inferPassthrough ? 'loadBalancer PASSTHROUGH' : undefined;
+  if (passthrough) {
+    // BestEffortInferServiceMTLSMode: a passthrough Service is mTLS only if every endpoint is labelled.
+    const eps = passthroughEndpoints(model, svc, sp);
+    if (eps.unknown) {
+      steps.push(`${passthrough}: Istio decides for all its endpoints at once, and ${eps.unknown}`);
+      return unknown();
+    }
+    if (eps.plaintext) {
+      steps.push(`cluster: ${passthrough}: Istio decides auto mTLS for the whole Service from its endpoints, and ${eps.plaintext}: plaintext to every endpoint`);
+      return decided(`cluster: plaintext to every endpoint (${passthrough}, ${why}; an endpoint lacks tlsMode istio)`, { sends: 'PLAINTEXT', cause: 'headless' });
+    }
+  }
+  // Mesh-wide or namespace-wide DISABLE for the Service's namespace (workload and port levels ignored).
   const nsMode = model.peerAuth.namespaceMode(svc.namespace);
   if (nsMode.mode === 'DISABLE') {
-    steps.push(`${nsMode.steps.at(-1) ?? 'namespace mode'} → DISABLE for namespace ${svc.namespace}: plaintext to the whole Service`);
-    return decided({ sends: 'PLAINTEXT', cause: 'namespace-disable' });
+    steps.push(`cluster: ${nsMode.steps.at(-1) ?? 'namespace mode'} → DISABLE for namespace ${svc.namespace}: auto mTLS is off for the whole Service (plaintext)`);
+    return decided(`cluster: plaintext (${why}; namespace ${svc.namespace} is DISABLE)`, { sends: 'PLAINTEXT', cause: 'namespace-disable' });
   }
-  return match ? { steps, match } : { steps };
+  if (svc.headless || passthroughLb) {
+    const what = svc.headless ? 'headless Service' : 'loadBalancer PASSTHROUGH';
+    steps.push(
+      `cluster: auto mTLS on an ORIGINAL_DST cluster (${what}): no per-endpoint tlsMode match, so Istio mTLS to every endpoint${eps(passthrough)}; workload and port-level PeerAuthentications are not consulted`,
+    );
+    return decided(`cluster: Istio mTLS to every endpoint (${what}, ${why})`, { sends: 'ISTIO_MUTUAL', cause: 'headless' });
+  }
+  steps.push('cluster: auto mTLS (Istio mTLS to endpoints whose tlsMode label is istio, plaintext to the others)');
+  const part: ServicePart = { steps, cluster: `cluster: auto mTLS (${why})` };
+  if (match) part.match = match;
+  if (endpointMode) part.endpointMode = endpointMode;
+  return part;
 }
 
-/** §4 steps 1–6 for a client whose sidecar handles the connection. */
+function eps(passthrough: string | undefined): string {
+  return passthrough ? ' (every endpoint is labelled tlsMode istio)' : '';
+}
+
+function listNames(names: string[]): string {
+  return names.length <= 1 ? (names[0] ?? '') : `${names.slice(0, -1).join(', ')} and ${names.at(-1)}`;
+}
+
+/** §4 stage B per endpoint, after the cluster left it to auto mTLS. */
 function decideMeshedSends(
   model: MeshIndex,
   client: { namespace: string; labels?: Record<string, string> } | undefined,
@@ -247,29 +321,54 @@ function decideMeshedSends(
   const part = servicePart(model, client, svc, sp, subset);
   for (const step of part.steps) steps.push(step);
   const match = part.match;
-  if (part.final) return match ? { ...part.final, steps, match } : { ...part.final, steps };
-  const withMatch = (d: Omit<SendDecision, 'match'>): SendDecision => (match ? { ...d, match } : d);
-  // 4. The endpoint's tlsMode label.
+  if (part.final) {
+    if (part.final.sends !== 'UNKNOWN') steps.push(`decided: ${part.final.summary}`);
+    return match ? { ...part.final, steps, match } : { ...part.final, steps };
+  }
+  const result = (sends: Sends, cause: SendCause, endpoint: string): SendDecision => {
+    const summary = `${part.cluster}; endpoint: ${endpoint}`;
+    steps.push(`decided: ${summary}`);
+    const d: SendDecision = { sends, cause, steps, decidedBy: 'endpoint', summary };
+    if (match) d.match = match;
+    if ((cause === 'dr-keeps-label' || cause === 'dr-strips-label') && part.endpointMode) d.endpointMode = part.endpointMode;
+    return d;
+  };
   const sc = target.sidecar;
   if (sc.state === 'unknown') {
     steps.push(`${describePod(target)}: sidecar unknown (${sc.reason})`);
-    return withMatch({ sends: 'UNKNOWN', cause: 'unknown', steps });
+    const d: SendDecision = { sends: 'UNKNOWN', cause: 'unknown', steps, decidedBy: 'endpoint', summary: `${part.cluster}; endpoint: unknown` };
+    if (match) d.match = match;
+    return d;
   }
-  if (!sc.tlsModeLabel) {
-    steps.push(`${describePod(target)} has no label ${TLS_MODE_LABEL}=istio: plaintext`);
-    return withMatch({ sends: 'PLAINTEXT', cause: 'no-tls-label', steps });
+  const labelled = sc.tlsModeLabel;
+  const labelText = labelled ? `${describePod(target)} has ${TLS_MODE_LABEL}=istio${sc.predicted ? ' (added by the injector)' : sc.state === 'absent' ? ' but no sidecar' : ''}` : `${describePod(target)} has no label ${TLS_MODE_LABEL}=istio`;
+  // Stage B: the endpoint mTLS checker — a DestinationRule mode, when set, decides alone.
+  const mode = part.endpointMode;
+  if (mode) {
+    if (mode.mode === 'ISTIO_MUTUAL') {
+      if (!labelled) {
+        steps.push(`endpoint: ${mode.where}.mode=ISTIO_MUTUAL keeps the tlsMode label, but ${labelText}: plaintext`);
+        return result('PLAINTEXT', 'no-tls-label', `tlsMode absent (${describePod(target)})`);
+      }
+      steps.push(`endpoint: ${mode.where}.mode=ISTIO_MUTUAL keeps the tlsMode label (${labelText}), whatever its PeerAuthentication says: Istio mTLS`);
+      return result('ISTIO_MUTUAL', 'dr-keeps-label', `tlsMode kept: DR ${mode.portLevel ? 'port-level' : 'top-level'} ISTIO_MUTUAL`);
+    }
+    steps.push(`endpoint: ${mode.where}.mode=${mode.mode} strips the tlsMode label from every endpoint: plaintext`);
+    return result('PLAINTEXT', 'dr-strips-label', `tlsMode stripped: DR ${mode.portLevel ? 'port-level' : 'top-level'} ${mode.mode}`);
   }
-  steps.push(`${describePod(target)} has ${TLS_MODE_LABEL}=istio${sc.predicted ? ' (added by the injector)' : ''}`);
-  // 5. The endpoint's own policy for the target port.
+  if (!labelled) {
+    steps.push(`endpoint: ${labelText}: plaintext`);
+    return result('PLAINTEXT', 'no-tls-label', `tlsMode absent (${describePod(target)})`);
+  }
+  // The endpoint's own policy for the target port (workload and port levels included).
   const server = model.peerAuth.effectiveMode(target.namespace, target.labels, targetPort);
-  if (server.mode === 'DISABLE' && (server.decidedBy === 'workload' || server.decidedBy === 'port')) {
+  if (server.mode === 'DISABLE') {
     const pa = server.workloadPolicy;
-    steps.push(`${pa ? paName(pa) : 'workload policy'} makes port ${targetPort} DISABLE: plaintext to this endpoint`);
-    return withMatch({ sends: 'PLAINTEXT', cause: 'workload-disable', steps });
+    steps.push(`endpoint: ${labelText}, but ${pa ? paName(pa) : 'its policy'} makes target port ${targetPort} DISABLE: the label is stripped, plaintext to this endpoint`);
+    return result('PLAINTEXT', 'workload-disable', `tlsMode stripped: ${pa ? paName(pa) : 'PeerAuthentication'} DISABLE for port ${targetPort}`);
   }
-  // 6. Auto mTLS.
-  steps.push('auto mTLS: Istio mTLS');
-  return withMatch({ sends: 'ISTIO_MUTUAL', cause: 'auto-mtls', steps });
+  steps.push(`endpoint: ${labelText}: Istio mTLS${sc.state === 'absent' ? ' (nobody terminates it)' : ''}`);
+  return result('ISTIO_MUTUAL', 'auto-mtls', `tlsMode istio kept (${describePod(target)})`);
 }
 
 /**
@@ -332,31 +431,33 @@ export function judgeEndpoint(
   scheme?: string,
 ): EndpointVerdict {
   const tp = resolveTargetPort(sp, target);
+  const nothing = (): SendDecision => ({ sends: 'UNKNOWN', cause: 'unknown', steps: [], decidedBy: 'client', summary: 'not decided' });
   if (tp.port === undefined) {
-    const sends: SendDecision = { sends: 'UNKNOWN', cause: 'unknown', steps: [] };
+    const sends = nothing();
     return {
       pod: target,
       sends,
+      clientSends: 'UNKNOWN',
       outcome: 'no-endpoint',
       why: `${describePod(target)} has no container port named "${tp.missingName}": Kubernetes gives it no endpoint for port ${sp.port}`,
     };
   }
   const port = tp.port;
   if (ALWAYS_BYPASSED_INBOUND.has(port)) {
-    const sends: SendDecision = { sends: 'UNKNOWN', cause: 'unknown', steps: [] };
-    return { pod: target, targetPort: port, sends, outcome: 'unknown', why: `port ${port} is one of the sidecar's own ports, not the application's` };
+    return { pod: target, targetPort: port, sends: nothing(), clientSends: 'UNKNOWN', outcome: 'unknown', why: `port ${port} is one of the sidecar's own ports, not the application's` };
   }
   const sends = decideSends(model, client, svc, sp, target, port, scheme);
-  const base: EndpointVerdict = { pod: target, targetPort: port, sends, outcome: 'unknown', why: '' };
+  const base: EndpointVerdict = { pod: target, targetPort: port, sends, clientSends: sends.sends, outcome: 'unknown', why: '' };
   if (tp.via) base.targetPortNote = tp.via;
   const sc = target.sidecar;
   const paUnknown = peerAuthUnseen(model, target.namespace);
   const server = model.peerAuth.effectiveMode(target.namespace, target.labels, port);
-  const done = (outcome: Outcome, why: string, extra?: Pick<EndpointVerdict, 'captured' | 'server'>): EndpointVerdict => {
+  // What the target side is, whatever the outcome: views read these instead of recomputing them.
+  if (sc.state === 'present' && sc.kind !== 'gateway') base.captured = isInboundCaptured(target.inbound, port);
+  if (!paUnknown && ((sc.state === 'present' && sc.kind !== 'gateway') || (sc.state === 'absent' && sc.ambient))) base.server = server;
+  const done = (outcome: Outcome, why: string): EndpointVerdict => {
     base.outcome = outcome;
     base.why = why;
-    if (extra?.captured !== undefined) base.captured = extra.captured;
-    if (extra?.server !== undefined) base.server = extra.server;
     return base;
   };
 
@@ -369,38 +470,34 @@ export function judgeEndpoint(
       if (sends.sends === 'HBONE') return done('ok', 'ztunnel to ztunnel (HBONE)');
       if (sends.sends === 'PLAINTEXT' || sends.sends === 'APP_TLS') {
         if (paUnknown) return done('unknown', `PeerAuthentications ${paUnknown}`);
-        if (server.mode === 'STRICT') {
-          return done('plaintext-to-strict', `ztunnel enforces STRICT on ${describePod(target)} and receives ${describeSends(sends.sends)}`, { server });
-        }
-        return done('ok', `ztunnel accepts ${describeSends(sends.sends)} (${server.mode})`, { server });
+        if (server.mode === 'STRICT') return done('plaintext-to-strict', `ztunnel enforces STRICT on ${describePod(target)} and receives ${describeSends(sends.sends)}`);
+        return done('ok', `ztunnel accepts ${describeSends(sends.sends)} (${server.mode})`);
       }
       return done('unknown', 'a sidecar client to an ambient pod is not judged (sidecar–ambient interoperation depends on the Istio version)');
     }
-    if (mtls) return done('mtls-to-no-sidecar', `${describePod(target)} has no sidecar: the application receives an Istio mTLS handshake`);
+    if (mtls) {
+      const labelOnly = sends.cause === 'auto-mtls' && sc.tlsModeLabel ? ` (it is labelled ${TLS_MODE_LABEL}=istio, so auto mTLS sends it Istio mTLS)` : '';
+      return done('mtls-to-no-sidecar', `${describePod(target)} has no sidecar${labelOnly}: the application receives an Istio mTLS handshake`);
+    }
     return done('ok', `${describePod(target)} has no sidecar and receives ${describeSends(sends.sends)}`);
   }
   if (sc.kind === 'gateway') {
     return mtls ? done('unknown', 'Istio mTLS to a gateway listener is not judged') : done('ok', 'a gateway listener receives the connection');
   }
   if (sends.sends === 'HBONE') return done('unknown', 'an ambient client to a sidecar pod is not judged');
-  const captured = isInboundCaptured(target.inbound, port);
-  if (!captured) {
-    // What the policy says for the port, though no sidecar enforces it there (views show both).
-    const said = paUnknown ? {} : { server };
-    if (mtls) {
-      return done('mtls-to-uncaptured', `port ${port} of ${describePod(target)} is not captured (${target.inbound.source}): the application receives the mTLS handshake`, { captured, ...said });
-    }
-    return done('ok', `port ${port} is not captured: the application receives ${describeSends(sends.sends)} directly`, { captured, ...said });
+  if (!base.captured) {
+    if (mtls) return done('mtls-to-uncaptured', `port ${port} of ${describePod(target)} is not captured (${target.inbound.source}): the application receives the mTLS handshake`);
+    return done('ok', `port ${port} is not captured: the application receives ${describeSends(sends.sends)} directly`);
   }
-  if (paUnknown) return done('unknown', `PeerAuthentications ${paUnknown}`, { captured });
+  if (paUnknown) return done('unknown', `PeerAuthentications ${paUnknown}`);
   if (mtls) {
     if (server.mode === 'DISABLE') {
-      return done('mtls-to-disabled-port', `the sidecar does not terminate mTLS on port ${port} (PeerAuthentication DISABLE): the application receives the handshake`, { captured, server });
+      return done('mtls-to-disabled-port', `the sidecar does not terminate mTLS on port ${port} (PeerAuthentication DISABLE): the application receives the handshake`);
     }
-    return done('ok', `the sidecar terminates mTLS (${server.mode})`, { captured, server });
+    return done('ok', `the sidecar terminates mTLS (${server.mode})`);
   }
   if (server.mode === 'STRICT') {
-    return done('plaintext-to-strict', `the sidecar of ${describePod(target)} requires mTLS on port ${port} (STRICT) and receives ${describeSends(sends.sends)}`, { captured, server });
+    return done('plaintext-to-strict', `the sidecar of ${describePod(target)} requires mTLS on port ${port} (STRICT) and receives ${describeSends(sends.sends)}`);
   }
-  return done('ok', `the sidecar accepts ${describeSends(sends.sends)} (${server.mode})`, { captured, server });
+  return done('ok', `the sidecar accepts ${describeSends(sends.sends)} (${server.mode})`);
 }

@@ -2,6 +2,7 @@
 // and the cloudflared pods (connectors) that serve each one.
 
 import { LimitError, parseJson } from '../core/limits.js';
+import { parseGoUrl } from './gourl.js';
 import { isOperatorConfig, isRefusal, OPERATOR_LABEL, parseCloudflaredYaml } from '../core/wellknown.js';
 import type { ConfigMap, Ingress, KObject } from '../core/k8s.js';
 export { CONNECTOR_SELECTOR, isTunnelConfigMap, OPERATOR_LABEL } from '../core/wellknown.js';
@@ -327,13 +328,13 @@ export function isSpecialService(service: string): boolean {
   return /^(http_status:|hello[_-]world$|bastion$|socks-proxy$|unix:|unix\+tls:)/.test(service);
 }
 
+/** A service URL as cloudflared reads it (Go's url.Parse: host after any userinfo, port, path); undefined when Go refuses it or it has no host. */
 export function parseOriginUrl(service: string): OriginUrl | undefined {
-  const m = /^([a-zA-Z][a-zA-Z0-9+.-]*):\/\/(\[[^\]]+\]|[^/:?#]*)(?::(\d+))?([^?#]*)/.exec(service);
-  if (!m) return undefined;
-  const scheme = (m[1] as string).toLowerCase();
-  const host = (m[2] as string).replace(/^\[|\]$/g, '').toLowerCase();
-  const url: OriginUrl = { scheme, host, explicitPort: m[3] !== undefined, path: m[4] ?? '' };
-  const port = m[3] !== undefined ? Number(m[3]) : DEFAULT_PORTS[scheme];
+  const parsed = parseGoUrl(service);
+  if (!parsed.ok || parsed.url.hostname === '' || parsed.url.scheme === '') return undefined;
+  const u = parsed.url;
+  const url: OriginUrl = { scheme: u.scheme, host: u.hostname.toLowerCase(), explicitPort: u.port !== '', path: u.path };
+  const port = u.port !== '' ? Number(u.port) : DEFAULT_PORTS[u.scheme];
   if (port !== undefined) url.port = port;
   return url;
 }

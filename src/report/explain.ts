@@ -125,9 +125,12 @@ function istioJson(x: ExplainedBackend): Record<string, unknown> | null {
   return {
     clientSidecar: sidecarFlag(client?.sidecar),
     targetSidecar: sidecarFlag(pod?.sidecar),
+    // Read from the verdict, never recomputed: the resolver decided them with the evidence.
     captured: ep?.captured ?? null,
-    clientSends: ep?.sends.sends ?? null,
+    clientSends: ep?.clientSends ?? null,
     serverMode: ep?.server?.mode ?? null,
+    decidedBy: ep?.sends.decidedBy ?? null,
+    decision: ep?.sends.summary ?? null,
     portProtocol: istioProtocol(e.servicePort).protocol,
     client: x.clientLabel ?? null,
     target: pod ? describePod(pod) : null,

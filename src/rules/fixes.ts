@@ -3,7 +3,7 @@
 // host or pods would be merged away or ignored by Istio), and create a new one otherwise.
 
 import { ANNOTATION } from '../model/capture.js';
-import { effectivePolicy, tlsForPort, type IndexedRule, type RuleMatch } from '../model/destinationrule.js';
+import { clusterPolicy, effectivePolicy, soleRuleMatch, type IndexedRule, type RuleMatch } from '../model/destinationrule.js';
 import type { DestinationRule, KObject, ObjectRef, PeerAuthentication, ServicePort, StringMap, TrafficPolicy, Workload } from '../core/k8s.js';
 import type { MeshModel } from '../model/model.js';
 import type { PodView } from '../model/pods.js';
@@ -140,6 +140,7 @@ export function destinationRuleTlsFix(
   match: RuleMatch | undefined,
   why: string,
   clientNamespace?: string,
+  subset?: string,
 ): Fix {
   const ports = (Array.isArray(sp) ? sp : [sp]).map((p) => p.port);
   const portText = ports.join(', ');
@@ -148,13 +149,15 @@ export function destinationRuleTlsFix(
     const { rule } = effectivePolicy(match);
     const dr = editable(rule) as DestinationRule;
     dr.spec.trafficPolicy = setAll(dr.spec.trafficPolicy ?? {});
+    // A route to a subset uses the subset's policy over the rule's: set the port there too.
+    for (const s of dr.spec.subsets ?? []) if (subset && s.name === subset && s.trafficPolicy) s.trafficPolicy = setAll(s.trafficPolicy);
     return {
       title: `Set tls.mode ${mode} for port ${portText} in DestinationRule ${rule.metadata.namespace}/${rule.metadata.name}${where(model, rule)}`,
       yaml: withComments([`edits the DestinationRule in force for ${svc.fqdn}: ${why}`, 'apply with: kubectl apply -f <this file>'], dr),
       target: ref('DestinationRule', rule.metadata.namespace as string, rule.metadata.name),
     };
   }
-  const visible = new Set((clientNamespace ? model.destinationRules.candidates(clientNamespace, svc.fqdn, svc.namespace) : []).flatMap((s) => s.rules));
+  const visible = new Set((clientNamespace ? model.destinationRules.candidates(clientNamespace, svc.fqdn, svc.namespace) : []).flatMap((s) => s.entries.flatMap((e) => e.rules)));
   const hidden = match
     ? []
     : model.destinationRules
@@ -162,7 +165,7 @@ export function destinationRuleTlsFix(
         .filter((r) => r.host === svc.fqdn && !r.rule.spec.workloadSelector && r.rule.metadata.namespace === svc.namespace && !visible.has(r));
   const hiddenRule = hidden[0]?.rule;
   // The hidden rule already says what is needed for these ports: exporting it is the whole fix (for every client).
-  const saysIt = hidden[0] !== undefined && ports.every((port) => tlsForPort({ rules: [hidden[0] as IndexedRule], step: 'service-namespace', host: svc.fqdn }, port).mode === mode);
+  const saysIt = hidden[0] !== undefined && ports.every((port) => clusterPolicy(soleRuleMatch(hidden[0] as IndexedRule, 'service-namespace'), port).tls?.mode === mode);
   if (hiddenRule && (!clientNamespace || saysIt)) {
     const dr = editable(hiddenRule) as DestinationRule;
     dr.spec.trafficPolicy = setAll(dr.spec.trafficPolicy ?? {});
@@ -416,23 +419,28 @@ export function injectSidecarFix(model: MeshModel, pod: PodView, why: string): F
 }
 
 /** Remove a DestinationRule's tls for a port (auto mTLS decides again). */
-export function dropDrTlsFix(model: MeshModel, rule: DestinationRule, port: number, portLevel: boolean, why: string): Fix {
+/**
+ * Make the clients of one Service port send Istio mTLS again, in the rule that made them send
+ * something else. A port entry without tls leaves the cluster to auto mTLS, but the endpoints'
+ * tlsMode label still follows the top-level mode (Istio's mtls checker): with a top-level mode other
+ * than ISTIO_MUTUAL only an explicit `tls.mode: ISTIO_MUTUAL` on the port brings mTLS back.
+ */
+export function dropDrTlsFix(model: MeshModel, rule: DestinationRule, port: number, _portLevel: boolean, why: string): Fix {
   const dr = editable(rule);
   const policy: TrafficPolicy = { ...(dr.spec.trafficPolicy ?? {}) };
-  if (portLevel) {
-    policy.portLevelSettings = (policy.portLevelSettings ?? []).map((s) => {
-      if (s.port?.number !== port) return s;
-      const { tls: _drop, ...rest } = s;
-      return rest;
-    });
-  } else {
-    // The tls is top-level: give this port its own entry without tls, which replaces it.
-    policy.portLevelSettings = [...(policy.portLevelSettings ?? []).filter((s) => s.port?.number !== port), { port: { number: port } }];
-  }
+  const topMode = policy.tls ? String(policy.tls.mode ?? 'DISABLE').toUpperCase() : undefined;
+  const explicit = topMode !== undefined && topMode !== 'ISTIO_MUTUAL';
+  const others = (policy.portLevelSettings ?? []).filter((s) => s.port?.number !== port);
+  const entry = (policy.portLevelSettings ?? []).find((s) => s.port?.number === port);
+  const { tls: _drop, ...rest } = entry ?? { port: { number: port } };
+  policy.portLevelSettings = [...others, explicit ? { ...rest, tls: { mode: 'ISTIO_MUTUAL' } } : rest];
   dr.spec.trafficPolicy = policy;
+  const how = explicit
+    ? `the top-level tls.mode ${topMode} would still strip the endpoints' tlsMode label for an entry without tls, so port ${port} sets ISTIO_MUTUAL itself`
+    : 'a portLevelSettings entry without tls falls back to auto mTLS';
   return {
-    title: `Let auto mTLS decide port ${port} in DestinationRule ${rule.metadata.namespace}/${rule.metadata.name}${where(model, rule)}`,
-    yaml: withComments([why, 'a portLevelSettings entry without tls falls back to auto mTLS', 'apply with: kubectl apply -f <this file>'], dr),
+    title: `${explicit ? 'Send Istio mTLS on' : 'Let auto mTLS decide'} port ${port} in DestinationRule ${rule.metadata.namespace}/${rule.metadata.name}${where(model, rule)}`,
+    yaml: withComments([why, how, 'apply with: kubectl apply -f <this file>'], dr),
     target: ref('DestinationRule', rule.metadata.namespace as string, rule.metadata.name),
   };
 }

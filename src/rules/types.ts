@@ -62,8 +62,11 @@ export interface Fix {
   apply?: ApplyMode;
   /** Steps after applying the YAML (deleting what the fix replaces, removing a key, restarting). */
   steps?: FixStep[];
-  /** Why a `manual` fix is text: no single change works (it says what does), or the object that writes the setting is not modelled. */
-  manualReason?: 'no-single-change' | 'writer-not-modelled';
+  /**
+   * Why a `manual` fix is text: no single change works (it says what does), the object that writes
+   * the setting is not modelled, or the value needed is the author's to choose (a host with a space in it).
+   */
+  manualReason?: 'no-single-change' | 'writer-not-modelled' | 'needs-a-choice';
   /** The fix deliberately changes which origin a tunnel hostname reaches (a rule pointed at the right Service, or removed). */
   reroutes?: boolean;
 }

@@ -73,7 +73,21 @@ describe('explain-protocol on the demo (seed 000)', () => {
     assert.equal(b.drift, false);
     assert.deepEqual(
       { ...b.istio, client: undefined, target: undefined, why: undefined },
-      { clientSidecar: true, targetSidecar: true, captured: false, clientSends: 'ISTIO_MUTUAL', serverMode: 'PERMISSIVE', portProtocol: 'HTTP', client: undefined, target: undefined, targetPort: 9091, outcome: 'mtls-to-uncaptured', why: undefined },
+      {
+        clientSidecar: true,
+        targetSidecar: true,
+        captured: false,
+        clientSends: 'ISTIO_MUTUAL',
+        serverMode: 'PERMISSIVE',
+        decidedBy: 'endpoint',
+        decision: 'cluster: auto mTLS (no DestinationRule); endpoint: tlsMode istio kept (Pod app/sg-cloud-gateway-7d9f8b6c5d-4kd8s)',
+        portProtocol: 'HTTP',
+        client: undefined,
+        target: undefined,
+        targetPort: 9091,
+        outcome: 'mtls-to-uncaptured',
+        why: undefined,
+      },
     );
     assert.equal(b.verdict, 'broken');
     assert.match(b.symptom, /WRONG_VERSION_NUMBER/);

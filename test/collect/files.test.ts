@@ -69,9 +69,14 @@ describe('collecting objects', () => {
     assert.match(snap.warnings.join(), /not a string/);
   });
   it('unknown kinds are ignored; documents without kind are skipped with a word', () => {
-    const snap = collectFromTexts([{ name: 'x', text: `apiVersion: v1\nkind: Secret\nmetadata:\n  name: s\n---\nenableAutoMtls: true\n---\n${pod('a')}` }]);
+    const snap = collectFromTexts([{ name: 'x', text: `apiVersion: v1\nkind: Secret\nmetadata:\n  name: s\n---\nreplicas: 3\n---\n${pod('a')}` }]);
     assert.deepEqual(snap.objects.map((o) => o.kind), ['Pod']);
     assert.match(snap.warnings.join(), /no kind: not a Kubernetes object/);
+  });
+  it('a MeshConfig fragment (istioctl --meshConfigFile) is recognised and pointed at --mesh-config', () => {
+    const snap = collectFromTexts([{ name: 'mesh.yaml', text: `${pod('a')}---\nenableAutoMtls: true\nrootNamespace: istio-system\n` }]);
+    assert.deepEqual(snap.objects.map((o) => o.kind), ['Pod']);
+    assert.match(snap.warnings.join(), /mesh\.yaml:\d+: a MeshConfig \(enableAutoMtls, rootNamespace\), not a Kubernetes object: pass it with --mesh-config mesh\.yaml; skipped/);
   });
   it('duplicates: the last one wins, with a warning', () => {
     const snap = collectFromTexts([{ name: 'x', text: `${pod('a', 'n')}---\n${pod('a', 'n').replace('name: c', 'name: d')}` }]);

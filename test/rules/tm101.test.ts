@@ -32,6 +32,11 @@ interface Scenario {
   cloudflaredAnnotations?: Record<string, string>;
 }
 
+/** The same objects with the gateway's Service headless (clusterIP None). */
+function headless(objects: Obj[]): Obj[] {
+  return objects.map((o) => (o.kind === 'Service' ? { ...o, spec: { ...(o.spec as object), clusterIP: 'None' } } : o));
+}
+
 /** Seed 000: a meshed operator cloudflared → Service app/gw → a Spring Boot gateway excluding its actuator port. */
 function scenario(s: Scenario = {}): Obj[] {
   const port = s.servicePort ?? 9091;
@@ -90,6 +95,14 @@ testRule(tm101, {
     {
       name: 'the exclude list only applies with includeInboundPorts *: an explicit include list captures the port',
       objects: scenario({ annotations: { 'traffic.sidecar.istio.io/includeInboundPorts': '8080,9091', 'traffic.sidecar.istio.io/excludeInboundPorts': '9091' } }),
+    },
+    {
+      name: 'a DestinationRule top-level DISABLE with an entry for 9091 without tls: the cluster is auto, but the endpoints lose their tlsMode label (plaintext)',
+      objects: scenario({ extra: [destinationRule('app', 'gw', { host: FQDN, tls: 'DISABLE', portLevel: [{ port: 9091 }] })] }),
+    },
+    {
+      name: 'behind a headless Service with one endpoint lacking tlsMode istio, Istio sends plaintext to every endpoint',
+      objects: headless(scenario({ extra: [pod('app', 'gw-old', { owner: 'gw', sidecar: 'none', ports: [{ name: 'admin', port: 9091 }] }), pod('app', 'gw-new', { owner: 'gw', initExclude: '9091', ports: [{ name: 'admin', port: 9091 }] })] })),
     },
   ],
   invalid: [
@@ -175,7 +188,7 @@ testRule(tm101, {
     {
       name: 'a port-level entry without tls replaces the top-level ISTIO_MUTUAL: auto mTLS decides, and sends mTLS',
       objects: scenario({ extra: [destinationRule('app', 'gw', { host: FQDN, tls: 'ISTIO_MUTUAL', portLevel: [{ port: 9091 }] })] }),
-      findings: [{ resource: 'Service app/gw', port: 9091, evidence: ['the top-level tls is not inherited'], fixes: [{ title: 'in DestinationRule app/gw' }] }],
+      findings: [{ resource: 'Service app/gw', port: 9091, evidence: ['has no tls (a port entry replaces the top-level policy: no tls is inherited)', 'endpoint: DestinationRule app/gw trafficPolicy.tls (the port entry has no tls, so the top-level mode counts here).mode=ISTIO_MUTUAL keeps the tlsMode label'], fixes: [{ title: 'in DestinationRule app/gw' }] }],
     },
     {
       name: 'a wildcard DestinationRule in the root namespace applies: the fix adds a host-specific rule keeping its policy',
@@ -247,6 +260,35 @@ testRule(tm101, {
         service('app', 'gw', [{ name: 'http', port: 9091 }]),
       ],
       findings: [{ resource: 'Service app/gw', port: 9091, message: 'cloudflared Deployment app/cloudflared', evidence: ['mounts ConfigMap app/cloudflared'] }],
+    },
+    {
+      name: "a DestinationRule top-level ISTIO_MUTUAL with an entry for 9091 without tls keeps the label: the seed's option 2 (workload PA DISABLE) does not help",
+      objects: scenario({
+        extra: [
+          destinationRule('app', 'gw', { host: FQDN, tls: 'ISTIO_MUTUAL', portLevel: [{ port: 9091 }] }),
+          peerAuthentication('app', 'gw', { selector: { app: 'gw' }, portLevel: { 9091: 'DISABLE' } }),
+        ],
+      }),
+      findings: [
+        {
+          resource: 'Service app/gw',
+          port: 9091,
+          evidence: ['keeps the tlsMode label', 'decided: cluster: auto mTLS (the port entry has no tls); endpoint: tlsMode kept: DR top-level ISTIO_MUTUAL'],
+          fixes: [{ title: 'Set tls.mode DISABLE for port 9091 in DestinationRule app/gw', yaml: [/number: 9091\n\s+tls:\n\s+mode: DISABLE/] }, { title: /excludeInboundPorts|capture/i }],
+        },
+      ],
+    },
+    {
+      name: "behind a headless Service the seed's option 2 does not help: one decision for all endpoints, workload PeerAuthentications not consulted",
+      objects: headless(scenario({ extra: [peerAuthentication('app', 'gw', { selector: { app: 'gw' }, portLevel: { 9091: 'DISABLE' } })] })),
+      findings: [
+        {
+          resource: 'Service app/gw',
+          port: 9091,
+          evidence: ['ORIGINAL_DST cluster (headless Service)', 'workload and port-level PeerAuthentications are not consulted'],
+          fixes: [{ title: 'DestinationRule app/gw-9091-no-mtls' }],
+        },
+      ],
     },
   ],
 });

@@ -70,6 +70,24 @@ testRule(tm102, {
       }),
     },
     { name: "the target's namespace labels are unknown: unknown, not a finding", objects: scenario({ appNs: null, extra: [meshStrict] }) },
+    {
+      name: 'two DestinationRules in one namespace with different exportTo are not merged: the newest (no tls) applies, not the older DISABLE',
+      objects: scenario({
+        opNs: { 'istio-injection': 'enabled' },
+        extra: [
+          meshStrict,
+          destinationRule('app', 'web-old', { host: FQDN, tls: 'DISABLE', exportTo: ['*'], created: '2024-01-01T00:00:00Z' }),
+          destinationRule('app', 'web-new', { host: FQDN, exportTo: ['.', OP], subsets: [{ name: 'v1', labels: { app: 'web' } }], created: '2024-02-01T00:00:00Z' }),
+        ],
+      }),
+    },
+    {
+      name: "meshConfig defaultDestinationRuleExportTo ['.']: a DISABLE rule without exportTo stays private to its namespace",
+      objects: scenario({
+        opNs: { 'istio-injection': 'enabled' },
+        extra: [meshStrict, meshConfig({ defaultDestinationRuleExportTo: ['.'] }), destinationRule('app', 'web', { host: FQDN, tls: 'DISABLE' })],
+      }),
+    },
   ],
   invalid: [
     {
@@ -119,7 +137,7 @@ testRule(tm102, {
         {
           resource: 'Service app/web',
           evidence: ['DestinationRule cloudflare-operator-system/web trafficPolicy.tls.mode=DISABLE'],
-          fixes: [{ title: 'PeerAuthentication app/web-port-8080-permissive' }, { title: 'Let auto mTLS decide port 80 in DestinationRule cloudflare-operator-system/web', yaml: [/- port:\n\s+number: 80/] }],
+          fixes: [{ title: 'PeerAuthentication app/web-port-8080-permissive' }, { title: 'Send Istio mTLS on port 80 in DestinationRule cloudflare-operator-system/web', yaml: [/- port:\n\s+number: 80\n\s+tls:\n\s+mode: ISTIO_MUTUAL/, 'would still strip the endpoints\' tlsMode label'] }],
         },
       ],
     },
@@ -146,6 +164,26 @@ testRule(tm102, {
       ],
       findings: [{ resource: 'Service app/web', message: ['cloudflared Deployment edge/cloudflared', 'namespace-wide PeerAuthentication app/default: STRICT'] }],
       // The recommended PeerAuthentication fix creates a workload policy; the Deployment fix would only apply after a restart.
+    },
+    {
+      name: 'a DestinationRule top-level DISABLE with a port entry without tls: the cluster is auto, the endpoints lose their label, plaintext reaches STRICT',
+      objects: scenario({ opNs: { 'istio-injection': 'enabled' }, extra: [meshStrict, destinationRule('app', 'web', { host: FQDN, tls: 'DISABLE', portLevel: [{ port: 80 }] })] }),
+      findings: [
+        {
+          resource: 'Service app/web',
+          evidence: ['decided: cluster: auto mTLS (the port entry has no tls); endpoint: tlsMode stripped: DR top-level DISABLE'],
+          fixes: [{ title: 'PeerAuthentication app/web-port-8080-permissive' }, { title: 'Send Istio mTLS on port 80 in DestinationRule app/web', yaml: [/number: 80\n\s+tls:\n\s+mode: ISTIO_MUTUAL/] }],
+        },
+      ],
+    },
+    {
+      name: 'a mixed headless Service: one endpoint without tlsMode istio makes Istio send plaintext to all, and the injected STRICT pods reset it',
+      objects: [
+        ...scenario({ opNs: { 'istio-injection': 'enabled' }, extra: [meshStrict] }).map((o) => (o.kind === 'Service' ? { ...o, spec: { ...(o.spec as object), clusterIP: 'None' } } : o)),
+        pod('app', 'web-new', { owner: 'web', ports: [{ name: 'http', port: 8080 }] }),
+        pod('app', 'web-old', { owner: 'web', sidecar: 'none', ports: [{ name: 'http', port: 8080 }] }),
+      ],
+      findings: [{ resource: 'Service app/web', message: ['plaintext', 'Deployment app/web requires Istio mTLS on target port 8080'], evidence: ['Pod app/web-old has no security.istio.io/tlsMode label: plaintext to every endpoint', 'result: the sidecar of Pod app/web-new requires mTLS'] }],
     },
   ],
 });

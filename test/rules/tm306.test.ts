@@ -11,6 +11,9 @@ testRule(tm306, {
     { name: 'a valid hand-written config', objects: viaConfig([{ hostname: host, path: '^/api(/.*)?$', service: 'http://web.app:80' }, { hostname: '*.example.com', service: 'http://web.app:80' }, catchAll], { ports }) },
     { name: 'a catch-all written as hostname *', objects: viaConfig([{ hostname: host, service: 'http://web.app:80' }, { hostname: '*', service: 'http_status:404' }], { ports }) },
     { name: "the operator's config for a plain Ingress", objects: viaOperator([{ host, service: 'web', port: 80 }], { ports }) },
+    { name: 'a bastion rule: originRequest.bastionMode and no service', objects: viaConfig([{ hostname: 'ssh.example.com', service: '', originRequest: { bastionMode: true } }, catchAll], { ports }) },
+    { name: 'Go regexp syntax JavaScript refuses: (?i)', objects: viaConfig([{ hostname: host, path: '(?i)^/api', service: 'http://web.app:80' }, catchAll], { ports }) },
+    { name: 'a socks-proxy with valid ipRules', objects: viaConfig([{ hostname: 'socks.example.com', service: 'socks-proxy', originRequest: { ipRules: [{ prefix: '10.0.0.0/8', allow: true }] } }, catchAll], { ports }) },
   ],
   invalid: [
     {
@@ -77,6 +80,31 @@ testRule(tm306, {
       name: 'operator: an ImplementationSpecific path that is not a Go regexp',
       objects: viaOperator([{ host, path: '/api/(v1', pathType: 'ImplementationSpecific', service: 'web', port: 80 }], { ports }),
       findings: [{ resource: 'Ingress app/web', port: 80, message: 'invalid regex', fixes: [{ title: 'Use the Prefix path /api/ for web.example.com', yaml: ['path: /api/', 'pathType: Prefix'] }] }],
+    },
+    {
+      name: "a space in the service's host: Go's url.Parse refuses it",
+      objects: viaConfig([{ hostname: host, service: 'http://web app:80' }, catchAll], { ports }),
+      findings: [{ resource: 'ConfigMap edge/cloudflared', message: 'parse "http://web app:80": invalid character " " in host name' }],
+      fixResolves: false,
+    },
+    {
+      name: 'Go regexp syntax JavaScript accepts: a lookahead',
+      objects: viaConfig([{ hostname: host, path: '^/(?!admin)', service: 'http://web.app:80' }, catchAll], { ports }),
+      findings: [{ resource: 'ConfigMap edge/cloudflared', message: 'Rule #1 has an invalid regex: error parsing regexp: invalid or unsupported Perl syntax: `(?!`' }],
+      fixResolves: false,
+    },
+    {
+      name: 'socks-proxy ipRules with a bad CIDR',
+      objects: viaConfig([{ hostname: 'socks.example.com', service: 'socks-proxy', originRequest: { ipRules: [{ prefix: '10.0.0.0/33', allow: true }] } }, catchAll], { ports }),
+      findings: [{ resource: 'ConfigMap edge/cloudflared', message: 'unable to create ip rule for socks-proxy: unable to parse cidr: 10.0.0.0/33' }],
+      fixResolves: false,
+    },
+    {
+      name: 'a config.yaml written in JSON syntax is a tunnel config, judged like the YAML one',
+      objects: viaConfig([{ hostname: host, service: 'http://web.app:80' }], { ports }).map((o) =>
+        o.kind === 'ConfigMap' ? { ...o, data: { 'config.yaml': JSON.stringify({ tunnel: 'main', ingress: [{ hostname: host, service: 'http://web.app:80' }] }, null, 2) } } : o,
+      ),
+      findings: [{ resource: 'ConfigMap edge/cloudflared', message: 'The last ingress rule must match all URLs' }],
     },
   ],
 });

@@ -32,6 +32,10 @@ testRule(tm309, {
     },
     { name: 'different hostnames', objects: viaOperator([{ host, path: '/', service: 'web', port: 80 }, { host: 'api.example.com', path: '/api', service: 'web', port: 80 }], { ports }) },
     { name: 'disjoint paths on one host', objects: viaOperator([{ host, path: '/a', service: 'web', port: 80 }, { host, path: '/b', service: 'web', port: 80 }], { ports }) },
+    {
+      name: 'a case-sensitive prefix does not cover a (?i) one',
+      objects: viaConfig([{ hostname: host, path: '^/api', service: 'http://web.app:80' }, { hostname: host, path: '(?i)^/api/v1', service: 'http://web.app:80' }, catchAll], { ports }),
+    },
   ],
   invalid: [
     {
@@ -72,6 +76,18 @@ testRule(tm309, {
       name: 'a wildcard rule takes a later exact hostname',
       objects: viaConfig([{ hostname: '*.example.com', service: 'http://web.app:80' }, { hostname: host, service: 'http://web.app:80' }, catchAll], { ports }),
       findings: [{ resource: 'ConfigMap edge/cloudflared', message: 'rule #0 *.example.com' }],
+    },
+    {
+      name: 'a Unicode hostname and its punycode form are one host for cloudflared: the later rule never matches',
+      objects: viaConfig([{ hostname: 'bücher.example.com', service: 'http://web.app:80' }, { hostname: 'xn--bcher-kva.example.com', service: 'http://web.app:80' }, catchAll], { ports }),
+      findings: [{ resource: 'ConfigMap edge/cloudflared', message: 'Tunnel rule #1 xn--bcher-kva.example.com → http://web.app:80' }],
+      fixResolves: false,
+    },
+    {
+      name: 'a case-insensitive (?i) prefix before the same prefix in capitals',
+      objects: viaConfig([{ hostname: host, path: '(?i)^/api', service: 'http://web.app:80' }, { hostname: host, path: '^/API/v1', service: 'http://web.app:80' }, catchAll], { ports }),
+      findings: [{ resource: 'ConfigMap edge/cloudflared', message: 'Tunnel rule #1 web.example.com path ^/API/v1' }],
+      fixResolves: false,
     },
   ],
 });

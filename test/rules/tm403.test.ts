@@ -67,5 +67,21 @@ testRule(tm403, {
       findings: [{ resource: 'DestinationRule app/b', message: ['are merged', 'none sets a trafficPolicy'] }],
       fixResolves: false,
     },
+    {
+      name: 'two rules for one host in one namespace with different exportTo are not merged: the newest applies',
+      objects: [
+        ...base,
+        destinationRule('app', 'reviews-old', { host: FQDN, tls: 'DISABLE', exportTo: ['*'], created: '2024-01-01T00:00:00Z' }),
+        destinationRule('app', 'reviews-new', { host: FQDN, tls: 'ISTIO_MUTUAL', exportTo: ['.', 'front'], created: '2024-02-01T00:00:00Z' }),
+      ],
+      findings: [
+        {
+          resource: 'DestinationRule app/reviews-old',
+          message: ['DestinationRule app/reviews-new applies', 'DestinationRule app/reviews-old is not merged with it (a different exportTo) and ignored: of the rules a client sees, the newest applies'],
+          evidence: ['merges rules for one host in one namespace only when their exportTo lists are equal'],
+        },
+      ],
+      fixResolves: false,
+    },
   ],
 });

@@ -113,8 +113,9 @@ export function checkFixProperty(objects: readonly KObject[], namespace?: string
     const fix = f.fixes[0];
     if (!fix) continue;
     if (fix.apply === 'manual') {
-      // Text that says no single change works (and what does) makes no claim to check; any other manual fix is reported.
-      if (fix.manualReason !== 'no-single-change') report.manual.push(`${findingKey(f)}: ${fix.title}`);
+      // Text that says no single change works (and what does), or that the value is the author's to
+      // choose (a host with a space in it), makes no claim to check; any other manual fix is reported.
+      if (fix.manualReason !== 'no-single-change' && fix.manualReason !== 'needs-a-choice') report.manual.push(`${findingKey(f)}: ${fix.title}`);
       continue;
     }
     if (recreatesPods(fix)) {

@@ -17,7 +17,10 @@ export const SYMPTOM_MTLS_TO_APP =
 const SYMPTOM_MTLS_BEHIND_GATEWAY =
   'the ingress gateway answers 503 "upstream connect error or disconnect/reset before headers" (upstream_reset_before_response_started in its access log), and the tunnel hostname passes it on';
 
-const isTm101 = (v: EndpointVerdict): boolean => v.outcome === 'mtls-to-uncaptured' && v.sends.cause === 'auto-mtls';
+/** mTLS the cluster chose on its own: auto mTLS, a DR mode that keeps the tlsMode label (stage B), a headless Service. */
+export const AUTO_MTLS_CAUSES: ReadonlySet<string> = new Set(['auto-mtls', 'dr-keeps-label', 'headless']);
+
+const isTm101 = (v: EndpointVerdict): boolean => v.outcome === 'mtls-to-uncaptured' && AUTO_MTLS_CAUSES.has(v.sends.cause);
 
 /** Service ports TM101 reports (TM104 stays silent on them). */
 export function tm101Keys(model: MeshModel): Set<string> {
@@ -57,7 +60,9 @@ export const tm101: Rule = {
         fixes.push(destinationRuleTlsFix(model, svc, sp, 'DISABLE', h.endpoint.sends.match, why, h.client.group.context.namespace));
       }
       const perWorkloadPort = distinctBy(hits, (h) => `${formatRef(workloadOf(h.endpoint.pod))}:${h.endpoint.targetPort}`);
-      for (const { endpoint } of perWorkloadPort) {
+      // A workload PeerAuthentication only helps where auto mTLS reads it per endpoint (not behind a
+      // headless Service, nor where a DestinationRule mode keeps the tlsMode label).
+      for (const { endpoint } of perWorkloadPort.filter((h) => h.endpoint.sends.cause === 'auto-mtls')) {
         const port = endpoint.targetPort as number;
         const inForce = model.peerAuth.effectiveMode(endpoint.pod.namespace, endpoint.pod.labels, port).workloadPolicy;
         const because = 'auto mTLS sends plaintext to a port whose workload PeerAuthentication is DISABLE (unless a DestinationRule forces tls)';

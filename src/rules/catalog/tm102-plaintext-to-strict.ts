@@ -66,6 +66,9 @@ spec:
         } else if (cause === 'destination-rule' && h.endpoint.sends.tls) {
           const tls = h.endpoint.sends.tls;
           fixes.push(dropDrTlsFix(model, tls.rule, sp.port, tls.portLevel, `${tls.where} sets ${tls.mode}; without it auto mTLS sends Istio mTLS`));
+        } else if (cause === 'dr-strips-label' && h.endpoint.sends.endpointMode) {
+          const mode = h.endpoint.sends.endpointMode;
+          fixes.push(dropDrTlsFix(model, mode.rule, sp.port, mode.portLevel, `${mode.where} sets ${mode.mode}, which strips the endpoints' tlsMode label: auto mTLS sends plaintext`));
         }
       }
       const strictBy = first.endpoint.server?.steps.at(-1) ?? 'STRICT';

@@ -6,7 +6,7 @@ import { workloadOf } from '../../model/pods.js';
 import { ANY_MESHED_CLIENT, distinctBy, listing, staticHits, uncapturedSidecarPort, unique } from '../edge-hits.js';
 import { captureFix, destinationRuleTlsFix, peerAuthPortFix } from '../fixes.js';
 import type { Fix, FindingDraft, Rule } from '../types.js';
-import { tm101Keys } from './tm101-mtls-to-uncaptured-port.js';
+import { AUTO_MTLS_CAUSES, tm101Keys } from './tm101-mtls-to-uncaptured-port.js';
 import { APP_NAMESPACE, EXCLUDE_INBOUND, gateway, GATEWAY_SERVICE, manifests } from '../examples.js';
 import { EDGES, kinds } from '../inputs.js';
 
@@ -32,7 +32,7 @@ export const tm104: Rule = {
   check({ model }) {
     const reported = tm101Keys(model);
     const findings: FindingDraft[] = [];
-    const byPort = staticHits(model, [ANY_MESHED_CLIENT], (v) => v.outcome === 'mtls-to-uncaptured' && v.sends.cause === 'auto-mtls', uncapturedSidecarPort);
+    const byPort = staticHits(model, [ANY_MESHED_CLIENT], (v) => v.outcome === 'mtls-to-uncaptured' && AUTO_MTLS_CAUSES.has(v.sends.cause), uncapturedSidecarPort);
     for (const [key, hits] of byPort) {
       if (reported.has(key)) continue;
       const { service: svc, servicePort: sp } = hits[0]!;
@@ -42,7 +42,7 @@ export const tm104: Rule = {
       const fixes: Fix[] = [
         destinationRuleTlsFix(model, svc, sp, 'DISABLE', hits[0]!.endpoint.sends.match, `meshed clients send plaintext to ${svc.fqdn}:${sp.port}, matching the excluded target port`),
       ];
-      for (const { endpoint } of perWorkloadPort) {
+      for (const { endpoint } of perWorkloadPort.filter((h) => h.endpoint.sends.cause === 'auto-mtls')) {
         const port = endpoint.targetPort as number;
         const inForce = model.peerAuth.effectiveMode(endpoint.pod.namespace, endpoint.pod.labels, port).workloadPolicy;
         fixes.push(peerAuthPortFix(model, endpoint.pod, port, 'DISABLE', inForce, svc, 'auto mTLS sends plaintext to a port whose workload PeerAuthentication is DISABLE'));

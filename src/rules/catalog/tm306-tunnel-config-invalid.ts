@@ -99,7 +99,9 @@ export const tm306: Rule = {
     summary: 'cloudflared would reject the config: no catch-all last, catch-all not last, bad wildcard, port in hostname, path or no scheme in a service URL, bad path regexp, bad http_status.',
     description:
       'cloudflared validates the whole ingress list before using any of it (ingress.go ParseIngress): the last rule must match everything, only the last may, hostnames take ' +
-      'one leading *. wildcard and no port, URL services need a scheme and a host and no path, paths must compile as Go regexps. A local config that fails stops cloudflared; ' +
+      'one leading *. wildcard and no port, URL services must pass Go\'s url.Parse (no space or other refused character in the host) with a scheme and a host and no path, ' +
+      'paths must compile as Go (RE2) regexps — `(?i)` and `[[:alpha:]]` are valid, lookarounds and backreferences are not — and socks-proxy ipRules need valid CIDR prefixes; ' +
+      'a rule with originRequest.bastionMode needs no service. A local config that fails stops cloudflared; ' +
       'a remote (operator) config that fails is refused and the previous one stays. The operator writes what its inputs give it: an appProtocol it does not map ' +
       '(kubernetes.io/grpc) becomes a URL without a scheme, an ImplementationSpecific path becomes a regexp.',
     howToFix:
@@ -111,7 +113,7 @@ export const tm306: Rule = {
     const findings: FindingDraft[] = [];
     for (const tunnel of model.tunnels) {
       if (tunnel.refused) continue; // tunnelmesh would not read it: the notes say so, no claim about cloudflared
-      const problems: ConfigProblem[] = [...tunnel.problems.map((message) => ({ message })), ...(tunnel.problems.length && tunnel.layout === 'operator-json' ? [] : validateRules(tunnel.rules))];
+      const problems: ConfigProblem[] = [...tunnel.problems.map((message) => ({ message })), ...(tunnel.problems.length && tunnel.layout === 'operator-json' ? [] : validateRules(tunnel.rules, tunnel.originRequest))];
       if (problems.length === 0) continue;
       findings.push(...(tunnel.layout === 'cloudflared-yaml' ? yamlFindings(model, tunnel, problems) : operatorFindings(model, tunnel, problems)));
     }
@@ -119,21 +121,56 @@ export const tm306: Rule = {
   },
 };
 
+/** What cloudflared would still refuse in a repaired ingress list. */
+function stillRefused(ingress: Array<Record<string, unknown>>, globalOriginRequest: Record<string, unknown> | undefined): ConfigProblem[] {
+  const str = (v: unknown): string | undefined => (typeof v === 'string' && v !== '' ? v : undefined);
+  const rules = ingress.map((r, index) => {
+    const hostname = str(r.hostname);
+    const path = str(r.path);
+    const originRequest = typeof r.originRequest === 'object' && r.originRequest !== null ? (r.originRequest as Record<string, unknown>) : undefined;
+    return { index, service: str(r.service) ?? '', ...(hostname ? { hostname } : {}), ...(path ? { path } : {}), ...(originRequest ? { originRequest } : {}) };
+  });
+  return validateRules(rules, globalOriginRequest);
+}
+
+/**
+ * A rule whose value only its author can choose (a host with a space, a CIDR out of range): the
+ * fix says where and what, and is not applied blindly.
+ */
+function byHandFix(tunnel: TunnelConfig, problems: ConfigProblem[], repaired: string[]): Fix {
+  const where = (p: ConfigProblem) => (p.index !== undefined && tunnel.rules[p.index] ? `rule #${p.index} (${tunnel.rules[p.index]?.hostname ?? '*'} → ${tunnel.rules[p.index]?.service || '(no service)'})` : 'the config');
+  const lines = [
+    `cloudflared refuses ${tunnel.label} (${tunnel.key}), and what it needs cannot be guessed: only the author knows the value meant`,
+    ...problems.map((p) => `- ${where(p)}: ${p.message}`),
+    ...(repaired.length ? ['these have a repair that keeps every origin, to make together with the above:', ...repaired.map((r) => `- ${r}`)] : []),
+    `edit key ${tunnel.key} of ${tunnel.label}, then restart its cloudflared pods (cloudflared reads its config at start)`,
+  ];
+  return {
+    title: `Correct ${problems.map(where).join(', ')} in ${tunnel.label} by hand`,
+    yaml: lines.map((l) => `# ${l}\n`).join(''),
+    apply: 'manual',
+    manualReason: 'needs-a-choice',
+  };
+}
+
 function yamlFindings(model: MeshModel, tunnel: TunnelConfig, problems: ConfigProblem[]): FindingDraft[] {
   // The comments are filled in by the edit, which runs before the fix's YAML is written.
   const why = ['cloudflared refuses the config as it is'];
-  let repaired = 0;
-  const fix = configMapEditFix(
+  let repaired: string[] = [];
+  let left: ConfigProblem[] = [];
+  const repairFix = configMapEditFix(
     model,
     tunnel,
     (ingress) => {
-      const done = repairYaml(ingress);
-      repaired = done.length;
-      why.push(...done.map((d) => `repaired: ${d}`));
+      repaired = repairYaml(ingress);
+      left = stillRefused(ingress, tunnel.originRequest);
+      why.push(...repaired.map((d) => `repaired: ${d}`));
     },
     'Repair the ingress rules',
     why,
   );
+  // A repair that leaves a rule cloudflared still refuses would not fix the config: say what to do by hand instead.
+  const fix = repairFix && left.length === 0 && repaired.length > 0 ? repairFix : left.length > 0 || repaired.length === 0 ? byHandFix(tunnel, left.length ? left : problems, repaired) : undefined;
   const cm = tunnel.configMap;
   return [
     {
@@ -144,7 +181,7 @@ function yamlFindings(model: MeshModel, tunnel: TunnelConfig, problems: ConfigPr
         ...problems.map((p) => (p.index !== undefined && tunnel.rules[p.index] ? `rule #${p.index} (${tunnel.rules[p.index]?.hostname ?? '*'} → ${tunnel.rules[p.index]?.service}): ${p.message}` : p.message)),
         `connectors: ${tunnel.connectorEvidence}`,
       ],
-      fixes: fix && repaired > 0 ? [fix] : [],
+      fixes: fix ? [fix] : [],
       namespaces: [tunnel.namespace],
       objects: [tunnel.object],
       edges: tunnel.rules.map((r) => ruleKey(tunnel, r)),

@@ -1,6 +1,7 @@
 // TM309: a rule that can never match, because an earlier rule takes every request it would.
 
 import { isCatchAll } from '../../model/cloudflared.js';
+import { punycodeAlias } from '../../model/hostnames.js';
 import { ruleKey } from '../../model/edges.js';
 import type { MeshModel } from '../../model/model.js';
 import type { TunnelConfig, TunnelRule } from '../../model/tunnels.js';
@@ -11,13 +12,14 @@ import type { Fix, FindingDraft, Rule } from '../types.js';
 import { PODS, TUNNELS, kinds } from '../inputs.js';
 
 /** A path regexp read as the shapes the operator and people write; `regex` when it is none of them. */
-type PathShape =
-  | { kind: 'any' }
-  | { kind: 'contains'; lit: string } // `lit` or `lit.*`, unanchored
-  | { kind: 'segment'; lit: string } // `lit(/.*)?$`: lit followed by the end or a `/`
-  | { kind: 'exact'; lit: string } // `^lit$`
-  | { kind: 'prefix'; lit: string } // `^lit` or `^lit.*`
-  | { kind: 'regex'; source: string };
+type LiteralShape =
+  | { kind: 'contains'; lit: string; ci?: boolean } // `lit` or `lit.*`, unanchored
+  | { kind: 'segment'; lit: string; ci?: boolean } // `lit(/.*)?$`: lit followed by the end or a `/`
+  | { kind: 'exact'; lit: string; ci?: boolean } // `^lit$`
+  | { kind: 'prefix'; lit: string; ci?: boolean }; // `^lit` or `^lit.*`
+
+/** `ci`: a leading `(?i)` (Go's case-insensitive flag) makes the literal match in any case. */
+type PathShape = { kind: 'any' } | LiteralShape | { kind: 'regex'; source: string };
 
 const META = /[\\^$.|?*+()[\]{}]/;
 
@@ -27,6 +29,10 @@ function literal(s: string): string | undefined {
 
 export function pathShape(path: string | undefined): PathShape {
   if (!path) return { kind: 'any' };
+  if (path.startsWith('(?i)')) {
+    const inner = pathShape(path.slice(4));
+    return inner.kind === 'any' ? inner : inner.kind === 'regex' ? { kind: 'regex', source: path } : { ...inner, ci: true };
+  }
   const tries: Array<[RegExp, PathShape['kind']]> = [
     [/^\^(.*)\$$/, 'exact'],
     [/^\^(.*?)(?:\.\*)?$/, 'prefix'],
@@ -53,8 +59,10 @@ export function pathSubsumes(earlier: PathShape, later: PathShape): boolean {
   if (earlier.kind === 'any') return true;
   if (later.kind === 'any') return false;
   if (earlier.kind === 'regex' || later.kind === 'regex') return earlier.kind === 'regex' && later.kind === 'regex' && earlier.source === later.source;
-  const a = earlier.lit;
-  const b = later.lit;
+  // A case-insensitive later rule takes paths in any case: only a case-insensitive earlier one (or a literal without letters) covers them.
+  if (later.ci && !earlier.ci && later.lit.toLowerCase() !== later.lit.toUpperCase()) return false;
+  const a = earlier.ci ? earlier.lit.toLowerCase() : earlier.lit;
+  const b = earlier.ci ? later.lit.toLowerCase() : later.lit;
   switch (earlier.kind) {
     case 'contains':
       return b.includes(a);
@@ -70,8 +78,20 @@ export function pathSubsumes(earlier: PathShape, later: PathShape): boolean {
   }
 }
 
-/** Does every hostname the later rule matches also match the earlier one? */
+/**
+ * Does every hostname the later rule matches also match the earlier one? cloudflared matches a
+ * rule on its hostname and on its punycode alias: every form of the later must be covered by a
+ * form of the earlier.
+ */
 function hostSubsumes(earlier: string | undefined, later: string | undefined): boolean {
+  const forms = (h: string | undefined): Array<string | undefined> => {
+    const alias = punycodeAlias(h);
+    return alias ? [h, alias] : [h];
+  };
+  return forms(later).every((l) => forms(earlier).some((e) => hostCovers(e, l)));
+}
+
+function hostCovers(earlier: string | undefined, later: string | undefined): boolean {
   const e = earlier ?? '';
   const l = later ?? '';
   if (e === '' || e === '*') return true;
@@ -133,7 +153,8 @@ export const tm309: Rule = {
     severity: 'warning',
     summary: 'A rule can never match because an earlier rule for the same hostname matches every path it matches.',
     description:
-      'cloudflared uses the first rule whose hostname and (unanchored) path regexp match. A later rule whose requests all match an earlier one is dead. The Cloudflare ' +
+      'cloudflared uses the first rule whose hostname (or its punycode alias) and (unanchored, Go) path regexp match. A later rule whose requests all match an earlier one is dead: ' +
+      'a Unicode hostname and its xn-- form are one host, and a (?i) path covers every case. The Cloudflare ' +
       "operator orders one hostname's Ingress rules by path string, not by specificity: `/` (no path) and /api come before /api/v1, so on one hostname the broadest " +
       'path takes everything — the opposite of Ingress semantics (longest prefix wins).',
     howToFix:
@@ -150,8 +171,9 @@ export const tm309: Rule = {
       const byHost = new Map<string, number[]>();
       const patterns: number[] = [];
       tunnel.rules.forEach((later, j) => {
-        const candidates = [...(later.hostname !== undefined ? (byHost.get(later.hostname) ?? []) : []), ...patterns].sort((a, b) => a - b);
-        const host = later.hostname;
+        // Keyed by the form cloudflared matches requests on (a Unicode hostname's punycode alias).
+        const host = later.hostname === undefined ? undefined : (punycodeAlias(later.hostname) ?? later.hostname);
+        const candidates = [...(host !== undefined ? (byHost.get(host) ?? []) : []), ...patterns].sort((a, b) => a - b);
         if (host === undefined || host.includes('*')) patterns.push(j);
         else byHost.set(host, [...(byHost.get(host) ?? []), j]);
         if (later.synthetic || (j === tunnel.rules.length - 1 && isCatchAll(later))) return;

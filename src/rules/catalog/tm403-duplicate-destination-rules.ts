@@ -2,7 +2,7 @@
 // merged (the oldest rule's trafficPolicy wins, subsets are concatenated), and a rule found at an
 // earlier lookup step hides the rest entirely (domain §6).
 
-import { drName, serviceOfHost, type IndexedRule } from '../../model/destinationrule.js';
+import { drName, entryName, serviceOfHost, type ConsolidatedRule, type IndexedRule } from '../../model/destinationrule.js';
 import { refOf, type DestinationRule } from '../../core/k8s.js';
 import type { MeshModel } from '../../model/model.js';
 import { listing, unique } from '../edge-hits.js';
@@ -32,11 +32,12 @@ export const tm403: Rule = {
     code: 'TM403',
     name: 'duplicate-destination-rules',
     severity: 'warning',
-    summary: 'Several DestinationRules for one host are visible to the same client namespace: they are merged, or one hides the other.',
+    summary: 'Several DestinationRules for one host are visible to the same client namespace: they are merged (equal exportTo), or only the newest applies, or one hides the other.',
     description:
       'For a host, a client uses the rules of the first namespace that has any: its own, then rules exported from the Service\'s namespace, then from the root ' +
-      'namespace. Several rules in that namespace are merged: subsets are concatenated but only the oldest rule\'s trafficPolicy (tls, load balancing, port settings) ' +
-      'is used. Rules at later steps are ignored for that client. Either way a setting you can read in one of the rules may not be in force.',
+      'namespace. Several rules in that namespace are merged only when their exportTo lists are equal: subsets are concatenated but only the oldest rule\'s trafficPolicy ' +
+      '(tls, load balancing, port settings) is used. Rules with different exportTo lists stay separate, and a client that sees several uses the newest. Rules at later steps ' +
+      'are ignored for that client. Either way a setting you can read in one of the rules may not be in force.',
     howToFix: 'Keep one DestinationRule per host (merge the settings into it and delete the others), or scope a deliberate override with exportTo.',
     inputs: ['DestinationRule', 'Service', 'Pod', 'Namespace'],
   },
@@ -50,44 +51,64 @@ export const tm403: Rule = {
     for (const [host, rules] of [...byHost].sort(([a], [b]) => (a < b ? -1 : 1))) {
       if (rules.length < 2) continue;
       const serviceNamespace = serviceOfHost(host, model.clusterDomain)?.namespace ?? (rules[0]?.rule.metadata.namespace as string);
-      // Clients that see the same set of rules get one finding.
-      const situations = new Map<string, { applied: IndexedRule[]; shadowed: IndexedRule[]; step: string; namespaces: string[] }>();
+      // Clients that see the same situation get one finding.
+      const situations = new Map<string, Situation>();
       for (const ns of clientNamespaces(model)) {
         const steps = model.destinationRules.candidates(ns, host, serviceNamespace);
-        const all = steps.flatMap((s) => s.rules);
+        const all = steps.flatMap((s) => s.entries.flatMap((e) => e.rules));
         if (all.length < 2) continue;
         const [first, ...rest] = steps;
-        const applied = first?.rules ?? [];
-        const shadowed = rest.flatMap((s) => s.rules);
-        const key = `${applied.map((r) => drName(r.rule)).join('+')}|${shadowed.map((r) => drName(r.rule)).join('+')}`;
+        const entries = first?.entries ?? [];
+        // SidecarScope.DestinationRule: of several consolidated rules, the newest applies.
+        const applied = entries.at(-1) as ConsolidatedRule;
+        const unmerged = entries.slice(0, -1);
+        const shadowed = rest.flatMap((s) => s.entries);
+        const names = (list: ConsolidatedRule[]) => list.map(entryName).join('+');
+        const key = `${entryName(applied)}|${names(unmerged)}|${names(shadowed)}`;
         const known = situations.get(key);
         if (known) known.namespaces.push(ns);
-        else situations.set(key, { applied, shadowed, step: first?.step ?? '', namespaces: [ns] });
+        else situations.set(key, { applied, unmerged, shadowed, step: first?.step ?? '', namespaces: [ns] });
       }
       for (const s of situations.values()) {
-        const merged = s.applied.length > 1;
-        const names = [...s.applied, ...s.shadowed].map((r) => drName(r.rule));
-        const loser = (s.shadowed[0] ?? s.applied[1]) as IndexedRule;
-        const winner = s.applied[0] as IndexedRule;
+        const applied = s.applied.rules;
+        const ignored = [...s.unmerged, ...s.shadowed].flatMap((e) => e.rules);
+        const all = [...applied, ...ignored];
+        const winner = applied[0] as IndexedRule;
+        const loser = (s.shadowed[0]?.rules[0] ?? s.unmerged[0]?.rules[0] ?? applied.find((r) => r !== winner) ?? applied[1]) as IndexedRule;
         const clients = s.namespaces.length > 6 ? `${s.namespaces.length} namespaces` : `namespace${s.namespaces.length === 1 ? '' : 's'} ${listing(s.namespaces)}`;
-        const what = [merged ? mergeText(s.applied) : `${drName(winner.rule)} applies`, s.shadowed.length ? `${listing(s.shadowed.map((r) => drName(r.rule)))} ${s.shadowed.length === 1 ? 'is' : 'are'} ignored` : ''].filter(Boolean);
+        const what = [
+          applied.length > 1 ? mergeText(applied) : `${drName(winner.rule)} applies`,
+          s.unmerged.length
+            ? `${listing(s.unmerged.map(entryName))} ${s.unmerged.length === 1 ? 'is' : 'are'} not merged with it (a different exportTo) and ignored: of the rules a client sees, the newest applies`
+            : '',
+          s.shadowed.length ? `${listing(s.shadowed.map(entryName))} ${s.shadowed.length === 1 ? 'is' : 'are'} ignored (found at a later lookup step)` : '',
+        ].filter(Boolean);
         findings.push({
           resource: { kind: 'DestinationRule', namespace: loser.rule.metadata.namespace as string, name: loser.rule.metadata.name },
-          message: `${names.length} DestinationRules for ${host} reach clients in ${clients}: ${what.join('; ')}.`,
+          message: `${all.length} DestinationRules for ${host} reach clients in ${clients}: ${what.join('; ')}.`,
           symptom: 'a tls mode, subset or load-balancing setting written in one of the rules is not the one in force for these clients',
           evidence: [
-            `lookup for clients in ${s.namespaces[0]}: ${stepText(s.step)} has ${listing(s.applied.map((r) => drName(r.rule)))}`,
-            ...[...s.applied, ...s.shadowed].map((r) => `${drName(r.rule)}: host ${r.rule.spec.host}, exportTo ${r.rule.spec.exportTo?.join(',') || '*'}, ${r.rule.spec.trafficPolicy ? 'has' : 'no'} trafficPolicy, subsets ${(r.rule.spec.subsets ?? []).map((x) => x.name).join(',') || 'none'}${r.rule.metadata.creationTimestamp ? `, created ${r.rule.metadata.creationTimestamp}` : ''}`),
+            `lookup for clients in ${s.namespaces[0]}: ${stepText(s.step)} has ${listing([...s.unmerged, s.applied].map(entryName))}`,
+            ...(s.unmerged.length ? ['Istio merges rules for one host in one namespace only when their exportTo lists are equal; otherwise they stay separate and a client uses the newest'] : []),
+            ...all.map((r) => `${drName(r.rule)}: host ${r.rule.spec.host}, exportTo ${r.rule.spec.exportTo?.join(',') || `(unset: ${model.mesh.defaultDestinationRuleExportTo?.join(',') ?? '*'})`}, ${r.rule.spec.trafficPolicy ? 'has' : 'no'} trafficPolicy, subsets ${(r.rule.spec.subsets ?? []).map((x) => x.name).join(',') || 'none'}${r.rule.metadata.creationTimestamp ? `, created ${r.rule.metadata.creationTimestamp}` : ''}`),
           ],
-          fixes: [mergeFix(model, winner.rule, [...s.applied, ...s.shadowed].filter((r) => r !== winner).map((r) => r.rule))],
-          namespaces: unique([...s.namespaces, ...[...s.applied, ...s.shadowed].map((r) => r.rule.metadata.namespace as string)]),
-          objects: [...s.applied, ...s.shadowed].map((r) => r.rule),
+          fixes: [mergeFix(model, winner.rule, s.applied, all.filter((r) => r !== winner).map((r) => r.rule), ignored.map((r) => r.rule))],
+          namespaces: unique([...s.namespaces, ...all.map((r) => r.rule.metadata.namespace as string)]),
+          objects: all.map((r) => r.rule),
         });
       }
     }
     return findings;
   },
 };
+
+interface Situation {
+  applied: ConsolidatedRule;
+  unmerged: ConsolidatedRule[];
+  shadowed: ConsolidatedRule[];
+  step: string;
+  namespaces: string[];
+}
 
 function timesUnknown(rules: IndexedRule[]): boolean {
   return rules.some((r) => !r.rule.metadata.creationTimestamp);
@@ -110,24 +131,28 @@ function mergeText(applied: IndexedRule[]): string {
     .join('; ');
 }
 
-/** One rule carrying what the others add (subsets it lacks; their trafficPolicy if it has none). */
-function mergeFix(model: MeshModel, winner: DestinationRule, others: DestinationRule[]): Fix {
+/**
+ * One rule carrying what is in force now — the consolidated policy and subsets the clients use —
+ * and the others deleted: nothing changes on the wire. Settings of rules that are ignored today
+ * are not copied (copying them would change what the clients send); the comment names them.
+ */
+function mergeFix(model: MeshModel, winner: DestinationRule, inForce: ConsolidatedRule, others: DestinationRule[], ignored: DestinationRule[]): Fix {
   return editFix(
     model,
     winner,
     (copy) => {
-      const names = new Set((copy.spec.subsets ?? []).map((s) => s.name));
-      for (const o of others) {
-        for (const subset of o.spec.subsets ?? []) {
-          if (names.has(subset.name)) continue;
-          names.add(subset.name);
-          copy.spec.subsets = [...(copy.spec.subsets ?? []), structuredClone(subset)];
-        }
-        if (!copy.spec.trafficPolicy && o.spec.trafficPolicy) copy.spec.trafficPolicy = structuredClone(o.spec.trafficPolicy);
-      }
+      if (inForce.trafficPolicy) copy.spec.trafficPolicy = structuredClone(inForce.trafficPolicy);
+      else delete copy.spec.trafficPolicy;
+      const subsets = inForce.subsets.map((x) => structuredClone(x.subset));
+      if (subsets.length) copy.spec.subsets = subsets;
+      else delete copy.spec.subsets;
     },
     `Merge into ${drName(winner)}`,
-    [`carries the subsets (and, where it has none, the trafficPolicy) of ${listing(others.map(drName))}; review the result`, 'the others are then deleted'],
+    [
+      `keeps what clients use today: ${inForce.trafficPolicy ? `the trafficPolicy of ${drName(inForce.policyRule ?? winner)}` : 'no trafficPolicy'}${inForce.subsets.length ? ` and the subsets ${inForce.subsets.map((x) => x.subset.name).join(', ')}` : ''}`,
+      ...(ignored.length ? [`${listing(ignored.map(drName))} ${ignored.length === 1 ? 'is' : 'are'} ignored today: ${ignored.length === 1 ? 'its' : 'their'} settings are not copied; if one was meant to apply, move it into this rule and check the findings again`] : []),
+      'the others are then deleted',
+    ],
     { steps: others.map((o) => deleteStep(refOf(o))) },
   );
 }
