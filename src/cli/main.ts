@@ -30,6 +30,8 @@ function addCollectOptions(cmd: Command): Command {
     .option('--tunnel-namespace <namespace>', 'with -n: another namespace where cloudflared runs (repeatable)', collectList)
     .option('--request-timeout <duration>', 'per-request timeout against the API server', '30s')
     .option('--max-input-size <size>', 'with -f: refuse a file (or stdin) larger than this (e.g. 512Mi)', '256Mi')
+    .option('--proxy-config [roles]', "live: also read the Envoy config of the client proxies (clients; clients,targets adds the targets') through the API server's pod proxy (get on pods/proxy) and compare it with the verdicts")
+    .option('--proxy-config-file <file...>', 'saved Envoy config dumps (istioctl proxy-config all POD -o json, or :15000/config_dump), NAMESPACE/POD=FILE for one without a bootstrap node; compared with the verdicts')
     .option('-v, --verbose', 'say what is requested, with timings');
 }
 
@@ -86,6 +88,20 @@ export function buildProgram(name: string, io: Io = processIo, done: (exitCode: 
     .action(async (target: string, opts) => {
       const { runExplainProtocol } = await import('./explain-protocol.js');
       done(await runExplainProtocol(target, opts, io));
+    });
+
+  addJudgeOptions(
+    addCollectOptions(
+      program
+        .command('why')
+        .description('which edges and findings explain a log line (cloudflared, an Envoy access log, a proxy error), ranked, each with its fix')
+        .argument('<line>', "the log line, quoted: tunnelmesh why '503 UC upstream_reset_before_response_started{connection_termination}'"),
+    ),
+  )
+    .addOption(new Option('-o, --output <format>', 'output format (the exit code is the same for both)').choices(['text', 'json']).default('text'))
+    .action(async (line: string, opts) => {
+      const { runWhy } = await import('./why.js');
+      done(await runWhy(line, opts, io));
     });
 
   program

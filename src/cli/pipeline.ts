@@ -28,8 +28,36 @@ export interface CollectOptions {
   verbose?: boolean;
   /** Keeps each input file's text (for --fix-diff). */
   keepTexts?: Map<string, string>;
+  /** `--proxy-config[=clients,targets]`: live, read the proxies' Envoy config dumps too. */
+  proxyConfig?: boolean | string;
+  /** `--proxy-config-file FILE…`: saved Envoy config dumps. */
+  proxyConfigFile?: string[];
+  /** For choosing the proxies worth a dump (the edges are judged for that). */
+  clusterDomain?: string;
   /** The root namespace of --mesh-config, for what live collection lists there. */
   rootNamespace?: string;
+}
+
+/** `--proxy-config` (clients), `--proxy-config=clients,targets`. */
+export function parseProxyRoles(value: string | boolean | undefined): Array<'clients' | 'targets'> | undefined {
+  if (value === undefined || value === false) return undefined;
+  if (value === true || value === '') return ['clients'];
+  const roles = value.split(',').map((r) => r.trim().toLowerCase());
+  const bad = roles.filter((r) => r !== 'clients' && r !== 'targets');
+  if (bad.length) {
+    throw new UsageError(`--proxy-config ${value}: expected clients, targets or clients,targets (not ${bad.join(', ')}); an argument right after --proxy-config is taken as its value: write --proxy-config=clients, or put it last`);
+  }
+  return [...new Set(roles)] as Array<'clients' | 'targets'>;
+}
+
+/** `--proxy-config-file`: saved dumps into the snapshot, each file capped like -f inputs. */
+async function addProxyConfigFiles(snapshot: Snapshot, opts: CollectOptions): Promise<void> {
+  if (!opts.proxyConfigFile?.length) return;
+  const [{ readProxyConfigFiles }, { readText }, { parseSize }] = await Promise.all([import('../collect/envoy.js'), import('../collect/files.js'), import('../core/limits.js')]);
+  const limit = parseSize(opts.maxInputSize);
+  if (limit === undefined) throw new UsageError(`--max-input-size ${opts.maxInputSize}: expected a size such as 256Mi, 1Gi or 500000000`);
+  const inputs = await readProxyConfigFiles(opts.proxyConfigFile, (file) => readText(file, limit));
+  snapshot.proxyConfigs = [...(snapshot.proxyConfigs ?? []), ...inputs];
 }
 
 export interface JudgeRunOptions extends CollectOptions {
@@ -63,11 +91,14 @@ export interface Collected {
 
 export async function collect(opts: CollectOptions, spinnerEnabled: boolean, io: Io = processIo): Promise<Collected> {
   if (opts.namespace && opts.allNamespaces) throw new UsageError('-n and -A cannot be used together');
+  const roles = parseProxyRoles(opts.proxyConfig);
   if (opts.filename?.length) {
+    if (roles) throw new UsageError('--proxy-config reads the proxies of a live cluster; with -f, pass saved dumps with --proxy-config-file FILE');
     const [{ collectFromFiles }, { parseSize }] = await Promise.all([import('../collect/files.js'), import('../core/limits.js')]);
     const maxInputBytes = parseSize(opts.maxInputSize);
     if (maxInputBytes === undefined) throw new UsageError(`--max-input-size ${opts.maxInputSize}: expected a size such as 256Mi, 1Gi or 500000000`);
     const snapshot = await collectFromFiles(opts.filename, { maxInputBytes, ...(opts.namespace ? { namespace: opts.namespace } : {}), ...(opts.keepTexts ? { keepTexts: opts.keepTexts } : {}) });
+    await addProxyConfigFiles(snapshot, opts);
     const title = `${snapshot.objects.length} objects from ${opts.filename.map((f) => (f === '-' ? '<stdin>' : f)).join(', ')}${opts.namespace ? ` (findings in namespace ${opts.namespace})` : ''}`;
     return opts.namespace ? { snapshot, namespace: opts.namespace, title } : { snapshot, title };
   }
@@ -83,7 +114,19 @@ export async function collect(opts: CollectOptions, spinnerEnabled: boolean, io:
       tunnelNamespaces: opts.tunnelNamespace ?? [],
       ...(opts.rootNamespace ? { rootNamespace: opts.rootNamespace } : {}),
       ...(opts.verbose ? { log: (m: string) => io.err(`tunnelmesh: ${m}\n`) } : {}),
+      ...(roles
+        ? {
+            // Which proxies matter is known once the edges are: a model of what was collected says.
+            proxyConfig: {
+              select: async (snapshot: Snapshot, namespace: string | undefined) => {
+                const [{ MeshModel }, { proxyConfigTargets }] = await Promise.all([import('../model/model.js'), import('../model/envoy/select.js')]);
+                return proxyConfigTargets(new MeshModel(snapshot, { clusterDomain: opts.clusterDomain ?? 'cluster.local' }), roles, namespace);
+              },
+            },
+          }
+        : {}),
     });
+    await addProxyConfigFiles(result.snapshot, opts);
     const live = result.snapshot.live;
     const where = result.namespace ? `namespace ${result.namespace}` : 'all namespaces';
     const title = `context ${live?.context} (${live?.server}), ${where}: ${result.snapshot.objects.length} objects`;

@@ -7,6 +7,7 @@ import type { Readable } from 'node:stream';
 import { extname, join } from 'node:path';
 import { InputError, UsageError } from '../errors.js';
 import type { KObject } from '../core/k8s.js';
+import { isConfigDump, pruneConfigDump, readDumpWrapper } from '../core/envoy-dump.js';
 import { kindInfo } from '../core/kinds.js';
 import { DEFAULT_MAX_INPUT_BYTES, formatSize } from '../core/limits.js';
 import { parseText, unrenderedHelmMessage, type ParsedDocument } from './parse.js';
@@ -94,6 +95,19 @@ export function collectFromTexts(texts: NamedText[], namespace?: string, inputNa
       if (header.live) snapshot.live = header.live;
       if (header.listed) snapshot.listed = [...(snapshot.listed ?? []), ...header.listed];
       snapshot.incomplete.push(...header.incomplete);
+      continue;
+    }
+    // Envoy config dumps: a snapshot's EnvoyConfigDump documents, or a saved dump among the manifests.
+    const wrapped = readDumpWrapper(raw.value);
+    if (wrapped || isConfigDump(raw.value)) {
+      ignored++;
+      const dump = wrapped ? wrapped.dump : raw.value;
+      if (!isConfigDump(dump)) {
+        snapshot.warnings.push(`${where}: EnvoyConfigDump without a config dump in configDump (expected configs: [...]): skipped`);
+        continue;
+      }
+      const source = wrapped && typeof (raw.value as { source?: unknown }).source === 'string' ? `${where} (${(raw.value as { source: string }).source})` : where;
+      (snapshot.proxyConfigs ??= []).push({ source, live: false, ...(wrapped?.pod ? { pod: wrapped.pod } : {}), dump: pruneConfigDump(dump) });
       continue;
     }
     const kind = (raw.value as { kind?: unknown } | null)?.kind;
@@ -222,7 +236,8 @@ function named(name: string, bytes: Buffer): NamedText {
   return { name, text: decode(bytes, name), bytes };
 }
 
-async function readText(file: string, limit: number): Promise<NamedText> {
+/** One file as text, refused above `limit` bytes (--max-input-size) or when it is not UTF-8. */
+export async function readText(file: string, limit: number): Promise<NamedText> {
   try {
     const info = await stat(file);
     // Pipes, devices and process substitution (<(helm template …)) have no size: read them capped.

@@ -42,14 +42,21 @@ const MAX_BACKOFF_MS = 8000;
  */
 export const UNREACHABLE_CODES: ReadonlySet<string> = new Set(['ECONNREFUSED', 'ENOTFOUND', 'EHOSTUNREACH', 'ENETUNREACH', 'CERT']);
 
+export interface GetOptions {
+  /** An answer longer than this is cut off and given as status 413 (the pod proxy's config dumps). */
+  maxBytes?: number;
+  /** Statuses worth asking again for (default 429 and 5xx); a pod proxy's 503 is the pod, not the API server. */
+  retryStatuses?: ReadonlySet<number>;
+}
+
 /** One GET; retries 429/5xx (honouring Retry-After), resets, invalid bodies and timeouts a bounded number of times. */
-export async function getJson(conn: ApiConnection, path: string): Promise<ApiResult> {
+export async function getJson(conn: ApiConnection, path: string, opts: GetOptions = {}): Promise<ApiResult> {
   for (let attempt = 1; ; attempt++) {
     const started = Date.now();
     try {
-      const res = await requestOnce(conn, path);
+      const res = await requestOnce(conn, path, opts);
       conn.onRequest?.({ path, status: res.status, ms: Date.now() - started, attempt });
-      if (res.ok || !RETRYABLE_STATUS.has(res.status) || attempt >= MAX_ATTEMPTS) return res;
+      if (res.ok || !(opts.retryStatuses ?? RETRYABLE_STATUS).has(res.status) || attempt >= MAX_ATTEMPTS) return res;
       await sleep(backoff(attempt, res.retryAfterSeconds), conn.signal);
     } catch (err) {
       const netErr = err instanceof NetworkError ? err : new NetworkError(String(err), 'EUNKNOWN');
@@ -99,7 +106,7 @@ function transports(): Promise<{ http: typeof http; https: typeof https }> {
   return transportModules;
 }
 
-async function requestOnce(conn: ApiConnection, path: string): Promise<ApiResult> {
+async function requestOnce(conn: ApiConnection, path: string, opts: GetOptions = {}): Promise<ApiResult> {
   const url = new URL(path, conn.server.endsWith('/') ? conn.server : `${conn.server}/`);
   // Keep a server path prefix (`https://host/k8s/clusters/x`) in front of the API path.
   const base = new URL(conn.server);
@@ -142,9 +149,19 @@ async function requestOnce(conn: ApiConnection, path: string): Promise<ApiResult
       },
       (res) => {
         const chunks: Buffer[] = [];
+        let received = 0;
         const incomplete = (): NetworkError =>
           classify(Object.assign(new Error('the connection closed before the response was complete'), { code: 'ECONNRESET' }));
-        res.on('data', (c: Buffer) => chunks.push(c));
+        res.on('data', (c: Buffer) => {
+          received += c.length;
+          if (opts.maxBytes !== undefined && received > opts.maxBytes) {
+            // Settled first: the close and error events that destroying the stream causes change nothing.
+            resolve({ ok: false, status: 413, message: `the answer is longer than ${opts.maxBytes} bytes` });
+            res.destroy();
+            return;
+          }
+          chunks.push(c);
+        });
         res.on('close', () => {
           if (!res.complete) reject(incomplete());
         });

@@ -18,6 +18,8 @@ import { getJson, NetworkError, UNREACHABLE_CODES, type ApiConnection, type ApiR
 import { apiVersionOf, kindInfo, KINDS, resourcePath, type KindInfo } from '../core/kinds.js';
 import { addObjects, emptySnapshot, type IncompleteEntry, type ListedScope, type Snapshot } from '../core/snapshot.js';
 import { normalizeObject } from './validate.js';
+import { ENVOY_DUMP_KIND, type PodName } from '../core/envoy-dump.js';
+import { fetchProxyConfigs } from './envoy.js';
 
 export { OPERATOR_NAMESPACE };
 const PAGE_SIZE = 500;
@@ -34,6 +36,11 @@ export interface LiveOptions {
   /** Items per list request (`limit`); the API server pages with `continue`. */
   pageSize?: number;
   log?: (message: string) => void;
+  /**
+   * `--proxy-config`: once the objects are in, which pods' Envoy config dumps to fetch through
+   * the pod proxy subresource (the caller judges the edges to know which proxies matter).
+   */
+  proxyConfig?: { select: (snapshot: Snapshot, namespace: string | undefined) => PodName[] | Promise<PodName[]> };
   /** The root namespace of a mesh config given on the command line (--mesh-config), used instead of the cluster's. */
   rootNamespace?: string;
 }
@@ -227,6 +234,16 @@ export async function collectLive(opts: LiveOptions): Promise<LiveResult> {
   snapshot.incomplete.push(...collector.incomplete);
   snapshot.warnings.push(...collector.notes);
   snapshot.listed = collector.listed;
+  if (opts.proxyConfig) {
+    const pods = await opts.proxyConfig.select(snapshot, namespace);
+    const fetched = await fetchProxyConfigs(conn, pods);
+    snapshot.proxyConfigs = [...(snapshot.proxyConfigs ?? []), ...fetched.inputs];
+    snapshot.proxyConfigGaps = fetched.gaps;
+    for (const g of fetched.gaps) {
+      snapshot.incomplete.push({ kind: ENVOY_DUMP_KIND, namespace: g.pod.namespace, name: g.pod.name, reason: g.reason === 'forbidden' ? 'forbidden' : 'error', message: g.message.slice(0, 300) });
+    }
+    log(`proxy config: ${fetched.inputs.length} of ${pods.length} dumps read`);
+  }
   return namespace ? { snapshot, namespace } : { snapshot };
 }
 

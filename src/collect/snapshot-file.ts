@@ -7,6 +7,7 @@
 import jsyaml from 'js-yaml';
 import type { KObject } from '../core/k8s.js';
 import { KINDS } from '../core/kinds.js';
+import { dumpWrapper } from '../core/envoy-dump.js';
 import { redactObject } from './redact.js';
 import type { IncompleteEntry, ListedScope, LiveOrigin, Snapshot } from '../core/snapshot.js';
 
@@ -97,6 +98,7 @@ export function renderSnapshot(snapshot: Snapshot, opts: SnapshotFileOptions): s
       tunnelmesh: opts.version,
       ...(opts.collectedAt ? { collectedAt: opts.collectedAt } : {}),
       objects: objects.length,
+      ...(snapshot.proxyConfigs?.length ? { envoyConfigDumps: snapshot.proxyConfigs.length } : {}),
     },
     incomplete: snapshot.incomplete.map((e) => ({ ...e })),
     ...(snapshot.listed ? { listed: [...snapshot.listed].map((l) => ({ ...l })).sort(compareScopes) } : {}),
@@ -107,6 +109,8 @@ export function renderSnapshot(snapshot: Snapshot, opts: SnapshotFileOptions): s
     'are dropped; tunnel tokens, credentials files and secret-looking env values are redacted.',
     `Replay: ${replay}`,
   ];
-  const parts = [comments.map((c) => `# ${c}\n`).join('') + dump(header), ...objects.map(dump)];
+  // Envoy config dumps last, pruned already (no certificates, routes or secrets), so a replay compares with them too.
+  const dumps = (snapshot.proxyConfigs ?? []).map((d) => dump(dumpWrapper(d)));
+  const parts = [comments.map((c) => `# ${c}\n`).join('') + dump(header), ...objects.map(dump), ...dumps];
   return parts.map((p) => `---\n${p}`).join('');
 }

@@ -94,3 +94,11 @@ export function clusterRoleRules(kinds: readonly KindInfo[] = KINDS): PolicyRule
     .sort(([a], [b]) => (a === '' ? -1 : b === '' ? 1 : a < b ? -1 : a > b ? 1 : 0))
     .map(([group, resources]) => ({ apiGroups: [group], resources: [...resources].sort(), verbs: [...READ_VERBS] }));
 }
+
+/**
+ * The optional grant `--proxy-config` needs: GET through the pod proxy subresource to Envoy's admin
+ * port (`/api/v1/namespaces/NS/pods/NAME:15000/proxy/config_dump`). It is not part of the reader
+ * role: get on pods/proxy lets its holder send GET requests to any port of the pods it covers, so
+ * deploy/rbac.yaml holds it as a ClusterRole of its own, to bind where it is wanted.
+ */
+export const PROXY_CONFIG_ROLE_RULES: readonly PolicyRule[] = [{ apiGroups: [''], resources: ['pods/proxy'], verbs: ['get'] }];

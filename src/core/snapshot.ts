@@ -1,6 +1,7 @@
 // One Snapshot: every object tunnelmesh judges, however it was collected (files or a
 // live cluster), plus what could not be collected. Everything downstream reads only this.
 
+import type { ProxyConfigGap, ProxyConfigInput } from './envoy-dump.js';
 import type { KObject, KindMap, KnownKind } from './k8s.js';
 
 export interface SourcePosition {
@@ -76,6 +77,10 @@ export interface Snapshot {
    * line of a field; files are read again from disk. Small inputs only.
    */
   texts?: Map<string, string>;
+  /** Envoy config dumps (`--proxy-config`, `--proxy-config-file`, a snapshot file's EnvoyConfigDump documents), pruned. */
+  proxyConfigs?: ProxyConfigInput[];
+  /** Dumps a live `--proxy-config` asked for and did not get (also in `incomplete`). */
+  proxyConfigGaps?: ProxyConfigGap[];
 }
 
 export function emptySnapshot(mode: Snapshot['mode']): Snapshot {

@@ -8,6 +8,8 @@ import { buildTunnelEdges, type EdgeGap, type TunnelEdges, type TunnelEdge } fro
 import { MeshIndex, type ModelOptions } from './indexes.js';
 import { buildOperatorView, type OperatorView } from './operator-view.js';
 import { buildRouteEdges, type RouteEdge, type RouteEdges } from './routes.js';
+import { ENVOY_DUMP_KIND } from '../core/envoy-dump.js';
+import { ProxyDumps } from './envoy/match.js';
 import { discoverTunnels, type TunnelConfig } from './tunnels.js';
 
 export { MeshIndex, type ModelOptions, type RuleTarget } from './indexes.js';
@@ -19,6 +21,7 @@ export class MeshModel extends MeshIndex {
   readonly operator: OperatorView;
   private edgeCache?: TunnelEdges;
   private routeCache?: RouteEdges;
+  private dumpCache?: ProxyDumps;
 
   constructor(snapshot: Snapshot, opts: ModelOptions = {}) {
     super(snapshot, opts);
@@ -64,6 +67,20 @@ export class MeshModel extends MeshIndex {
     this.edgeCache ??= buildTunnelEdges(this, this.tunnels);
     this.routeCache ??= buildRouteEdges(this);
     return [...this.edgeCache.gaps, ...this.routeCache.gaps];
+  }
+
+  /** The Envoy config dumps in the input, matched to the pods they were taken from. */
+  get proxyDumps(): ProxyDumps {
+    if (!this.dumpCache) {
+      // A replayed snapshot keeps the fetches that failed as `incomplete` entries only.
+      const gaps =
+        this.snapshot.proxyConfigGaps ??
+        this.snapshot.incomplete.flatMap((e) =>
+          e.kind === ENVOY_DUMP_KIND && e.namespace && e.name ? [{ pod: { namespace: e.namespace, name: e.name }, reason: e.reason === 'forbidden' ? ('forbidden' as const) : ('error' as const), message: e.message ?? e.reason }] : [],
+        );
+      this.dumpCache = new ProxyDumps(this.snapshot.proxyConfigs ?? [], this.pods, gaps);
+    }
+    return this.dumpCache;
   }
 
   /** Why a tunnel's cloudflared pods may exist unseen (none were found). */

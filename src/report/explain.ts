@@ -14,6 +14,7 @@ import type { RouteEdge } from '../model/routes.js';
 import type { SidecarInfo } from '../model/sidecar.js';
 import { describeSends, type EndpointVerdict } from '../model/traffic.js';
 import type { IngressBackendView } from '../model/tunnels.js';
+import type { EnvoyComparison } from '../rules/envoy-agreement.js';
 import type { JudgedBackend, Verdict } from '../rules/judge.js';
 import { compareFindings } from '../rules/run.js';
 import type { SuppressedFinding } from '../rules/suppress.js';
@@ -40,6 +41,8 @@ export interface ExplainedBackend {
   /** The endpoint shown for the Istio leg (the worst one). */
   endpoint?: EndpointVerdict;
   clientLabel?: string;
+  /** Envoy config dumps compared with this backend's edge and the gateway routes after it (only when dumps were given). */
+  envoy?: EnvoyComparison[];
 }
 
 export interface ExplainReport {
@@ -82,6 +85,7 @@ export function explainBackends(selected: ReadonlyArray<Selected<JudgedBackend>>
     };
     if (b) out.ingress = b;
     if (servesHostOf) out.servesHostOf = servesHostOf;
+    if (backend.envoy) out.envoy = backend.envoy;
     if (shown) {
       out.endpoint = shown.endpoint;
       out.clientLabel = shown.label;
@@ -178,6 +182,22 @@ function backendJson(x: ExplainedBackend): Record<string, unknown> {
     ingress: b ? `${b.namespace}/${b.ingress.metadata.name}` : null,
     gatewayRoutes: (view.onward ?? []).map(routeJson),
     missing: x.missing,
+    ...(x.envoy
+      ? {
+          envoy: x.envoy.map((c) => ({
+            side: c.side,
+            pod: `${c.dump.node?.pod?.namespace ?? c.pod.namespace}/${c.dump.node?.pod?.name ?? c.pod.name}`,
+            source: c.dump.input.source,
+            target: describePod(c.endpoint.pod),
+            targetPort: c.endpoint.targetPort ?? null,
+            result: c.result,
+            envoy: c.envoy,
+            predicted: c.predicted,
+            evidence: c.line,
+            meanings: c.meanings,
+          })),
+        }
+      : {}),
   };
 }
 
@@ -266,6 +286,12 @@ function backendText(x: ExplainedBackend, c: ChalkInstance): string[] {
     } else {
       lines.push(`    ${c.yellow('no pod or workload in the input is selected by the Service')}`);
     }
+  }
+  if (x.envoy) {
+    const seen = [...new Set(x.envoy.map((e) => e.line))];
+    if (seen.length === 0) lines.push(`  ${c.dim('envoy:')} no dump of this path's client or target proxies`);
+    for (const line of seen.slice(0, 8)) lines.push(`  ${c.dim('envoy:')} ${/^Envoy disagrees/.test(line) ? c.yellow(line) : line}`);
+    if (seen.length > 8) lines.push(`  ${c.dim('envoy:')} ${seen.length - 8} more comparisons`);
   }
   lines.push(`  ${c.bold('verdict:')} ${verdictText(c, x.verdict)}${x.symptom ? ` — ${x.symptom}` : ''}`);
   for (const m of x.missing) lines.push(`    ${c.yellow('missing:')} ${m}`);

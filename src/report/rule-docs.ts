@@ -20,6 +20,7 @@ const FAMILIES: Array<{ prefix: string; title: string; tag: string }> = [
   { prefix: 'TM2', title: 'Sidecar presence and injection', tag: 'sidecar' },
   { prefix: 'TM3', title: 'Protocol along the tunnel', tag: 'protocol' },
   { prefix: 'TM4', title: 'References and duplicates', tag: 'references' },
+  { prefix: 'TM5', title: "The proxies' own config (Envoy config dumps)", tag: 'envoy' },
 ];
 
 export function familyOf(code: string): { title: string; tag: string } {
@@ -70,7 +71,7 @@ export function rulePage(rule: Rule, c: ChalkInstance, exampleFindings: ExampleF
     indent(meta.howToFix),
     '',
     c.bold('Reads'),
-    indent(meta.inputs.join(', ')),
+    indent([...meta.inputs, ...(meta.extraInputs ?? [])].join(', ')),
     '',
   ];
   out.push(c.bold('Example'));
@@ -112,6 +113,7 @@ export function rulesJson(rules: readonly Rule[] = sortedRules()): string {
     description: meta.description,
     howToFix: meta.howToFix,
     inputs: meta.inputs,
+    ...(meta.extraInputs ? { extraInputs: meta.extraInputs } : {}),
     example: meta.example ?? null,
   }));
   return `${JSON.stringify(doc, null, 2)}\n`;
@@ -187,7 +189,7 @@ export function ruleMarkdown(rule: Rule, exampleFindings: ExampleFindings): stri
   const out: string[] = [
     `## ${meta.code} ${meta.name}`,
     '',
-    `**Severity:** ${meta.severity} · **Family:** ${familyOf(meta.code).title} · **Reads:** ${meta.inputs.join(', ')}`,
+    `**Severity:** ${meta.severity} · **Family:** ${familyOf(meta.code).title} · **Reads:** ${[...meta.inputs, ...(meta.extraInputs ?? [])].join(', ')}`,
     '',
     meta.summary,
     '',

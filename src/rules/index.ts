@@ -32,6 +32,9 @@ import { tm402 } from './catalog/tm402-subset-undefined.js';
 import { tm403 } from './catalog/tm403-duplicate-destination-rules.js';
 import { tm404 } from './catalog/tm404-duplicate-peer-authentications.js';
 import { tm405 } from './catalog/tm405-selector-matches-nothing.js';
+import { tm501 } from './catalog/tm501-envoy-client-disagrees.js';
+import { tm502 } from './catalog/tm502-envoy-target-disagrees.js';
+import { tm503 } from './catalog/tm503-envoy-dump-stale.js';
 import type { Rule } from './types.js';
 
 export const RULES: readonly Rule[] = [
@@ -67,6 +70,9 @@ export const RULES: readonly Rule[] = [
   tm403,
   tm404,
   tm405,
+  tm501,
+  tm502,
+  tm503,
 ];
 
 export function ruleByCode(code: string): Rule | undefined {

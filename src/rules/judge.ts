@@ -9,6 +9,7 @@ import { UsageError } from '../errors.js';
 import { allBackends, backendGaps, backendService, routeGaps, type BackendView } from '../model/backends.js';
 import { MeshModel, type ModelOptions } from '../model/model.js';
 import { routeKey, type RouteEdge } from '../model/routes.js';
+import { comparisonNotes, envoyComparisons, type EnvoyComparison } from './envoy-agreement.js';
 import { RULES } from './index.js';
 import { runRules, type FailOn, failsAt } from './run.js';
 import { applyPolicy, EMPTY_POLICY, type Policy, type SuppressedFinding } from './suppress.js';
@@ -38,6 +39,8 @@ interface EdgeVerdict {
   namespace?: string;
   /** Counts as an edge into the cluster (a rule to a Service here, or one that may be: an Ingress whose controller is unknown). */
   isEdge: boolean;
+  /** With Envoy config dumps in the input: the comparisons of this edge (and the gateway routes after it) with them. */
+  envoy?: EnvoyComparison[];
 }
 
 export interface JudgedBackend extends EdgeVerdict {
@@ -245,7 +248,15 @@ function notesOf(model: MeshModel, backends: JudgedBackend[], routes: JudgedRout
   if (model.tunnels.length === 0) {
     notes.push(`no tunnel config ${configMapGaps.length ? 'seen' : 'found'} (operator tunnel-config-<id> ConfigMaps, or ConfigMaps holding a cloudflared config with ingress:); only tunnel-independent rules ran`);
   }
+  notes.push(...comparisonNotes(model));
   return [...new Set(notes)];
+}
+
+/** The Envoy comparisons of these edges, when dumps are in the input (undefined otherwise: nothing to say). */
+function envoyOf(model: MeshModel, edges: ReadonlyArray<unknown>): EnvoyComparison[] | undefined {
+  if (!model.proxyDumps.requested) return undefined;
+  const wanted = new Set(edges.filter(Boolean));
+  return envoyComparisons(model).filter((c) => wanted.has(c.edge));
 }
 
 export function judge(snapshot: Snapshot, opts: JudgeOptions = {}): Judgement {
@@ -267,12 +278,14 @@ export function judge(snapshot: Snapshot, opts: JudgeOptions = {}): Judgement {
     ];
     const r = related(p, keys, (f) => concernsBackend(f, view, svc));
     const ns = svc.namespace ?? view.ingress?.namespace;
-    return { view, findings: r.findings, suppressed: r.suppressed, ...verdictOf(r.raw, backendGaps(view)), ...(ns !== undefined ? { namespace: ns } : {}), isEdge: isClusterEdge(view) };
+    const envoy = envoyOf(model, [view.edge, ...(view.onward ?? [])]);
+    return { view, findings: r.findings, suppressed: r.suppressed, ...verdictOf(r.raw, backendGaps(view)), ...(ns !== undefined ? { namespace: ns } : {}), isEdge: isClusterEdge(view), ...(envoy ? { envoy } : {}) };
   });
   const routes: JudgedRoute[] = model.routeEdges.map((route) => {
     const key = routeKey(route);
     const r = related(p, [edgeBucket(key), refBucket('Service', route.service.namespace, route.service.name)], (f) => concernsRoute(f, route, key));
-    return { route, key, findings: r.findings, suppressed: r.suppressed, ...verdictOf(r.raw, routeGaps(route)), namespace: route.service.namespace, isEdge: true };
+    const envoy = envoyOf(model, [route]);
+    return { route, key, findings: r.findings, suppressed: r.suppressed, ...verdictOf(r.raw, routeGaps(route)), namespace: route.service.namespace, isEdge: true, ...(envoy ? { envoy } : {}) };
   });
 
   const scoped = (f: Finding): boolean => namespace === undefined || f.resource.namespace === namespace || (f.namespaces?.includes(namespace) ?? false);

@@ -1,6 +1,7 @@
 // Runs rules over a model: fills in the catalogue fields, scopes to -n, sorts.
 
 import type { MeshModel } from '../model/model.js';
+import { attachEnvoyEvidence } from './envoy-agreement.js';
 import { RULES } from './index.js';
 import { SEVERITIES, type Finding, type Rule, type Severity } from './types.js';
 
@@ -19,6 +20,8 @@ export function runRules(model: MeshModel, opts: RunOptions = {}): Finding[] {
       findings.push({ ...draft, fixes, code: rule.meta.code, name: rule.meta.name, severity: draft.severity ?? rule.meta.severity });
     }
   }
+  // Envoy's word on the edges the findings are about (only when config dumps are in the input).
+  attachEnvoyEvidence(model, findings);
   const ns = opts.namespace;
   const scoped = ns ? findings.filter((f) => f.resource.namespace === ns || f.namespaces?.includes(ns)) : findings;
   return scoped.sort(compareFindings);

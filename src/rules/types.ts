@@ -20,6 +20,8 @@ export interface RuleMeta {
   howToFix: string;
   /** The kinds the check reads (src/rules/inputs.ts has the usual groups); the rule tester proves them. */
   inputs: readonly KnownKind[];
+  /** What else it reads that is not a Kubernetes kind (Envoy config dumps), for the docs. */
+  extraInputs?: readonly string[];
   /** A small situation that makes the rule fire (docs and `tunnelmesh rules CODE` run it). */
   example?: RuleExample;
 }

@@ -9,7 +9,7 @@ import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, test } from 'node:test';
 import jsyaml from 'js-yaml';
-import { clusterRoleRules, type PolicyRule } from '../../src/core/kinds.js';
+import { clusterRoleRules, PROXY_CONFIG_ROLE_RULES, type PolicyRule } from '../../src/core/kinds.js';
 import { SECRET_KIND, startApiServer, type ApiServer, type RequestLogEntry } from '../support/apiserver.js';
 import { testPki } from '../support/certs.js';
 import { ROOT, runCli, runInProcess, type CliRun } from '../support/cli.js';
@@ -32,17 +32,22 @@ function deployed(): RbacObject[] {
   return jsyaml.loadAll(readFileSync(RBAC, 'utf8')) as RbacObject[];
 }
 
-function clusterRole(): PolicyRule[] {
-  const role = deployed().find((o) => o.kind === 'ClusterRole');
-  assert.ok(role?.rules, 'deploy/rbac.yaml has a ClusterRole with rules');
+function clusterRole(name = 'tunnelmesh-reader'): PolicyRule[] {
+  const role = deployed().find((o) => o.kind === 'ClusterRole' && o.metadata.name === name);
+  assert.ok(role?.rules, `deploy/rbac.yaml has a ClusterRole ${name} with rules`);
   return role.rules;
 }
 
+const PROXY_CONFIG_ROLE = 'tunnelmesh-proxy-config';
+
 /** (group, resource, verb) of an API request, as RBAC sees it. */
 function rbacRequest(r: RequestLogEntry): { group: string; resource: string; verb: string; namespace?: string } {
-  const m = /^\/(?:api\/v1|apis\/([^/]+)\/[^/]+)(?:\/namespaces\/([^/]+))?\/([^/]+)(?:\/([^/]+))?$/.exec(r.path);
+  const m = /^\/(?:api\/v1|apis\/([^/]+)\/[^/]+)(?:\/namespaces\/([^/]+))?\/([^/]+)(?:\/([^/]+))?(?:\/([^/]+)(?:\/.*)?)?$/.exec(r.path);
   assert.ok(m, `not a resource request: ${r.method} ${r.url}`);
-  const [, group = '', namespace, resource = '', name] = m;
+  const [, group = '', namespace, plural = '', name, subresource] = m;
+  // `pods/NAME:PORT/proxy/PATH` is the subresource pods/proxy: RBAC's verb is the method's (GET: get).
+  const resource = subresource ? `${plural}/${subresource}` : plural;
+  if (subresource) return { group, resource, verb: 'get', ...(namespace ? { namespace } : {}) };
   // `/api/v1/namespaces/x` is a GET of the Namespace x, not a list in it.
   if (group === '' && resource !== 'namespaces' && namespace === undefined && name === undefined && r.path.startsWith('/api/v1/namespaces/')) {
     return { group, resource: 'namespaces', verb: 'get' };
@@ -81,7 +86,39 @@ describe('least privilege', () => {
     assert.ok(sa && binding && role);
     assert.deepEqual(binding.roleRef, { apiGroup: 'rbac.authorization.k8s.io', kind: 'ClusterRole', name: role.metadata.name });
     assert.deepEqual(binding.subjects, [{ kind: 'ServiceAccount', name: sa.metadata.name, namespace: sa.metadata.namespace }]);
-    assert.deepEqual(objects.map((o) => o.kind).sort(), ['ClusterRole', 'ClusterRoleBinding', 'Namespace', 'ServiceAccount']);
+    assert.deepEqual(objects.map((o) => o.kind).sort(), ['ClusterRole', 'ClusterRole', 'ClusterRoleBinding', 'Namespace', 'ServiceAccount']);
+    assert.ok(!objects.some((o) => o.roleRef?.name === PROXY_CONFIG_ROLE), 'the optional role is bound by the user, where wanted');
+  });
+
+  test('the optional ClusterRole for --proxy-config is exactly get on pods/proxy (src/core/kinds.ts)', () => {
+    assert.deepEqual(clusterRole(PROXY_CONFIG_ROLE), PROXY_CONFIG_ROLE_RULES);
+    assert.ok(!clusterRoleRules().some((r) => r.resources.includes('pods/proxy')), 'the reader role does not grant it');
+  });
+
+  test('--proxy-config asks for nothing beyond the reader role and the optional one; without the optional one it says what it could not read', async () => {
+    const dump = JSON.parse(readFileSync(join(ROOT, 'fixtures', 'envoy', 'demo', 'main-tunnel-5c6d7f8b9-x2kqp.json'), 'utf8'));
+    const server = await startApiServer({ objects: demo(), podProxy: { 'cloudflare-operator-system/main-tunnel-5c6d7f8b9-x2kqp:15000': { body: dump } } });
+    const rules = [...clusterRole(), ...clusterRole(PROXY_CONFIG_ROLE)];
+    try {
+      for (const scope of [['-A'], ['-n', 'app']]) {
+        server.clearRequests();
+        const run = await runInProcess(['doctor', '--kubeconfig', writeKubeconfig(server), '-o', 'json', '--proxy-config=clients,targets', ...scope]);
+        assert.ok(run.code === 1, run.stderr);
+        for (const r of server.requests) {
+          assert.equal(r.method, 'GET');
+          const req = rbacRequest(r);
+          assert.ok(allowed(rules, req), `${req.verb} ${req.resource} is in neither role (${r.url})`);
+        }
+        assert.ok(server.requests.some((r) => rbacRequest(r).resource === 'pods/proxy'), 'the proxy path was asked for');
+      }
+      server.setForbidden([{ kind: 'pods/proxy' }]);
+      const denied = await runInProcess(['doctor', '--kubeconfig', writeKubeconfig(server), '-o', 'json', '--proxy-config', '-A']);
+      assert.equal(denied.code, 1, denied.stderr);
+      const doc = JSON.parse(denied.stdout) as { incomplete: Array<{ kind: string; reason: string; name?: string }> };
+      assert.deepEqual(doc.incomplete.map((e) => `${e.kind} ${e.name} ${e.reason}`), ['EnvoyConfigDump main-tunnel-5c6d7f8b9-x2kqp forbidden']);
+    } finally {
+      await server.close();
+    }
   });
 
   test('a full live run asks only for what the ClusterRole grants, GET only, never a Secret, and uses all of it', async () => {

@@ -136,7 +136,17 @@ export interface ApiServerOptions {
   /** Snapshots kept for continue tokens; older tokens get 410 Expired. Default 64. */
   retainedSnapshots?: number;
   port?: number;
+  /**
+   * What the pod proxy subresource (`/api/v1/namespaces/NS/pods/NAME:PORT/proxy/PATH`) answers,
+   * keyed `NS/NAME:PORT`. A pod not listed answers as a stock Istio sidecar does (its admin port
+   * listens on localhost only): 503 "error trying to reach service … connection refused".
+   * RBAC: a ForbiddenRule with kind `pods/proxy` denies it.
+   */
+  podProxy?: Readonly<Record<string, PodProxyAnswer>>;
 }
+
+/** One pod proxy answer: a JSON body (200), or a status with the message kube-apiserver would give. */
+export type PodProxyAnswer = { body: unknown } | { status: number; message: string } | { rawBody: string; contentType?: string };
 
 export interface ApiServer {
   readonly url: string;
@@ -160,6 +170,7 @@ export interface ApiServer {
   addFault(rule: FaultRule): FaultHandle;
   clearFaults(): void;
   setLatency(ms: number): void;
+  setPodProxy(key: string, answer: PodProxyAnswer | undefined): void;
   /** Forgets old snapshots, as an etcd compaction does: outstanding continue tokens get 410. */
   expireContinueTokens(): void;
   clearRequests(): void;
@@ -948,6 +959,7 @@ class LoopbackApiServer implements ApiServer {
   private readonly faults: FaultBook;
   private forbidden: readonly ForbiddenRule[];
   private latencyMs: number;
+  private readonly podProxies = new Map<string, PodProxyAnswer>();
   private readonly server: https.Server;
   /** Aborts artificial delays when the server closes, so close() never waits on a timer. */
   private readonly closing = new AbortController();
@@ -962,6 +974,7 @@ class LoopbackApiServer implements ApiServer {
     this.gitVersion = options.gitVersion ?? 'v1.30.2';
     this.forbidden = options.forbidden ?? [];
     this.latencyMs = options.latencyMs ?? 0;
+    for (const [key, answer] of Object.entries(options.podProxy ?? {})) this.podProxies.set(key, answer);
     this.faults = new FaultBook(options.fault);
     for (const rule of options.faults ?? []) this.faults.add(rule);
     for (const info of [...KINDS, ...(options.kinds ?? [])]) this.kinds.register(info);
@@ -1050,6 +1063,11 @@ class LoopbackApiServer implements ApiServer {
 
   setLatency(ms: number): void {
     this.latencyMs = ms;
+  }
+
+  setPodProxy(key: string, answer: PodProxyAnswer | undefined): void {
+    if (answer) this.podProxies.set(key, answer);
+    else this.podProxies.delete(key);
   }
 
   expireContinueTokens(): void {
@@ -1208,6 +1226,9 @@ class LoopbackApiServer implements ApiServer {
   }
 
   private resourceReply(request: ResourceRequest, query: URLSearchParams, user: string, effects: FaultEffects): Reply {
+    if (request.group === '' && request.plural === 'pods' && request.name !== undefined && request.subresource?.split('/')[0] === 'proxy') {
+      return this.podProxyReply(request, user);
+    }
     const denied = this.forbiddenReply(request, user);
     if (denied) return denied;
     const info = this.kinds.byPlural(request.group, request.plural);
@@ -1223,6 +1244,32 @@ class LoopbackApiServer implements ApiServer {
       return this.getReply(info, request, namespace ?? '');
     }
     return this.listReply(info, request.version, namespace, query, effects);
+  }
+
+  /**
+   * The pod proxy subresource, as kube-apiserver serves it: RBAC on `pods/proxy` (verb from the
+   * method), 404 for a pod that does not exist, then whatever the pod's port answers.
+   */
+  private podProxyReply(request: ResourceRequest, user: string): Reply {
+    const ns = request.namespace ?? '';
+    const denied = this.forbidden.some((rule) => rule.kind === 'pods/proxy' && (rule.namespace === undefined || rule.namespace === ns) && (!rule.verbs || rule.verbs.includes(request.verb)));
+    if (denied) {
+      const reason = `User "${user}" cannot ${request.verb} resource "pods/proxy" in API group "" in the namespace "${ns}"`;
+      return statusReply(403, 'Forbidden', `pods "${request.name}" is forbidden: ${reason}`, { name: request.name ?? '', kind: 'pods' });
+    }
+    // NAME, NAME:PORT or SCHEME:NAME:PORT (pkg/registry/core/pod ResourceLocation).
+    const parts = (request.name ?? '').split(':');
+    const [name, port] = parts.length === 3 ? [parts[1] ?? '', parts[2] ?? ''] : [parts[0] ?? '', parts[1] ?? ''];
+    const pod = collectionOf(this.store.latest, this.kinds.byKind('', 'Pod') as KindInfo).byKey.get(objectKey(ns, name));
+    if (!pod) return statusReply(404, 'NotFound', `pods "${name}" not found`, { name, kind: 'pods' });
+    const answer = this.podProxies.get(`${ns}/${name}:${port}`);
+    if (!answer) {
+      const ip = (pod.object as { status?: { podIP?: string } }).status?.podIP ?? '10.0.0.1';
+      return statusReply(503, 'ServiceUnavailable', `error trying to reach service: dial tcp ${ip}:${port}: connect: connection refused`);
+    }
+    if ('body' in answer) return jsonReply(answer.body);
+    if ('rawBody' in answer) return { status: 200, contentType: answer.contentType ?? 'application/json', body: answer.rawBody };
+    return statusReply(answer.status, answer.status === 503 ? 'ServiceUnavailable' : answer.status === 404 ? 'NotFound' : 'Unknown', answer.message);
   }
 
   private forbiddenReply(request: ResourceRequest, user: string): Reply | undefined {

@@ -349,3 +349,16 @@ export function virtualService(
     spec: { hosts: o.hosts ?? ['*'], ...(o.gateways ? { gateways: o.gateways } : {}), http: [{ route: [{ destination }] }] },
   };
 }
+
+/**
+ * A running pod as the injector leaves it with holdApplicationUntilProxyStarts: istio-proxy first,
+ * with its postStart hook `pilot-agent wait` (so TM202 has nothing to say about it).
+ */
+export function heldUntilProxyStarts(p: Obj): Obj {
+  const spec = structuredClone(p.spec) as { containers: Array<Record<string, unknown>> };
+  const proxy = spec.containers.find((c) => c.name === 'istio-proxy');
+  if (!proxy) return p;
+  proxy.lifecycle = { postStart: { exec: { command: ['pilot-agent', 'wait'] } } };
+  spec.containers = [proxy, ...spec.containers.filter((c) => c !== proxy)];
+  return { ...p, spec };
+}
