@@ -97,7 +97,7 @@ describe('the project stands alone', () => {
 
   test('docs/cli.md documents every command, flag and output format of the CLI', () => {
     const doc = readFileSync(join(root, 'docs/cli.md'), 'utf8');
-    for (const command of ['doctor', 'explain-protocol', 'rules', 'snapshot', 'completion']) {
+    for (const command of ['doctor', 'explain-protocol', 'why', 'rules', 'snapshot', 'completion']) {
       const help = runCli([command, '--help']).stdout;
       for (const flag of help.matchAll(/(?:^|\s)(--[a-z-]+)/g)) if (flag[1] !== '--help') assert.ok(doc.includes(flag[1] as string), `docs/cli.md: ${command} ${flag[1]}`);
     }

@@ -145,6 +145,7 @@ export function buildProgram(name: string, io: Io = processIo, done: (exitCode: 
 const DOCUMENT_FORMATS: Record<string, readonly string[]> = {
   doctor: ['json', 'yaml', 'sarif', 'codequality'],
   'explain-protocol': ['json', 'yaml'],
+  why: ['json'],
 };
 
 /**
