@@ -258,6 +258,12 @@ describe('a failed run still writes a valid document', () => {
     assert.equal((JSON.parse(explain.stdout) as { error: { kind: string } }).error.kind, 'cluster');
   });
 
+  test('why -o json: the error document too', () => {
+    const res = runCli(['why', 'WRONG_VERSION_NUMBER', '-f', '-', '-o', 'json'], { input: broken });
+    assert.equal(res.status, 2);
+    assert.deepEqual(Object.keys(JSON.parse(res.stdout) as object), ['error']);
+  });
+
   test('table and compact write nothing on stdout when the run fails (the error is on stderr)', () => {
     for (const o of ['table', 'compact']) {
       const res = runCli(['doctor', '-f', '-', '-o', o], { input: broken });
