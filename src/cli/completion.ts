@@ -2,7 +2,8 @@
 // every command and flag (including ones added later) completes without a hand-kept list.
 // explain-protocol's TARGET completes from the input the command line names — its -f files,
 // or the cluster of its --kubeconfig/--context/-n — through the hidden `__targets` command:
-// `ingress/NAME`, `service/NAME`, `service/NAME:PORT` and the hostnames tunnel rules serve.
+// `ingress/NAME`, `tunnelbinding/NAME`, `httproute/NAME`, `service/NAME`, `service/NAME:PORT` and
+// the hostnames tunnel rules serve.
 
 import type { Command, Option } from 'commander';
 import { RULES } from '../rules/index.js';
@@ -18,7 +19,12 @@ export async function listTargets(opts: Pick<DoctorOptions, 'namespace'> & { sna
   const model = new MeshModel(opts.snapshot, { clusterDomain: opts.clusterDomain ?? 'cluster.local' });
   const inScope = (ns: string | undefined): boolean => opts.namespace === undefined || ns === opts.namespace;
   const out = new Set<string>();
-  for (const o of opts.snapshot.objects) if (o.kind === 'Ingress' && inScope(o.metadata.namespace)) out.add(`ingress/${o.metadata.name}`);
+  // The objects explain-protocol takes by kind: Ingresses, TunnelBindings (both groups), HTTPRoutes.
+  const typed: Record<string, string> = { Ingress: 'ingress', TunnelBinding: 'tunnelbinding', HTTPRoute: 'httproute' };
+  for (const o of opts.snapshot.objects) {
+    const prefix = typed[o.kind];
+    if (prefix && inScope(o.metadata.namespace)) out.add(`${prefix}/${o.metadata.name}`);
+  }
   for (const svc of model.services) {
     if (!inScope(svc.namespace)) continue;
     out.add(`service/${svc.name}`);

@@ -17,10 +17,12 @@ export interface ExplainOptions extends JudgeRunOptions {
 
 export type Target =
   | { kind: 'ingress'; name: string }
+  | { kind: 'tunnelbinding'; name: string }
+  | { kind: 'httproute'; name: string }
   | { kind: 'service'; name: string; port?: string }
   | { kind: 'url'; host: string; path: string };
 
-const USAGE = 'TARGET is ingress/NAME, service/NAME[:PORT], or a hostname or URL served by a tunnel (https://a.example.com/x)';
+const USAGE = 'TARGET is ingress/NAME, tunnelbinding/NAME, httproute/NAME, service/NAME[:PORT], or a hostname or URL served by a tunnel (https://a.example.com/x)';
 
 export function parseTarget(text: string): Target {
   const typed = /^([a-z]+)\/(.+)$/i.exec(text);
@@ -28,6 +30,8 @@ export function parseTarget(text: string): Target {
     const kind = (typed[1] as string).toLowerCase();
     const rest = typed[2] as string;
     if (['ingress', 'ingresses', 'ing'].includes(kind)) return { kind: 'ingress', name: rest };
+    if (['tunnelbinding', 'tunnelbindings'].includes(kind)) return { kind: 'tunnelbinding', name: rest };
+    if (['httproute', 'httproutes'].includes(kind)) return { kind: 'httproute', name: rest };
     if (['service', 'services', 'svc'].includes(kind)) {
       const [name, port] = rest.split(':') as [string, string | undefined];
       if (!name) throw new UsageError(`${text}: no Service name (${USAGE})`);
@@ -55,8 +59,37 @@ function pick<T extends { namespace: string }>(what: string, found: T[], namespa
 
 /** The backends a target names; throws (exit 2) when the target does not exist. */
 export async function backendsFor(j: Judgement, target: Target, namespace: string | undefined): Promise<{ label: string; selected: Array<Selected<JudgedBackend>> }> {
-  const { backendService, selectForIngress, selectForUrl } = await import('../model/backends.js');
+  const { backendService, selectForIngress, selectForUrl, writerBackends } = await import('../model/backends.js');
   const { model } = j;
+  if (target.kind === 'tunnelbinding') {
+    // Both groups (the operator's and adyanth's); `-n` chooses among namespaces.
+    const bindings = model.operator.bindings.filter((b) => b.binding.metadata.name === target.name);
+    const b = pick(`tunnelbinding/${target.name}`, bindings, namespace);
+    return { label: `tunnelbinding/${target.name}`, selected: writerBackends(j.backends, b.binding, []).selected.map((backend) => ({ backend })) };
+  }
+  if (target.kind === 'httproute') {
+    const routes = model.snapshot.objects.filter((o) => o.kind === 'HTTPRoute' && o.metadata.name === target.name).map((o) => ({ o, namespace: o.metadata.namespace as string }));
+    const { o } = pick(`httproute/${target.name}`, routes, namespace);
+    const { selected, alone } = writerBackends(j.backends, o, model.routeEdges);
+    const out: Array<Selected<JudgedBackend>> = selected.map((backend) => ({ backend }));
+    // An Istio gateway's hop no tunnel rule in the input reaches: shown alone, with the routes' own verdicts.
+    const judged = j.routes.filter((r) => alone.includes(r.route));
+    if (judged.length) {
+      const verdict = judged.some((r) => r.verdict === 'broken') ? 'broken' : judged.some((r) => r.verdict === 'unknown') ? 'unknown' : 'ok';
+      out.push({
+        backend: {
+          view: { onward: alone },
+          findings: [...new Set(judged.flatMap((r) => r.findings))],
+          suppressed: [...new Set(judged.flatMap((r) => r.suppressed))],
+          verdict,
+          missing: verdict === 'broken' ? [] : [...new Set(judged.flatMap((r) => r.missing))],
+          isEdge: true,
+          namespace: judged[0]?.namespace as string,
+        },
+      });
+    }
+    return { label: `httproute/${target.name}`, selected: out };
+  }
   if (target.kind === 'ingress') {
     const ingresses = model.snapshot.objects.filter((o) => o.kind === 'Ingress' && o.metadata.name === target.name).map((o) => ({ o, namespace: o.metadata.namespace as string }));
     const { o } = pick(`ingress/${target.name}`, ingresses, namespace);
@@ -83,6 +116,25 @@ export async function backendsFor(j: Judgement, target: Target, namespace: strin
   return { label: `${target.host}${target.path}`, selected };
 }
 
+/** What a TunnelBinding or HTTPRoute target says beyond its backends: refused, unserved, served by another operator. */
+function writerNotes(j: Judgement, target: Target, namespace: string | undefined, shown: number): string[] {
+  const notes: string[] = [];
+  if (target.kind === 'tunnelbinding') {
+    for (const b of j.model.operator.bindings) {
+      if (b.binding.metadata.name !== target.name || (namespace && b.namespace !== namespace)) continue;
+      if (b.flavour === 'adyanth') notes.push(`${b.label} is of group networking.cfargotunnel.com: adyanth/cloudflare-operator serves it (config.yaml in a ConfigMap named after the tunnel); the Cloudflare operator (networking.cloudflare-operator.io) does not`);
+      if (b.unserved) {
+        notes.push(`${b.label}: no tunnel rule — ${b.unserved}`);
+        const would = b.rules.filter((r) => r.service).map((r) => `${r.hostname || '(no hostname)'}${r.path ? ` ${r.path}` : ''} → ${r.service}`);
+        if (would.length) notes.push(`once admitted, it would write: ${would.join('; ')}`);
+      }
+      if (b.rules.length === 0) notes.push(`${b.label} has no subjects`);
+    }
+  }
+  if (target.kind === 'httproute' && shown === 0) notes.push(`httproute/${target.name} is attached to no Gateway of the Cloudflare operator or of Istio in the input`);
+  return notes;
+}
+
 export async function runExplainProtocol(targetText: string, opts: ExplainOptions, io: Io = processIo): Promise<number> {
   const target = parseTarget(targetText);
   const verbose = new VerboseLog(opts.verbose === true);
@@ -95,8 +147,9 @@ export async function runExplainProtocol(targetText: string, opts: ExplainOption
   // What the model assumed (Istio's mesh defaults offline, a --mesh-config used live) holds for every backend.
   explained.notes.push(...judgement.model.notes);
   if (judgement.snapshot.mode === 'files' && selected.some((x) => x.backend.view.tunnel?.predicted)) {
-    explained.notes.push("no tunnel config for some class configs is in the input: their rules are predicted from the Ingresses with the operator's chain");
+    explained.notes.push('no tunnel config for some tunnels is in the input: their rules are predicted from the Ingresses, TunnelBindings and HTTPRoutes as the operator writes them');
   }
+  explained.notes.push(...writerNotes(judgement, target, collected.namespace, selected.length));
   if (opts.output === 'json') io.out(report.explainJson(explained));
   else if (opts.output === 'yaml') io.out((await import('../report/yaml.js')).toYaml(report.explainDocument(explained)));
   else {

@@ -8,7 +8,7 @@ import { extname, join } from 'node:path';
 import { InputError, UsageError } from '../errors.js';
 import type { KObject } from '../core/k8s.js';
 import { isConfigDump, pruneConfigDump, readDumpWrapper } from '../core/envoy-dump.js';
-import { kindInfo } from '../core/kinds.js';
+import { kindOfObject } from '../core/kinds.js';
 import { DEFAULT_MAX_INPUT_BYTES, formatSize } from '../core/limits.js';
 import { parseText, unrenderedHelmMessage, type ParsedDocument } from './parse.js';
 import { addObjects, emptySnapshot, type Snapshot, type SourcePosition } from '../core/snapshot.js';
@@ -110,15 +110,15 @@ export function collectFromTexts(texts: NamedText[], namespace?: string, inputNa
       (snapshot.proxyConfigs ??= []).push({ source, live: false, ...(wrapped?.pod ? { pod: wrapped.pod } : {}), dump: pruneConfigDump(dump) });
       continue;
     }
-    const kind = (raw.value as { kind?: unknown } | null)?.kind;
-    if (typeof kind === 'string' && kind !== '' && !kindInfo(kind)) {
+    const { kind, apiVersion } = (raw.value as { kind?: unknown; apiVersion?: unknown } | null) ?? {};
+    if (typeof kind === 'string' && kind !== '' && !kindOfObject(kind, typeof apiVersion === 'string' ? apiVersion : undefined)) {
       ignored++; // kinds no rule reads (ServiceAccount, Secret, CRDs…) are not judged
       continue;
     }
     const obj = normalizeObject(
       raw.value,
       where,
-      { defaultNamespace, isNamespaced: (k) => kindInfo(k)?.namespaced ?? true },
+      { defaultNamespace, isNamespaced: (k, v) => kindOfObject(k, v)?.namespaced ?? true },
       (m) => snapshot.warnings.push(m),
     );
     if (!obj) continue;
@@ -169,10 +169,10 @@ function chooseDefaultNamespace(raws: RawObject[], flag: string | undefined, war
   const namespaces = new Set<string>();
   let orphans = 0;
   for (const { value } of raws) {
-    const o = value as { kind?: unknown; metadata?: { name?: unknown; namespace?: unknown } } | null;
+    const o = value as { kind?: unknown; apiVersion?: unknown; metadata?: { name?: unknown; namespace?: unknown } } | null;
     if (!o || typeof o.kind !== 'string') continue;
     if (o.kind === 'Namespace' && typeof o.metadata?.name === 'string') namespaces.add(o.metadata.name);
-    else if (kindInfo(o.kind)?.namespaced && !o.metadata?.namespace) orphans++;
+    else if (kindOfObject(o.kind, typeof o.apiVersion === 'string' ? o.apiVersion : undefined)?.namespaced && !o.metadata?.namespace) orphans++;
   }
   if (orphans > 0 && namespaces.size === 1) {
     const only = [...namespaces][0] as string;

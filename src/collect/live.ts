@@ -15,7 +15,7 @@ import type { ConfigMap, KObject, PodSpec } from '../core/k8s.js';
 import { unknownNamespaceMessage } from '../core/names.js';
 import { CONNECTOR_SELECTOR, DEFAULT_ROOT_NAMESPACE, isMeshConfigMap, isTunnelConfigMap, OPERATOR_LABEL, OPERATOR_NAMESPACE, readMeshConfigMap, rootNamespaceOf, runsCloudflared } from '../core/wellknown.js';
 import { getJson, NetworkError, UNREACHABLE_CODES, type ApiConnection, type ApiResult } from './http.js';
-import { apiVersionOf, kindInfo, KINDS, resourcePath, type KindInfo } from '../core/kinds.js';
+import { apiVersionOf, GATEWAY_API_GATEWAY, kindInfo, kindOfObject, KINDS, resourcePath, type KindInfo } from '../core/kinds.js';
 import { addObjects, emptySnapshot, type IncompleteEntry, type ListedScope, type Snapshot } from '../core/snapshot.js';
 import { normalizeObject } from './validate.js';
 import { ENVOY_DUMP_KIND, type PodName } from '../core/envoy-dump.js';
@@ -173,7 +173,7 @@ export async function collectLive(opts: LiveOptions): Promise<LiveResult> {
   const rootGuess = DEFAULT_ROOT_NAMESPACE;
   const extraNamespaces = new Set<string>();
   if (namespace) {
-    for (const kind of ['PeerAuthentication', 'DestinationRule', 'VirtualService', 'ServiceEntry'] as const) {
+    for (const kind of ROOT_KINDS) {
       if (namespace !== rootGuess) targets.push({ info: kindInfo(kind) as KindInfo, namespace: rootGuess });
     }
     for (const ns of [OPERATOR_NAMESPACE, ...(opts.tunnelNamespaces ?? [])]) if (ns !== namespace) extraNamespaces.add(ns);
@@ -196,9 +196,7 @@ export async function collectLive(opts: LiveOptions): Promise<LiveResult> {
     const phase2: ListTarget[] = [];
     const mesh = { rootNamespace: opts.rootNamespace ?? rootNamespaceOf(readMeshConfigMap(collector.configMaps())?.mesh) };
     if (mesh.rootNamespace !== rootGuess && mesh.rootNamespace !== namespace) {
-      for (const kind of ['PeerAuthentication', 'DestinationRule', 'VirtualService', 'ServiceEntry'] as const) {
-        phase2.push({ info: kindInfo(kind) as KindInfo, namespace: mesh.rootNamespace });
-      }
+      for (const kind of ROOT_KINDS) phase2.push({ info: kindInfo(kind) as KindInfo, namespace: mesh.rootNamespace });
     }
     const clientNamespaces = new Set([...collector.podNamespaces(), ...collector.connectorWorkloadNamespaces()].filter((ns) => ns !== namespace && !extraNamespaces.has(ns)));
     for (const ns of clientNamespaces) phase2.push(...tunnelNamespaceTargets(ns));
@@ -219,6 +217,20 @@ export async function collectLive(opts: LiveOptions): Promise<LiveResult> {
     for (const ns of collector.classConfigNamespaces()) {
       if (ns !== namespace && !extraNamespaces.has(ns) && !clientNamespaces.has(ns)) phase2.push({ info: kindInfo('TunnelIngressClassConfig') as KindInfo, namespace: ns });
     }
+    // TunnelGatewayClassConfigs the GatewayClasses point at.
+    for (const ns of collector.gatewayConfigNamespaces()) {
+      if (ns !== namespace && !extraNamespaces.has(ns) && !clientNamespaces.has(ns)) phase2.push({ info: kindInfo('TunnelGatewayClassConfig') as KindInfo, namespace: ns });
+    }
+    // Gateway API Gateways that the HTTPRoutes in scope attach to elsewhere: an Istio one's proxies
+    // are those routes' clients (with the DestinationRules of their namespace); the operator's has
+    // its tunnel there. The Service Istio generates for it is what tunnel rules point at.
+    for (const ns of collector.routeParentNamespaces()) {
+      if (ns === namespace) continue;
+      phase2.push({ info: kindInfo(GATEWAY_API_GATEWAY) as KindInfo, namespace: ns });
+      if (clientNamespaces.has(ns) || extraNamespaces.has(ns)) continue;
+      phase2.push({ info: kindInfo('Pod') as KindInfo, namespace: ns }, { info: kindInfo('Service') as KindInfo, namespace: ns });
+      if (!rootNamespaces.has(ns)) phase2.push({ info: kindInfo('DestinationRule') as KindInfo, namespace: ns });
+    }
     await all(phase2.map((t) => collector.list(t)));
   }
 
@@ -227,7 +239,7 @@ export async function collectLive(opts: LiveOptions): Promise<LiveResult> {
   }
   const objects: KObject[] = [];
   for (const raw of collector.objects()) {
-    const o = normalizeObject(raw, `${raw.kind ?? 'object'} from the API`, { defaultNamespace: 'default', isNamespaced: (k) => kindInfo(k)?.namespaced ?? true }, (m) => snapshot.warnings.push(m));
+    const o = normalizeObject(raw, `${raw.kind ?? 'object'} from the API`, { defaultNamespace: 'default', isNamespaced: (k, v) => kindOfObject(k, v)?.namespaced ?? true }, (m) => snapshot.warnings.push(m));
     if (o) objects.push(o);
   }
   addObjects(snapshot, objects, (o) => `${o.kind} ${o.metadata.namespace ? `${o.metadata.namespace}/` : ''}${o.metadata.name}`);
@@ -249,13 +261,30 @@ export async function collectLive(opts: LiveOptions): Promise<LiveResult> {
 
 /** In a namespace where tunnels live: their pods, workloads, configs and the clients' DestinationRules. */
 function tunnelNamespaceTargets(ns: string): ListTarget[] {
-  return (['Pod', 'ConfigMap', 'Deployment', 'ReplicaSet', 'DestinationRule', 'VirtualService', 'PeerAuthentication', 'TunnelIngressClassConfig'] as const).map((kind) => ({
+  return (
+    [
+      'Pod',
+      'ConfigMap',
+      'Deployment',
+      'ReplicaSet',
+      'DestinationRule',
+      'VirtualService',
+      'PeerAuthentication',
+      'Sidecar',
+      'TunnelIngressClassConfig',
+      'TunnelGatewayClassConfig',
+      'Tunnel',
+    ] as const
+  ).map((kind) => ({
     info: kindInfo(kind) as KindInfo,
     namespace: ns,
   }));
 }
 
-type RawObject = Record<string, unknown> & { kind?: string; metadata?: { name?: string; namespace?: string } };
+/** Root-namespace policies that apply mesh-wide (the mesh-default Sidecar among them). */
+const ROOT_KINDS = ['PeerAuthentication', 'DestinationRule', 'VirtualService', 'ServiceEntry', 'Sidecar'] as const;
+
+type RawObject = Record<string, unknown> & { kind?: string; apiVersion?: string; metadata?: { name?: string; namespace?: string } };
 
 class Collector {
   successes = 0;
@@ -288,6 +317,27 @@ class Collector {
   classConfigNamespaces(): string[] {
     const classes = this.objects().filter((o) => o.kind === 'IngressClass') as Array<RawObject & { spec?: { parameters?: { kind?: string; namespace?: string } } }>;
     return [...new Set(classes.filter((c) => c.spec?.parameters?.kind === 'TunnelIngressClassConfig').map((c) => c.spec?.parameters?.namespace || OPERATOR_NAMESPACE))];
+  }
+
+  /** Namespaces GatewayClass parametersRefs name for TunnelGatewayClassConfigs (the operator requires one). */
+  gatewayConfigNamespaces(): string[] {
+    const classes = this.objects().filter((o) => o.kind === 'GatewayClass') as Array<RawObject & { spec?: { parametersRef?: { kind?: string; namespace?: string } } }>;
+    return [...new Set(classes.filter((c) => c.spec?.parametersRef?.kind === 'TunnelGatewayClassConfig').map((c) => c.spec?.parametersRef?.namespace).filter((n): n is string => typeof n === 'string' && n !== ''))];
+  }
+
+  /** Namespaces of the Gateways HTTPRoutes attach to (parentRef namespace, else the route's). */
+  routeParentNamespaces(): string[] {
+    const out = new Set<string>();
+    for (const o of this.objects()) {
+      if (o.kind !== 'HTTPRoute') continue;
+      const refs = (o.spec as { parentRefs?: unknown } | undefined)?.parentRefs;
+      if (!Array.isArray(refs)) continue;
+      for (const r of refs) {
+        const ns = (r as { namespace?: unknown } | null)?.namespace;
+        if (typeof ns === 'string' && ns) out.add(ns);
+      }
+    }
+    return [...out];
   }
 
   /** Namespaces named by VirtualServices' `gateways: [ns/name]`. */
@@ -381,7 +431,7 @@ class Collector {
   }
 
   private markListed(target: ListTarget): void {
-    const scope: ListedScope = { kind: target.info.kind };
+    const scope: ListedScope = { kind: target.info.id };
     if (target.namespace) scope.namespace = target.namespace;
     if (target.labelSelector) scope.labelSelector = target.labelSelector;
     if (target.name) scope.name = target.name;
@@ -391,7 +441,7 @@ class Collector {
 
   /** Versions worth trying: the one a sibling list already found, else all, preferred first. */
   private async versionsFor(info: KindInfo): Promise<string[]> {
-    const known = await this.groupVersion.get(`${info.group}/${info.kind}`);
+    const known = await this.groupVersion.get(`${info.group}/${info.id}`);
     return known ? [known] : info.versions;
   }
 
@@ -424,7 +474,7 @@ class Collector {
       continueToken = body.metadata?.continue || undefined;
       if (!continueToken) break;
     }
-    if (!this.groupVersion.has(`${info.group}/${info.kind}`)) this.groupVersion.set(`${info.group}/${info.kind}`, Promise.resolve(version));
+    if (!this.groupVersion.has(`${info.group}/${info.id}`)) this.groupVersion.set(`${info.group}/${info.id}`, Promise.resolve(version));
     for (const item of items) if (!target.filter || (typeof item === 'object' && item !== null && target.filter.keep(item))) this.keep(info, version, item);
     return 'ok';
   }
@@ -435,13 +485,13 @@ class Collector {
     item.kind = info.kind;
     if (typeof item.apiVersion !== 'string') item.apiVersion = apiVersionOf(info, version);
     if (info.kind === 'ConfigMap' && !keepConfigMap(item as unknown as ConfigMap)) return;
-    const key = `${info.kind}/${item.metadata?.namespace ?? ''}/${item.metadata?.name ?? ''}`;
+    const key = `${info.id}/${item.metadata?.namespace ?? ''}/${item.metadata?.name ?? ''}`;
     this.byKey.set(key, item);
   }
 
   private fail(target: ListTarget, reason: IncompleteEntry['reason'], message: string): void {
     const scope = target.labelSelector ? `cluster-wide list with labelSelector ${target.labelSelector}: ` : '';
-    const entry: IncompleteEntry = { kind: target.info.kind, reason, message: `${scope}${message}`.slice(0, 300) };
+    const entry: IncompleteEntry = { kind: target.info.id, reason, message: `${scope}${message}`.slice(0, 300) };
     if (target.namespace) entry.namespace = target.namespace;
     if (target.labelSelector) entry.labelSelector = target.labelSelector;
     if (target.name) entry.name = target.name;
@@ -449,7 +499,7 @@ class Collector {
     const same = (e: IncompleteEntry): boolean =>
       e.kind === entry.kind && e.namespace === entry.namespace && e.labelSelector === entry.labelSelector && e.name === entry.name && e.filter === entry.filter && e.reason === entry.reason;
     if (!this.incomplete.some(same)) this.incomplete.push(entry);
-    this.firstFailure ??= `${target.info.kind}: ${message}`;
+    this.firstFailure ??= `${target.info.id}: ${message}`;
   }
 
   /**

@@ -3,6 +3,7 @@
 // naming it and the field; the rest of the run goes on.
 
 import type { KObject, StringMap } from '../core/k8s.js';
+import { CFARGOTUNNEL_BINDING, GATEWAY_API_GATEWAY, kindIdOf } from '../core/kinds.js';
 import { looksLikeMeshConfig } from '../core/wellknown.js';
 
 type Shape =
@@ -82,6 +83,41 @@ const destination: Shape = {
   required: ['host'],
 };
 const routes: Shape = { arr: { obj: { route: { arr: { obj: { destination } } } } } };
+
+const bindingSubjects: Shape = {
+  arr: {
+    obj: {
+      kind: 'string',
+      name: 'string',
+      spec: {
+        obj: {
+          fqdn: 'string',
+          protocol: 'string',
+          path: 'string',
+          target: 'string',
+          caPool: 'string',
+          noTlsVerify: 'bool',
+          http2Origin: 'bool',
+          proxyAddress: 'string',
+          proxyPort: 'port',
+          proxyType: 'string',
+        },
+      },
+    },
+    required: ['name'],
+  },
+};
+const bindingRef: Shape = { obj: { kind: 'string', name: 'string', disableDNSUpdates: 'bool' } };
+const tunnelBinding: Shape = {
+  obj: { subjects: bindingSubjects, tunnelRef: bindingRef, spec: { obj: { subjects: bindingSubjects, tunnelRef: bindingRef } } },
+};
+const operatorTunnel: Shape = {
+  obj: {
+    spec: { obj: { cloudflare: { obj: { domain: 'string' } }, fallbackTarget: 'string' } },
+    status: { obj: { tunnelId: 'string' } },
+  },
+};
+const tunnelRef: Shape = { obj: { kind: 'string', name: 'string', namespace: 'string' } };
 
 const KIND_SHAPES: Record<string, Shape> = {
   Pod: {
@@ -201,6 +237,77 @@ const KIND_SHAPES: Record<string, Shape> = {
           tunnelRef: { obj: { kind: 'string', name: 'string', namespace: 'string' } },
           defaultProtocol: 'string',
           defaultOriginRequest: { map: 'any' },
+        },
+      },
+    },
+  },
+  TunnelGatewayClassConfig: {
+    obj: { spec: { obj: { tunnelRef, defaultOriginRequest: { map: 'any' }, fallbackTarget: 'string' } } },
+  },
+  TunnelBinding: tunnelBinding,
+  [CFARGOTUNNEL_BINDING]: tunnelBinding,
+  Tunnel: operatorTunnel,
+  ClusterTunnel: operatorTunnel,
+  GatewayClass: {
+    obj: {
+      spec: {
+        obj: {
+          controllerName: 'string',
+          parametersRef: { obj: { group: 'string', kind: 'string', name: 'string', namespace: 'string' } },
+        },
+      },
+    },
+  },
+  [GATEWAY_API_GATEWAY]: {
+    obj: {
+      spec: {
+        obj: {
+          gatewayClassName: 'string',
+          listeners: {
+            arr: {
+              obj: {
+                name: 'string',
+                port: 'port',
+                protocol: 'string',
+                hostname: 'string',
+                allowedRoutes: { obj: { namespaces: { obj: { from: 'string', selector: { obj: { matchLabels: 'stringMap' } } } } } },
+              },
+            },
+          },
+          addresses: { arr: { obj: { type: 'string', value: 'string' } } },
+        },
+      },
+    },
+  },
+  HTTPRoute: {
+    obj: {
+      spec: {
+        obj: {
+          parentRefs: {
+            arr: { obj: { group: 'string', kind: 'string', name: 'string', namespace: 'string', sectionName: 'string', port: 'port' }, required: ['name'] },
+          },
+          hostnames: strings,
+          rules: {
+            arr: {
+              obj: {
+                matches: { arr: { obj: { path: { obj: { type: 'string', value: 'string' } } } } },
+                backendRefs: {
+                  arr: { obj: { group: 'string', kind: 'string', name: 'string', namespace: 'string', port: 'port', weight: 'int' }, required: ['name'] },
+                },
+              },
+            },
+          },
+        },
+      },
+    },
+  },
+  Sidecar: {
+    obj: {
+      spec: {
+        obj: {
+          workloadSelector: { obj: { labels: 'stringMap' } },
+          egress: { arr: { obj: { port: { obj: { number: 'port', protocol: 'string', name: 'string' } }, bind: 'string', hosts: strings } } },
+          outboundTrafficPolicy: { obj: { mode: 'string' } },
         },
       },
     },
@@ -369,7 +476,7 @@ function coerceTemplateMaps(obj: Record<string, unknown>, where: string, warn: W
 export interface NormalizeOptions {
   /** Namespace given to namespaced objects that have none. */
   defaultNamespace: string;
-  isNamespaced: (kind: string) => boolean;
+  isNamespaced: (kind: string, apiVersion: string) => boolean;
 }
 
 /**
@@ -404,7 +511,7 @@ export function normalizeObject(raw: unknown, where: string, opts: NormalizeOpti
     warn(`${where}: ${kind} ${meta.name}: metadata.namespace is ${describe(meta.namespace)}: skipped`);
     return undefined;
   }
-  if (opts.isNamespaced(kind)) {
+  if (opts.isNamespaced(kind, raw.apiVersion)) {
     if (!meta.namespace) meta.namespace = opts.defaultNamespace;
   } else {
     delete meta.namespace;
@@ -412,7 +519,7 @@ export function normalizeObject(raw: unknown, where: string, opts: NormalizeOpti
   const name = meta.namespace ? `${kind} ${meta.namespace}/${meta.name}` : `${kind} ${meta.name}`;
   coerceMetadataMaps(meta, name, warn);
   coerceTemplateMaps(raw, name, warn);
-  const shape = KIND_SHAPES[kind];
+  const shape = KIND_SHAPES[kindIdOf({ kind, apiVersion: raw.apiVersion })];
   if (shape) {
     const problem = check(raw, shape, []);
     if (problem) {

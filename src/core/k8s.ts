@@ -224,7 +224,128 @@ export interface TunnelIngressClassConfig extends KObject {
   };
 }
 
-/** Kind name → object type, for typed lookups in the snapshot. */
+export interface TunnelBindingSubject {
+  /** Only Service is served (the CRD defaults it). */
+  kind?: string;
+  name: string;
+  spec?: {
+    fqdn?: string;
+    protocol?: string;
+    path?: string;
+    target?: string;
+    caPool?: string;
+    noTlsVerify?: boolean;
+    http2Origin?: boolean;
+    proxyAddress?: string;
+    proxyPort?: number;
+    proxyType?: string;
+  };
+}
+
+export interface TunnelBindingRef {
+  kind?: string;
+  name?: string;
+  disableDNSUpdates?: boolean;
+}
+
+/**
+ * A TunnelBinding (both groups). `subjects` and `tunnelRef` sit at the top level: the CRD has no
+ * spec. `spec` is read only to say that an object which nests them there is refused.
+ */
+export interface TunnelBinding extends KObject {
+  kind: 'TunnelBinding';
+  subjects?: TunnelBindingSubject[];
+  tunnelRef?: TunnelBindingRef;
+  spec?: { subjects?: TunnelBindingSubject[]; tunnelRef?: TunnelBindingRef };
+}
+
+/** The Cloudflare operator's Tunnel and ClusterTunnel, for their domain, fallback and tunnel id. */
+export interface OperatorTunnel extends KObject {
+  kind: 'Tunnel' | 'ClusterTunnel';
+  spec?: { cloudflare?: { domain?: string }; fallbackTarget?: string };
+  status?: { tunnelId?: string };
+}
+
+export interface TunnelGatewayClassConfig extends KObject {
+  kind: 'TunnelGatewayClassConfig';
+  spec: {
+    tunnelRef?: { kind?: string; name?: string; namespace?: string };
+    defaultOriginRequest?: Record<string, unknown>;
+    fallbackTarget?: string;
+    [field: string]: unknown;
+  };
+}
+
+export interface GatewayClass extends KObject {
+  kind: 'GatewayClass';
+  spec: {
+    controllerName?: string;
+    parametersRef?: { group?: string; kind?: string; name?: string; namespace?: string };
+  };
+}
+
+export interface GatewayListener {
+  name?: string;
+  port?: number;
+  protocol?: string;
+  hostname?: string;
+  allowedRoutes?: { namespaces?: { from?: string; selector?: { matchLabels?: StringMap } } };
+}
+
+/** A Gateway of the Gateway API (kind id GATEWAY_API_GATEWAY), not Istio's networking.istio.io Gateway. */
+export interface GatewayApiGateway extends KObject {
+  kind: 'Gateway';
+  spec: {
+    gatewayClassName?: string;
+    listeners?: GatewayListener[];
+    addresses?: Array<{ type?: string; value?: string }>;
+  };
+}
+
+export interface ParentReference {
+  group?: string;
+  kind?: string;
+  name: string;
+  namespace?: string;
+  sectionName?: string;
+  port?: number;
+}
+
+export interface HTTPBackendRef {
+  group?: string;
+  kind?: string;
+  name: string;
+  namespace?: string;
+  port?: number;
+  weight?: number;
+}
+
+export interface HTTPRouteMatch {
+  path?: { type?: string; value?: string };
+  [field: string]: unknown;
+}
+
+export interface HTTPRoute extends KObject {
+  kind: 'HTTPRoute';
+  spec: {
+    parentRefs?: ParentReference[];
+    hostnames?: string[];
+    rules?: Array<{ matches?: HTTPRouteMatch[]; backendRefs?: HTTPBackendRef[] }>;
+  };
+}
+
+/** Istio's Sidecar resource: what a workload's sidecar sees and where it may send. */
+export interface SidecarResource extends KObject {
+  kind: 'Sidecar';
+  spec: {
+    /** Sidecar's selector is `labels`, not `matchLabels`. */
+    workloadSelector?: { labels?: StringMap };
+    egress?: Array<{ port?: { number?: number; protocol?: string; name?: string }; bind?: string; hosts?: string[] }>;
+    outboundTrafficPolicy?: { mode?: string };
+  };
+}
+
+/** Kind id → object type, for typed lookups in the snapshot (core/kinds.ts says what a kind id is). */
 export interface KindMap {
   Namespace: Namespace;
   Pod: Pod;
@@ -244,6 +365,15 @@ export interface KindMap {
   ServiceEntry: ServiceEntry;
   Gateway: KObject;
   TunnelIngressClassConfig: TunnelIngressClassConfig;
+  Sidecar: SidecarResource;
+  TunnelBinding: TunnelBinding;
+  'TunnelBinding.networking.cfargotunnel.com': TunnelBinding;
+  Tunnel: OperatorTunnel;
+  ClusterTunnel: OperatorTunnel;
+  TunnelGatewayClassConfig: TunnelGatewayClassConfig;
+  GatewayClass: GatewayClass;
+  'Gateway.gateway.networking.k8s.io': GatewayApiGateway;
+  HTTPRoute: HTTPRoute;
 }
 
 export type KnownKind = keyof KindMap;

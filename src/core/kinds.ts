@@ -1,9 +1,22 @@
 // The Kubernetes kinds tunnelmesh reads, and where the API server serves them.
 // One table drives the live collector, the loopback test server and deploy/rbac.yaml,
 // so the three can never disagree about what is requested.
+//
+// Two API groups can define a kind of the same name: `Gateway` is Istio's
+// (networking.istio.io) and the Gateway API's (gateway.networking.k8s.io); TunnelBinding is the
+// Cloudflare operator's (networking.cloudflare-operator.io) and adyanth's
+// (networking.cfargotunnel.com). Inside tunnelmesh every object is keyed by its *kind id*,
+// decided from apiVersion and kind when it is read (`kindIdOf`): the kind name for the group
+// that had it first (Istio's Gateway, the operator's TunnelBinding), `Kind.group` — kubectl's
+// own spelling, `kubectl get gateway.gateway.networking.k8s.io` — for the other. The object keeps
+// its real `kind`: output, fixes and suppressions name it as the user wrote it; indexes,
+// duplicates, listed scopes and `incomplete` use the id, so both coexist in one input.
 
 export interface KindInfo {
+  /** The object's `kind` as written. */
   kind: string;
+  /** The kind id: `kind`, or `Kind.group` when another group's kind has the same name. */
+  id: string;
   /** API group; '' is the core group (served under /api). */
   group: string;
   /** Versions to try, preferred first (older clusters only serve the later ones). */
@@ -14,7 +27,13 @@ export interface KindInfo {
   crd: boolean;
 }
 
-export const KINDS: readonly KindInfo[] = [
+/** Kind ids of the kinds whose name another group also uses. */
+export const GATEWAY_API_GATEWAY = 'Gateway.gateway.networking.k8s.io';
+export const CFARGOTUNNEL_BINDING = 'TunnelBinding.networking.cfargotunnel.com';
+
+type KindRow = Omit<KindInfo, 'id'> & { id?: string };
+
+const ROWS: readonly KindRow[] = [
   { kind: 'Namespace', group: '', versions: ['v1'], plural: 'namespaces', namespaced: false, crd: false },
   { kind: 'Pod', group: '', versions: ['v1'], plural: 'pods', namespaced: true, crd: false },
   { kind: 'Service', group: '', versions: ['v1'], plural: 'services', namespaced: true, crd: false },
@@ -40,12 +59,53 @@ export const KINDS: readonly KindInfo[] = [
     namespaced: true,
     crd: true,
   },
+  { kind: 'Sidecar', group: 'networking.istio.io', versions: ['v1', 'v1beta1', 'v1alpha3'], plural: 'sidecars', namespaced: true, crd: true },
+  // The Cloudflare operator's TunnelBinding (deprecated upstream, still served) and adyanth's, whose operator it forked.
+  { kind: 'TunnelBinding', group: 'networking.cloudflare-operator.io', versions: ['v1alpha1'], plural: 'tunnelbindings', namespaced: true, crd: true },
+  { kind: 'TunnelBinding', id: CFARGOTUNNEL_BINDING, group: 'networking.cfargotunnel.com', versions: ['v1alpha1'], plural: 'tunnelbindings', namespaced: true, crd: true },
+  // Tunnels: their domain names a subject without fqdn, their status the tunnel id.
+  { kind: 'Tunnel', group: 'networking.cloudflare-operator.io', versions: ['v1alpha2', 'v1alpha1'], plural: 'tunnels', namespaced: true, crd: true },
+  { kind: 'ClusterTunnel', group: 'networking.cloudflare-operator.io', versions: ['v1alpha2', 'v1alpha1'], plural: 'clustertunnels', namespaced: false, crd: true },
+  { kind: 'TunnelGatewayClassConfig', group: 'networking.cloudflare-operator.io', versions: ['v1alpha2'], plural: 'tunnelgatewayclassconfigs', namespaced: true, crd: true },
+  // Gateway API: the Cloudflare operator's gateway controller and Istio's both read these.
+  { kind: 'GatewayClass', group: 'gateway.networking.k8s.io', versions: ['v1', 'v1beta1'], plural: 'gatewayclasses', namespaced: false, crd: true },
+  { kind: 'Gateway', id: GATEWAY_API_GATEWAY, group: 'gateway.networking.k8s.io', versions: ['v1', 'v1beta1'], plural: 'gateways', namespaced: true, crd: true },
+  { kind: 'HTTPRoute', group: 'gateway.networking.k8s.io', versions: ['v1', 'v1beta1'], plural: 'httproutes', namespaced: true, crd: true },
 ];
 
-const byKind = new Map(KINDS.map((k) => [k.kind, k]));
+export const KINDS: readonly KindInfo[] = ROWS.map((r) => ({ ...r, id: r.id ?? r.kind }));
 
-export function kindInfo(kind: string): KindInfo | undefined {
-  return byKind.get(kind);
+const byId = new Map(KINDS.map((k) => [k.id, k]));
+const byName = new Map<string, KindInfo[]>();
+for (const k of KINDS) byName.set(k.kind, [...(byName.get(k.kind) ?? []), k]);
+
+/** The group of an apiVersion (`networking.istio.io/v1` → `networking.istio.io`, `v1` → ''). */
+export function groupOf(apiVersion: string | undefined): string {
+  const slash = apiVersion?.indexOf('/') ?? -1;
+  return slash < 0 ? '' : (apiVersion as string).slice(0, slash);
+}
+
+/**
+ * The KindInfo of an object as written. A kind name only one group defines is taken whatever
+ * the apiVersion says (as before the table knew groups); a name several groups define is
+ * decided by the apiVersion's group, and an unknown group is no kind tunnelmesh reads.
+ */
+export function kindOfObject(kind: string, apiVersion: string | undefined): KindInfo | undefined {
+  const candidates = byName.get(kind);
+  if (!candidates) return undefined;
+  if (candidates.length === 1) return candidates[0];
+  const group = groupOf(apiVersion);
+  return candidates.find((k) => k.group === group);
+}
+
+/** The kind id of an object (see the top of this file); its kind name when tunnelmesh does not read the kind. */
+export function kindIdOf(o: { kind: string; apiVersion?: string }): string {
+  return kindOfObject(o.kind, o.apiVersion)?.id ?? o.kind;
+}
+
+/** KindInfo by kind id (`Gateway` is Istio's; the Gateway API's is GATEWAY_API_GATEWAY). */
+export function kindInfo(id: string): KindInfo | undefined {
+  return byId.get(id);
 }
 
 /** Kinds whose pod template is judged as a predicted pod (manifests in CI hold these, not Pods). */

@@ -3,6 +3,7 @@
 
 import type { ProxyConfigGap, ProxyConfigInput } from './envoy-dump.js';
 import type { KObject, KindMap, KnownKind } from './k8s.js';
+import { kindIdOf } from './kinds.js';
 
 export interface SourcePosition {
   file: string;
@@ -17,6 +18,7 @@ export interface SourcePosition {
 export type IncompleteReason = 'forbidden' | 'not-installed' | 'error';
 
 export interface IncompleteEntry {
+  /** Kind id (core/kinds.ts). */
   kind: string;
   namespace?: string;
   /** Set when the failed list was a label-selected one (cloudflared pods, tunnel configs anywhere). */
@@ -34,6 +36,7 @@ export interface IncompleteEntry {
  * covered by one of these was seen; anything else may exist unseen.
  */
 export interface ListedScope {
+  /** Kind id (core/kinds.ts). */
   kind: string;
   /** undefined = every namespace (or a cluster-scoped kind). */
   namespace?: string;
@@ -87,23 +90,24 @@ export function emptySnapshot(mode: Snapshot['mode']): Snapshot {
   return { mode, objects: [], positions: new Map(), incomplete: [], warnings: [] };
 }
 
-/** Objects of one kind, typed. */
-/** Objects by kind, per objects array: rules ask for the same kinds over and over. */
+/** Objects by kind id (core/kinds.ts), per objects array: rules ask for the same kinds over and over. */
 const byKindCache = new WeakMap<KObject[], { length: number; byKind: Map<string, KObject[]> }>();
 
+/** Objects of one kind id (`Gateway` is Istio's, GATEWAY_API_GATEWAY the Gateway API's), typed. */
 export function objectsOfKind<K extends KnownKind>(snapshot: Snapshot, kind: K): KindMap[K][] {
   return objectsOfKindName(snapshot, kind) as KindMap[K][];
 }
 
-/** Objects of any kind name, from the same index. */
+/** Objects of any kind id, from the same index. */
 export function objectsOfKindName(snapshot: Snapshot, kind: string): KObject[] {
   let entry = byKindCache.get(snapshot.objects);
   if (!entry || entry.length !== snapshot.objects.length) {
     const byKind = new Map<string, KObject[]>();
     for (const o of snapshot.objects) {
-      const list = byKind.get(o.kind);
+      const id = kindIdOf(o);
+      const list = byKind.get(id);
       if (list) list.push(o);
-      else byKind.set(o.kind, [o]);
+      else byKind.set(id, [o]);
     }
     entry = { length: snapshot.objects.length, byKind };
     byKindCache.set(snapshot.objects, entry);
@@ -111,13 +115,14 @@ export function objectsOfKindName(snapshot: Snapshot, kind: string): KObject[] {
   return entry.byKind.get(kind) ?? [];
 }
 
-/** Finds one object by kind, namespace and name. */
+/** Finds one object by kind id, namespace and name. */
 export function findObject(snapshot: Snapshot, kind: string, namespace: string | undefined, name: string): KObject | undefined {
   return objectsOfKindName(snapshot, kind).find((o) => o.metadata.name === name && o.metadata.namespace === namespace);
 }
 
+/** Identity of an object: kind id, namespace, name (Istio's and the Gateway API's Gateway of one name are two objects). */
 export function objectKey(o: KObject): string {
-  return `${o.kind}/${o.metadata.namespace ?? ''}/${o.metadata.name}`;
+  return `${kindIdOf(o)}/${o.metadata.namespace ?? ''}/${o.metadata.name}`;
 }
 
 /**

@@ -3,7 +3,7 @@
 // gateway, and what evidence is missing. No verdict here: verdicts come from the findings
 // (src/rules/judge.ts), and every view reads them from there.
 
-import type { Ingress } from '../core/k8s.js';
+import type { Ingress, KObject } from '../core/k8s.js';
 import { effectiveOriginRequest, findMatchingRule, isCatchAll, matchHost, pathMatches, serviceKind } from './cloudflared.js';
 import { decodeRequestPath } from './gourl.js';
 import { resolveRuleTarget, ruleKey, type RuleTarget, type TunnelEdge } from './edges.js';
@@ -13,6 +13,7 @@ import { onwardRoutes, type RouteEdge } from './routes.js';
 import type { EndpointVerdict } from './traffic.js';
 import type { ServiceView } from './services.js';
 import type { IngressBackendView, TunnelConfig, TunnelRule } from './tunnels.js';
+import type { WrittenRule } from './operator-sources.js';
 
 export interface BackendView {
   /** The tunnel rule that serves it (undefined: no rule does). */
@@ -22,6 +23,8 @@ export interface BackendView {
   key?: string;
   /** The Ingress backend the operator builds the rule from, when there is one. */
   ingress?: IngressBackendView;
+  /** The TunnelBinding subject or HTTPRoute backend the operator builds the rule from, when there is one. */
+  written?: WrittenRule;
   target?: RuleTarget;
   /** The judged edge, when the rule reaches a Service port and its endpoints are known. */
   edge?: TunnelEdge;
@@ -55,6 +58,7 @@ function ofRule(model: MeshModel, tunnel: TunnelConfig, rule: TunnelRule): Backe
   const key = ruleKey(tunnel, rule);
   const view: BackendView = { tunnel, rule, key, target: resolveRuleTarget(model, tunnel, rule) };
   if (rule.backend) view.ingress = rule.backend;
+  if (rule.written) view.written = rule.written;
   const index = indexOf(model);
   const gap = index.gaps.get(key);
   if (gap) view.gap = gap;
@@ -74,7 +78,10 @@ function ofRule(model: MeshModel, tunnel: TunnelConfig, rule: TunnelRule): Backe
 /** Every rule of every config (the operator's own catch-all excepted), then the Ingress backends no rule serves. */
 export function allBackends(model: MeshModel): BackendView[] {
   const out: BackendView[] = [];
-  for (const tunnel of model.tunnels) for (const rule of tunnel.rules) if (!rule.synthetic) out.push(ofRule(model, tunnel, rule));
+  for (const tunnel of model.tunnels) {
+    // The operator repeats a TunnelBinding's rules under every binding of its tunnel: its first copy stands for them.
+    for (const rule of tunnel.rules) if (!rule.synthetic && !(rule.written?.rule && rule.written.rule !== rule)) out.push(ofRule(model, tunnel, rule));
+  }
   for (const b of model.operator.backends) {
     if (b.rule) continue;
     const view: BackendView = { ingress: b };
@@ -82,7 +89,19 @@ export function allBackends(model: MeshModel): BackendView[] {
     if (served.length) view.servedBy = served.map(({ tunnel, rule }) => `${tunnel.label} rule #${rule.index}`);
     out.push(view);
   }
+  for (const w of model.operator.written) if (!w.rule) out.push({ written: w });
   return out;
+}
+
+/**
+ * What explain-protocol shows for a TunnelBinding or an HTTPRoute: the tunnel rules it writes
+ * (or would, with why not), the tunnel backends whose request continues through it (an Istio
+ * Gateway's Service), and, for an Istio route no tunnel rule reaches, its gateway hop alone.
+ */
+export function writerBackends<T extends { view: BackendView }>(backends: readonly T[], writer: KObject, routeEdges: readonly RouteEdge[]): { selected: T[]; alone: RouteEdge[] } {
+  const selected = backends.filter((x) => x.view.written?.writer === writer || x.view.onward?.some((e) => e.route === writer));
+  const reached = new Set(selected.flatMap((x) => x.view.onward ?? []));
+  return { selected, alone: routeEdges.filter((e) => e.route === writer && !reached.has(e)) };
 }
 
 /** The rules of the collected (not predicted) configs that serve an Ingress backend's host and path, as cloudflared matches. */
@@ -174,8 +193,10 @@ export function selectForUrl<T extends { view: BackendView }>(model: MeshModel, 
   }
   for (const x of backends) {
     const b = x.view.ingress;
-    if (x.view.rule || !b?.host || !matchHost(b.host, host) || !pathMatches(b.rulePath, path)) continue;
-    out.push({ backend: x });
+    const w = x.view.written;
+    if (x.view.rule) continue;
+    if (b?.host && matchHost(b.host, host) && pathMatches(b.rulePath, path)) out.push({ backend: x });
+    else if (w?.hostname && matchHost(w.hostname, host) && pathMatches(w.path, path)) out.push({ backend: x });
   }
   return out;
 }
@@ -187,6 +208,8 @@ export function backendService(v: BackendView): { service?: ServiceView; namespa
   if (t && (t.kind === 'no-service' || t.kind === 'unseen')) return { namespace: t.address.namespace, name: t.address.name, ...(t.url.port !== undefined ? { port: t.url.port } : {}) };
   const b = v.ingress;
   if (b?.serviceName) return { ...(b.service ? { service: b.service } : {}), namespace: b.namespace, name: b.serviceName, port: b.port.port };
+  const w = v.written?.serviceRef;
+  if (w) return { ...(v.written?.svc ? { service: v.written.svc } : {}), namespace: w.namespace, name: w.name, ...(w.port !== undefined ? { port: w.port } : {}) };
   return {};
 }
 
@@ -197,12 +220,22 @@ export function backendService(v: BackendView): { service?: ServiceView; namespa
 export function backendGaps(v: BackendView): string[] {
   const out: string[] = [];
   const b = v.ingress;
+  const w = v.written;
+  if (!v.rule && !b && !w && v.onward) {
+    // An Istio gateway's route that no tunnel rule in the input reaches: its hop alone.
+    for (const r of v.onward) out.push(...routeGaps(r).map((g) => `after the gateway, ${g}`));
+    if (v.onward.every((r) => r.clients.length === 0)) out.push('the gateway proxy is not known');
+    return [...new Set(out)];
+  }
   if (!v.rule) {
-    if (b?.unserved) out.push(`no tunnel rule: ${b.unserved}`);
-    else if (b?.drift.length) out.push(`no tunnel rule: ${b.drift.join('; ')}`);
+    const unserved = b?.unserved ?? w?.unserved;
+    const drift = b?.drift ?? w?.drift ?? [];
+    if (unserved) out.push(`no tunnel rule: ${unserved}`);
+    else if (drift.length) out.push(`no tunnel rule: ${drift.join('; ')}`);
     else out.push('no tunnel rule serves it');
     return out;
   }
+  if (w?.hostnameAssumed) out.push(w.hostnameAssumed);
   const t = v.target;
   if (t?.kind === 'external') out.push(`the rule's service ${v.rule.service} is outside the cluster: not judged`);
   else if (t?.kind === 'special') out.push(`the rule's service ${v.rule.service} is answered by cloudflared itself`);

@@ -122,6 +122,8 @@ export function buildTunnelEdges(model: MeshIndex, tunnels: readonly TunnelConfi
   for (const tunnel of tunnels) {
     const clients = groupClients(tunnel.connectors);
     for (const rule of tunnel.rules) {
+      // The operator repeats a TunnelBinding's rules under every binding of its tunnel: the first copy is the edge.
+      if (rule.written?.rule && rule.written.rule !== rule) continue;
       const target = resolveRuleTarget(model, tunnel, rule);
       if (target.kind === 'unseen') {
         gaps.push({ namespace: target.address.namespace, edge: 'tunnel-rule', key: ruleKey(tunnel, rule), text: `${tunnel.label} rule #${rule.index} (${rule.hostname ?? '*'} → ${rule.service}) not judged: ${target.why}` });

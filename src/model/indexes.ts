@@ -2,7 +2,9 @@
 // oracle of what was seen (a live run may not have listed everything). Nothing here judges an
 // edge: the resolver (traffic, edges, routes) reads these indexes; MeshModel adds what it derives.
 
+import { GATEWAY_API_GATEWAY } from '../core/kinds.js';
 import { objectsOfKind, type Snapshot } from '../core/snapshot.js';
+import { istioGateways, type IstioGateway } from './gateway-api.js';
 import type { DestinationRule, KObject, Namespace, Workload } from '../core/k8s.js';
 import { matchesLabels } from '../core/labels.js';
 import { DestinationRuleIndex, isWildcardHost, serviceOfHost } from './destinationrule.js';
@@ -11,6 +13,7 @@ import { PeerAuthIndex } from './peerauth.js';
 import { buildPodViews, workloadOf, type PodView } from './pods.js';
 import { predictInjection } from './sidecar.js';
 import { DEFAULT_CLUSTER_DOMAIN, selectedPods, serviceView, type ServiceView } from './services.js';
+import { SidecarIndex } from './visibility.js';
 import { workloadKey } from './workloads.js';
 
 export interface RuleTarget {
@@ -39,6 +42,8 @@ export class MeshIndex {
   readonly services: ServiceView[];
   readonly peerAuth: PeerAuthIndex;
   readonly destinationRules: DestinationRuleIndex;
+  /** Istio Sidecar resources: which Services a client's sidecar sees (the DestinationRule lookup consults it). */
+  readonly sidecars: SidecarIndex;
   /** Model-level notes (assumptions) for the report. */
   readonly notes: string[] = [];
   /**
@@ -56,6 +61,10 @@ export class MeshIndex {
   private readonly serviceByIP = new Map<string, ServiceView>();
   private readonly servicesByNamespace = new Map<string, ServiceView[]>();
   private readonly backends = new Map<ServiceView, PodView[]>();
+  /** Gateway API Gateways Istio deploys, with their generated Service and proxy pods (predicted in rendered manifests). */
+  readonly istioGateways: IstioGateway[];
+  /** Generated gateway Services by `ns/name`, for the ones the input does not hold and for their predicted pods. */
+  private readonly generated = new Map<string, IstioGateway>();
 
   constructor(
     readonly snapshot: Snapshot,
@@ -94,7 +103,22 @@ export class MeshIndex {
       if (s.clusterIP) this.serviceByIP.set(s.clusterIP, s);
       push(this.servicesByNamespace, s.namespace, s);
     }
+    this.istioGateways = istioGateways({
+      gateways: objectsOfKind(snapshot, GATEWAY_API_GATEWAY),
+      classes: objectsOfKind(snapshot, 'GatewayClass'),
+      namespaces: this.namespaces,
+      service: (ns, name) => this.serviceByName.get(`${ns}/${name}`),
+      podsIn: (ns) => this.podsIn(ns),
+      // Rendered manifests hold the Gateway, not what istiod generates for it at run time.
+      predict: !this.fromCluster,
+      clusterDomain: this.clusterDomain,
+    });
+    for (const g of this.istioGateways) if (g.service) this.generated.set(`${g.service.namespace}/${g.service.name}`, g);
     this.peerAuth = new PeerAuthIndex(objectsOfKind(snapshot, 'PeerAuthentication'), this.mesh.rootNamespace);
+    this.sidecars = new SidecarIndex(objectsOfKind(snapshot, 'Sidecar'), this.mesh.rootNamespace, {
+      mode: this.mesh.outboundTrafficPolicy,
+      source: this.mesh.defaulted ? "Istio's default" : `meshConfig, ${this.mesh.source}`,
+    });
     this.destinationRules = new DestinationRuleIndex(
       objectsOfKind(snapshot, 'DestinationRule'),
       this.mesh.rootNamespace,
@@ -118,8 +142,15 @@ export class MeshIndex {
     return this.podsByNamespace.get(namespace) ?? [];
   }
 
+  /** A Service of the input, or the one istiod generates for a Gateway API Gateway (predicted in rendered manifests). */
   service(namespace: string, name: string): ServiceView | undefined {
-    return this.serviceByName.get(`${namespace}/${name}`);
+    return this.serviceByName.get(`${namespace}/${name}`) ?? this.generated.get(`${namespace}/${name}`)?.service;
+  }
+
+  /** The Istio Gateway API Gateway whose generated Service this is. */
+  gatewayOfService(svc: ServiceView): IstioGateway | undefined {
+    const g = this.generated.get(`${svc.namespace}/${svc.name}`);
+    return g?.service === svc ? g : undefined;
   }
 
   serviceByClusterIP(ip: string): ServiceView | undefined {
@@ -131,6 +162,9 @@ export class MeshIndex {
     let pods = this.backends.get(svc);
     if (!pods) {
       pods = svc.selector ? selectedPods(svc, this.podsWithLabels(svc.namespace, svc.selector)) : [];
+      // A generated gateway Service whose proxies are not in the input sends to the predicted proxy.
+      const gw = pods.length === 0 ? this.gatewayOfService(svc) : undefined;
+      if (gw?.podsPredicted) pods = gw.pods;
       this.backends.set(svc, pods);
     }
     return pods;

@@ -10,6 +10,8 @@ export interface MeshSettings {
   rootNamespace: string;
   enableAutoMtls: boolean;
   holdApplicationUntilProxyStarts: boolean;
+  /** meshConfig outboundTrafficPolicy.mode (Istio's default ALLOW_ANY): what a sidecar does with a destination it does not know. */
+  outboundTrafficPolicy: 'ALLOW_ANY' | 'REGISTRY_ONLY';
   /** meshConfig defaultDestinationRuleExportTo; undefined = Istio's default (`*`). */
   defaultDestinationRuleExportTo?: string[];
   /** Where the settings came from, for evidence lines. */
@@ -33,6 +35,7 @@ export function defaultMeshSettings(): MeshSettings {
     rootNamespace: DEFAULT_ROOT_NAMESPACE,
     enableAutoMtls: true,
     holdApplicationUntilProxyStarts: false,
+    outboundTrafficPolicy: 'ALLOW_ANY',
     source: "Istio's defaults (no istio ConfigMap in istio-system was seen)",
     defaulted: true,
   };
@@ -45,6 +48,7 @@ export function settingsOf(m: Record<string, unknown>, source: string): MeshSett
     rootNamespace: rootNamespaceOf(m),
     enableAutoMtls: m.enableAutoMtls !== false,
     holdApplicationUntilProxyStarts: defaultConfig.holdApplicationUntilProxyStarts === true,
+    outboundTrafficPolicy: (m.outboundTrafficPolicy as { mode?: unknown } | undefined)?.mode === 'REGISTRY_ONLY' ? 'REGISTRY_ONLY' : 'ALLOW_ANY',
     source,
     defaulted: false,
   };

@@ -2,7 +2,9 @@
 // them — tunnel configs (real and predicted), the Cloudflare operator's reading of the Ingresses,
 // and the judged edges. The resolver modules read the indexes; they never import this one.
 
+import { CFARGOTUNNEL_BINDING, GATEWAY_API_GATEWAY } from '../core/kinds.js';
 import { objectsOfKind, type Snapshot } from '../core/snapshot.js';
+import type { SourcesContext } from './operator-sources.js';
 import { CONNECTOR_SELECTOR, OPERATOR_NAMESPACE } from '../core/wellknown.js';
 import { buildTunnelEdges, type EdgeGap, type TunnelEdges, type TunnelEdge } from './edges.js';
 import { MeshIndex, type ModelOptions } from './indexes.js';
@@ -17,7 +19,7 @@ export { MeshIndex, type ModelOptions, type RuleTarget } from './indexes.js';
 export class MeshModel extends MeshIndex {
   /** Tunnel configs in the input, then the configs the operator would write where none is (predicted). */
   readonly tunnels: TunnelConfig[];
-  /** The Cloudflare operator's reading of the Ingresses: backends, their protocol chains and rules. */
+  /** The Cloudflare operator's reading of the Ingresses, TunnelBindings and HTTPRoutes: the rules each writes, and how. */
   readonly operator: OperatorView;
   private edgeCache?: TunnelEdges;
   private routeCache?: RouteEdges;
@@ -27,7 +29,20 @@ export class MeshModel extends MeshIndex {
     super(snapshot, opts);
     const discovered = discoverTunnels(objectsOfKind(snapshot, 'ConfigMap'), this.pods);
     const live = this.fromCluster;
+    const sources: SourcesContext = {
+      service: (ns, name) => this.service(ns, name),
+      servicesCollected: (ns) => this.servicesCollected(ns),
+      tunnels: [...objectsOfKind(snapshot, 'Tunnel'), ...objectsOfKind(snapshot, 'ClusterTunnel')],
+      complete: (kind, ns) => live && this.unseen(kind, ns) === undefined,
+    };
     this.operator = buildOperatorView({
+      bindings: [...objectsOfKind(snapshot, 'TunnelBinding'), ...objectsOfKind(snapshot, CFARGOTUNNEL_BINDING)],
+      routes: objectsOfKind(snapshot, 'HTTPRoute'),
+      gateways: objectsOfKind(snapshot, GATEWAY_API_GATEWAY),
+      gatewayClasses: objectsOfKind(snapshot, 'GatewayClass'),
+      gatewayConfigs: objectsOfKind(snapshot, 'TunnelGatewayClassConfig'),
+      operatorTunnels: sources.tunnels,
+      sources,
       ingresses: objectsOfKind(snapshot, 'Ingress'),
       classes: objectsOfKind(snapshot, 'IngressClass'),
       classConfigs: objectsOfKind(snapshot, 'TunnelIngressClassConfig'),

@@ -1,12 +1,15 @@
-// Mesh edges through an Istio ingress gateway: a VirtualService bound to a Gateway routes the
-// gateway's proxy to a Service port. The gateway is an Envoy with auto mTLS, so it is judged as a
-// meshed client exactly like a cloudflared with a sidecar (domain §1, §4). A tunnel that points
-// at the gateway's Service is judged ok up to the gateway; these edges judge the hop after it.
+// Mesh edges through an Istio ingress gateway: a VirtualService bound to an Istio Gateway, or an
+// HTTPRoute attached to a Gateway API Gateway Istio deploys (gateway-api.ts), routes the gateway's
+// proxy to a Service port. The gateway is an Envoy with auto mTLS, so it is judged as a meshed
+// client exactly like a cloudflared with a sidecar (domain §1, §4), its DestinationRules looked
+// up from its own namespace. A tunnel that points at the gateway's Service is judged ok up to the
+// gateway; these edges judge the hop after it.
 
 import { objectsOfKind } from '../core/snapshot.js';
+import { GATEWAY_NAME_LABEL, type IstioGateway } from './gateway-api.js';
 import { hostMatches, resolveHost, serviceOfHost } from './destinationrule.js';
 import { groupClients, type ClientGroup, type ClientVerdicts, type EdgeGap } from './edges.js';
-import { formatRef, refOf, type KObject, type ServicePort, type StringMap, type VirtualService } from '../core/k8s.js';
+import { formatRef, refOf, type HTTPRoute, type KObject, type ServicePort, type StringMap, type VirtualService } from '../core/k8s.js';
 import { matchesLabels } from '../core/labels.js';
 import type { MeshIndex } from './indexes.js';
 import type { PodView } from './pods.js';
@@ -14,11 +17,16 @@ import type { ServiceView } from './services.js';
 import { judgeEndpoint, type ClientContext } from './traffic.js';
 import { routeDestinations } from './virtualservice.js';
 
+const GATEWAY_API_GROUP = 'gateway.networking.k8s.io';
+
 export interface RouteEdge {
-  virtualService: VirtualService;
-  /** `http[0].route[1]` in the VirtualService. */
+  /** The VirtualService or HTTPRoute that routes. */
+  route: VirtualService | HTTPRoute;
+  /** `http[0].route[1]` in the VirtualService, `rules[0].backendRefs[1]` in the HTTPRoute. */
   path: string;
-  /** The Gateway the VirtualService is bound to (`namespace/name`). */
+  /** The hostnames the route takes (VirtualService hosts, HTTPRoute hostnames; empty: any). */
+  hosts: string[];
+  /** The Gateway the route is bound to (`namespace/name`), an Istio Gateway or a Gateway API one. */
   gateway: { namespace: string; name: string; selector: StringMap };
   /** How the gateway's proxies were found: evidence for the findings. */
   clientEvidence: string;
@@ -113,15 +121,16 @@ export function buildRouteEdges(model: MeshIndex): RouteEdges {
         const where = `${formatRef(refOf(vs))} ${path}`;
         const podsUnseen = model.incompleteFor('Pod', [service.namespace]);
         if (podsUnseen) {
-          gaps.push({ namespace: service.namespace, edge: 'gateway-route', key: routeKey({ virtualService: vs, path }), text: `${where} (gateway → ${service.namespace}/${service.name}:${servicePort.port}) not judged: Pods ${podsUnseen}` });
+          gaps.push({ namespace: service.namespace, edge: 'gateway-route', key: routeKey({ route: vs, path }), text: `${where} (gateway → ${service.namespace}/${service.name}:${servicePort.port}) not judged: Pods ${podsUnseen}` });
           continue;
         }
         const subset = destination.subset;
         const backends = subset ? subsetBackends(model, found.groups[0]?.context, service, subset) : model.backendsOf(service);
         if (!backends) continue; // an undefined subset routes nowhere (503 NR): TM402 says so
         edges.push({
-          virtualService: vs,
+          route: vs,
           path,
+          hosts: (vs.spec?.hosts ?? []).filter((h): h is string => typeof h === 'string'),
           gateway: { ...ref, selector },
           clientEvidence: found.evidence,
           service,
@@ -135,12 +144,100 @@ export function buildRouteEdges(model: MeshIndex): RouteEdges {
       }
     }
   }
+  buildHttpRouteEdges(model, edges, gaps);
   return { edges, gaps };
 }
 
+/**
+ * Does a parentRef attach the route to the Gateway, as the Gateway API (and Istio) reads it:
+ * group and kind default to the Gateway API's Gateway, the namespace to the route's; a
+ * sectionName must name a listener; the listener's allowedRoutes (default: the Gateway's own
+ * namespace) must admit the route's namespace.
+ */
+function attaches(model: MeshIndex, route: HTTPRoute, g: IstioGateway): { ok: boolean; why?: string } {
+  const gw = g.gateway;
+  const rns = route.metadata.namespace as string;
+  for (const p of route.spec?.parentRefs ?? []) {
+    if ((p.group ?? GATEWAY_API_GROUP) !== GATEWAY_API_GROUP || (p.kind ?? 'Gateway') !== 'Gateway') continue;
+    if (p.name !== gw.metadata.name || (p.namespace ?? rns) !== g.namespace) continue;
+    const listeners = (gw.spec?.listeners ?? []).filter((l) => (p.sectionName === undefined || l.name === p.sectionName) && (p.port === undefined || l.port === p.port));
+    if (listeners.length === 0) return { ok: false, why: `parentRef sectionName ${p.sectionName ?? ''}${p.port ? ` port ${p.port}` : ''} names no listener of ${g.label}` };
+    const admitted = listeners.some((l) => {
+      const from = l.allowedRoutes?.namespaces;
+      const mode = from?.from ?? 'Same';
+      if (mode === 'All') return true;
+      if (mode === 'Same') return rns === g.namespace;
+      const labels = model.namespaces.get(rns)?.metadata.labels;
+      return labels !== undefined && matchesLabels(from?.selector?.matchLabels ?? {}, labels);
+    });
+    return admitted ? { ok: true } : { ok: false, why: `no listener of ${g.label} admits routes from namespace ${rns} (allowedRoutes.namespaces.from defaults to Same)` };
+  }
+  return { ok: false };
+}
+
+/** HTTPRoutes attached to Gateways Istio deploys: the gateway's proxies are clients of each backendRef. */
+function buildHttpRouteEdges(model: MeshIndex, edges: RouteEdge[], gaps: EdgeGap[]): void {
+  const routes = objectsOfKind(model.snapshot, 'HTTPRoute');
+  for (const g of model.istioGateways) {
+    const selector = { [GATEWAY_NAME_LABEL]: g.gateway.metadata.name };
+    const found = istioGatewayClients(model, g);
+    for (const route of routes) {
+      const attached = attaches(model, route, g);
+      if (!attached.ok) continue; // not attached: Istio routes nothing of it through this Gateway
+      const rns = route.metadata.namespace as string;
+      (route.spec?.rules ?? []).forEach((rule, ri) => {
+        (rule.backendRefs ?? []).forEach((b, bi) => {
+          if ((b.group ?? '') !== '' || (b.kind ?? 'Service') !== 'Service') return;
+          const path = `rules[${ri}].backendRefs[${bi}]`;
+          const where = `${formatRef(refOf(route))} ${path}`;
+          const ns = b.namespace ?? rns;
+          if (ns !== rns) {
+            // Istio honours a cross-namespace backendRef only with a ReferenceGrant there, which tunnelmesh does not read.
+            gaps.push({ namespace: ns, edge: 'gateway-route', key: routeKey({ route, path }), text: `${where} (gateway → ${ns}/${b.name}) not judged: a backendRef to another namespace needs a ReferenceGrant in ${ns}, which tunnelmesh does not read` });
+            return;
+          }
+          const service = model.service(ns, b.name);
+          if (!service) return;
+          const servicePort = b.port === undefined ? undefined : service.ports.find((p) => p.port === b.port);
+          if (!servicePort) return; // a Service backendRef without port is invalid for Istio; a port the Service lacks routes nowhere
+          const podsUnseen = model.incompleteFor('Pod', [service.namespace]);
+          if (podsUnseen) {
+            gaps.push({ namespace: service.namespace, edge: 'gateway-route', key: routeKey({ route, path }), text: `${where} (gateway → ${service.namespace}/${service.name}:${servicePort.port}) not judged: Pods ${podsUnseen}` });
+            return;
+          }
+          if (!found) return;
+          const backends = model.backendsOf(service);
+          edges.push({
+            route,
+            path,
+            hosts: route.spec?.hostnames ?? [],
+            gateway: { namespace: g.namespace, name: g.gateway.metadata.name, selector },
+            clientEvidence: found.evidence,
+            service,
+            servicePort,
+            clients: found.groups.map((group) => ({ group, endpoints: backends.map((pod) => judgeEndpoint(model, group.context, service, servicePort, pod)) })),
+          });
+        });
+      });
+    }
+  }
+}
+
+/** The proxies of an Istio Gateway API Gateway as clients (predicted in rendered manifests; assumed when its pods were not seen). */
+function istioGatewayClients(model: MeshIndex, g: IstioGateway): { groups: ClientGroup[]; evidence: string } | undefined {
+  if (g.pods.length > 0) return { groups: groupClients(g.pods, 'istio gateway'), evidence: g.evidence };
+  const unseen = model.incompleteFor('Pod', [g.namespace]);
+  if (!unseen) return undefined; // its pods were listed and none runs: nothing sends
+  const context: ClientContext = { namespace: g.namespace, label: `the gateway proxy of ${g.label}` };
+  return {
+    groups: [{ context, pods: [], workload: { kind: 'Gateway', namespace: g.namespace, name: g.gateway.metadata.name } }],
+    evidence: `${g.evidence}; Pods ${unseen}: judged as a gateway proxy in namespace ${g.namespace} (assumed)`,
+  };
+}
+
 /** Identity of one gateway route (findings carry it, like a tunnel rule's key). */
-export function routeKey(edge: Pick<RouteEdge, 'virtualService' | 'path'>): string {
-  return `${formatRef(refOf(edge.virtualService))}#${edge.path}`;
+export function routeKey(edge: Pick<RouteEdge, 'route' | 'path'>): string {
+  return `${formatRef(refOf(edge.route))}#${edge.path}`;
 }
 
 /**
@@ -153,7 +250,7 @@ export function onwardRoutes(routeEdges: readonly RouteEdge[], proxies: Readonly
   return routeEdges.filter(
     (e) =>
       e.clients.some((c) => c.group.pods.some((p) => proxies.has(p))) &&
-      (host === undefined || (e.virtualService.spec?.hosts ?? ['*']).some((h) => typeof h === 'string' && hostMatches(h.toLowerCase(), host.toLowerCase()))),
+      (host === undefined || e.hosts.length === 0 || e.hosts.some((h) => hostMatches(h.toLowerCase(), host.toLowerCase()))),
   );
 }
 

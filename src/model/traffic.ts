@@ -12,7 +12,7 @@ import { resolveTargetPort, type ServiceView } from './services.js';
 import { TLS_MODE_LABEL } from './sidecar.js';
 
 /** What leaves the client: Istio mTLS, TLS with user settings, the app's own TLS, plaintext. */
-export type Sends = 'ISTIO_MUTUAL' | 'MUTUAL' | 'SIMPLE' | 'PLAINTEXT' | 'APP_TLS' | 'HBONE' | 'UNKNOWN';
+export type Sends = 'ISTIO_MUTUAL' | 'MUTUAL' | 'SIMPLE' | 'PLAINTEXT' | 'APP_TLS' | 'HBONE' | 'BLACKHOLE' | 'UNKNOWN';
 
 export type SendCause =
   | 'destination-rule'
@@ -30,6 +30,8 @@ export type SendCause =
   | 'no-client-sidecar'
   | 'outbound-bypass'
   | 'ambient-client'
+  | 'not-visible'
+  | 'passthrough'
   | 'unknown';
 
 /** Where the decision was made: the client (no sidecar, bypass), the cluster (stage A) or the endpoint's tlsMode (stage B). */
@@ -67,6 +69,7 @@ export type Outcome =
   | 'mtls-to-disabled-port'
   | 'mtls-to-no-sidecar'
   | 'plaintext-to-strict'
+  | 'blackhole'
   | 'no-endpoint'
   | 'unknown';
 
@@ -131,6 +134,12 @@ export function decideSends(
     const dialPort = svc.headless ? targetPort : sp.port;
     const bypass = outboundBypass(pod.outbound, dialPort, svc.headless ? target.podIP : svc.clusterIP);
     if (bypass.bypass) return atClient(schemeSends(scheme), 'outbound-bypass', `${bypass.why}: the connection skips the sidecar`, 'outbound traffic bypasses the sidecar');
+    // A Sidecar resource may hide the Service from this proxy (gateways never use one).
+    if (sc.kind !== 'gateway') {
+      const sidecar = sidecarVisibility(model, pod, svc, sp, scheme);
+      if (sidecar?.decision) return atClient(sidecar.decision.sends, sidecar.decision.cause, sidecar.line, sidecar.decision.summary);
+      if (sidecar) steps.push(sidecar.line);
+    }
     const decision = decideMeshedSends(model, { namespace: pod.namespace, labels: pod.labels }, svc, sp, target, targetPort, steps, client.subset);
     if (bypass.maybe) decision.condition = bypass.maybe;
     return decision;
@@ -140,6 +149,28 @@ export function decideSends(
     return decideMeshedSends(model, undefined, svc, sp, target, targetPort, steps, client.subset);
   }
   return decideMeshedSends(model, { namespace: client.namespace }, svc, sp, target, targetPort, steps, client.subset);
+}
+
+/**
+ * What the proxy's Sidecar resource says about the Service (visibility.ts): a line for the
+ * evidence, and the decision when it hides it; undefined when no Sidecar applies.
+ */
+function sidecarVisibility(
+  model: MeshIndex,
+  pod: PodView,
+  svc: ServiceView,
+  sp: ServicePort,
+  scheme: string | undefined,
+): { line: string; decision?: { sends: Sends; cause: SendCause; summary: string } } | undefined {
+  const unseen = model.incompleteFor('Sidecar', [pod.namespace]) ?? model.rootUnseen('Sidecar');
+  if (unseen) return { line: `Sidecar resources ${unseen}: which Services its proxy sees cannot be decided`, decision: { sends: 'UNKNOWN', cause: 'unknown', summary: 'Sidecar resources not seen' } };
+  const v = model.sidecars.visibility(pod.namespace, pod.labels, svc, sp.port);
+  if (!v) return undefined;
+  if (v.visible) return { line: v.why };
+  const name = `Sidecar ${v.sidecar.metadata.namespace}/${v.sidecar.metadata.name}`;
+  if (v.mode === 'REGISTRY_ONLY') return { line: v.why, decision: { sends: 'BLACKHOLE', cause: 'not-visible', summary: `${name} hides the Service (REGISTRY_ONLY: BlackHoleCluster)` } };
+  const sends = schemeSends(scheme);
+  return { line: `${v.why}; it sends ${describeSends(sends)}`, decision: { sends, cause: 'passthrough', summary: `${name} hides the Service (ALLOW_ANY: passthrough)` } };
 }
 
 /**
@@ -416,6 +447,8 @@ export function describeSends(s: Sends): string {
       return 'plaintext';
     case 'HBONE':
       return 'HBONE (ztunnel mTLS)';
+    case 'BLACKHOLE':
+      return 'nothing (BlackHoleCluster)';
     case 'UNKNOWN':
       return 'unknown';
   }
@@ -462,6 +495,7 @@ export function judgeEndpoint(
   };
 
   if (sends.sends === 'UNKNOWN') return done('unknown', `what the client sends cannot be decided${sends.steps.length ? `: ${sends.steps.at(-1)}` : ''}`);
+  if (sends.sends === 'BLACKHOLE') return done('blackhole', `the client's sidecar does not know Service ${svc.namespace}/${svc.name} and its outbound policy is REGISTRY_ONLY: BlackHoleCluster answers 502 (TCP: reset)`);
   if (sc.state === 'unknown') return done('unknown', `sidecar of ${describePod(target)} unknown: ${sc.reason}`);
   const mtls = sends.sends === 'ISTIO_MUTUAL';
 

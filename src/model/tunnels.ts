@@ -4,7 +4,7 @@
 import { LimitError, parseJson } from '../core/limits.js';
 import { parseGoUrl } from './gourl.js';
 import { isOperatorConfig, isRefusal, OPERATOR_LABEL, parseCloudflaredYaml } from '../core/wellknown.js';
-import type { ConfigMap, Ingress, KObject } from '../core/k8s.js';
+import type { ConfigMap, HTTPRoute, Ingress, KObject, ServicePort, TunnelBinding } from '../core/k8s.js';
 export { CONNECTOR_SELECTOR, isTunnelConfigMap, OPERATOR_LABEL } from '../core/wellknown.js';
 import type { BackendPort, ClassConfigResolution, ClassResolution, ProtocolChain } from './operator.js';
 import type { ServiceView } from './services.js';
@@ -14,8 +14,8 @@ import type { PodView } from './pods.js';
 /**
  * operator-json: the Cloudflare operator's `tunnel-config-<id>` (config.json, pushed as remote config);
  * cloudflared-yaml: a cloudflared config.yaml in a ConfigMap (older operators, adyanth's, hand-written);
- * operator-predicted: not in the input — the rules the operator's chain writes for the Ingresses of a
- * TunnelIngressClassConfig (manifests in CI hold Ingresses, the operator writes the config at run time).
+ * operator-predicted: not in the input — the rules the operator writes for the Ingresses, TunnelBindings
+ * and HTTPRoutes of one tunnel (manifests in CI hold those, the operator writes the config at run time).
  */
 export type TunnelLayout = 'operator-json' | 'cloudflared-yaml' | 'operator-predicted';
 
@@ -61,6 +61,65 @@ export interface IngressBackendView {
   drift: string[];
 }
 
+// ---- Rules the operator writes from TunnelBindings and HTTPRoutes (built by operator-sources.ts) ----
+
+/** Which operator writes a binding's rules: its API group decides. */
+export type Flavour = 'operator' | 'adyanth';
+
+/** The Tunnel or ClusterTunnel a writer names, and which operator runs it. */
+export interface TunnelIdentity {
+  kind: 'Tunnel' | 'ClusterTunnel';
+  /** Tunnel only. */
+  namespace?: string;
+  name: string;
+  flavour: Flavour;
+}
+
+/** Where in its object a written rule comes from: a binding subject, or an HTTPRoute backendRef for one hostname and match. */
+export type WrittenAt =
+  | { kind: 'subject'; subject: number }
+  | { kind: 'backendRef'; rule: number; match?: number; backend: number; hostname: string; gateway: { namespace: string; name: string } };
+
+/** A rule the operator writes from a TunnelBinding subject or an HTTPRoute backend. */
+export interface WrittenRule {
+  writerKind: 'TunnelBinding' | 'HTTPRoute';
+  /** The object whose edit changes the rule. */
+  writer: TunnelBinding | HTTPRoute;
+  /** `TunnelBinding app/web subjects[0] (web)`, `HTTPRoute default/api rules[0].backendRefs[0] (api-v1:8080)`. */
+  label: string;
+  /** Namespace of the writer. */
+  namespace: string;
+  at: WrittenAt;
+  /** The config.json source key the operator writes it under. */
+  sourceKey: string;
+  /** The hostname ('' : none, an HTTPRoute without hostnames). */
+  hostname: string;
+  /** True when the hostname is the subject name plus a domain not in the input. */
+  hostnameAssumed?: string;
+  path?: string;
+  service: string;
+  originRequest?: Record<string, unknown>;
+  priority: number;
+  /** The Service the operator looks up for it, and the port it writes. */
+  serviceRef?: { namespace: string; name: string; port?: number };
+  svc?: ServiceView;
+  servicePort?: ServicePort;
+  /** How the scheme was decided, naming the objects and fields read. */
+  protocol: { scheme: string; source: string };
+  /** Settings asked for that the operator does not write. */
+  dropped: string[];
+  /** Why no rule is written (or why it is not known what is written); the rule is then in no config. */
+  unserved?: string;
+  /** The tunnel whose config holds it. */
+  tunnel?: TunnelIdentity;
+  /** The rule that serves it (real or predicted) and its config. */
+  rule?: TunnelRule;
+  config?: TunnelConfig;
+  /** A real operator config holds this writer's source and was compared. */
+  driftChecked: boolean;
+  drift: string[];
+}
+
 export interface TunnelRule {
   /** Position in the final, ordered rule list cloudflared evaluates. */
   index: number;
@@ -75,6 +134,8 @@ export interface TunnelRule {
   synthetic?: boolean;
   /** The Ingress backend the operator builds this rule from (predicted rules, and real ones matched by host and path). */
   backend?: IngressBackendView;
+  /** The TunnelBinding subject or HTTPRoute backend the operator builds it from (predicted, or matched in a real config). */
+  written?: WrittenRule;
 }
 
 export interface TunnelConfig {

@@ -55,7 +55,7 @@ export interface ExplainReport {
   notes: string[];
 }
 
-const OUTCOME_RANK: Record<string, number> = { 'mtls-to-uncaptured': 0, 'mtls-to-disabled-port': 0, 'mtls-to-no-sidecar': 0, 'plaintext-to-strict': 0, 'no-endpoint': 1, unknown: 2, ok: 3 };
+const OUTCOME_RANK: Record<string, number> = { 'mtls-to-uncaptured': 0, 'mtls-to-disabled-port': 0, 'mtls-to-no-sidecar': 0, 'plaintext-to-strict': 0, blackhole: 0, 'no-endpoint': 1, unknown: 2, ok: 3 };
 
 /** The worst endpoint of an edge (what a user would see first), and the client that reaches it. */
 function worstEndpoint(r: { clients: ClientVerdicts[] }): { endpoint: EndpointVerdict; label: string } | undefined {
@@ -70,12 +70,13 @@ export function explainBackends(selected: ReadonlyArray<Selected<JudgedBackend>>
     const { view } = backend;
     const svc = backendService(view);
     const b = ingress ?? view.ingress;
+    const w = view.written;
     const errors = backend.findings.filter((f) => f.severity === 'error');
     const shown = view.edge ? worstEndpoint(view.edge) : undefined;
     const out: ExplainedBackend = {
       view,
-      host: b ? b.host || null : (view.rule?.hostname ?? null),
-      path: b ? (b.path ?? null) : (view.rule?.path ?? null),
+      host: b ? b.host || null : w ? w.hostname || null : (view.rule?.hostname ?? null),
+      path: b ? (b.path ?? null) : w ? (w.path ?? null) : (view.rule?.path ?? null),
       service: svc.namespace && svc.name ? { namespace: svc.namespace, name: svc.name, port: svc.port ?? null } : null,
       findings: backend.findings,
       suppressed: backend.suppressed,
@@ -102,7 +103,8 @@ export function explainBackends(selected: ReadonlyArray<Selected<JudgedBackend>>
 function routeJson(r: RouteEdge): Record<string, unknown> {
   const worst = worstEndpoint(r);
   return {
-    virtualService: `${r.virtualService.metadata.namespace ?? 'default'}/${r.virtualService.metadata.name}`,
+    virtualService: r.route.kind === 'VirtualService' ? `${r.route.metadata.namespace ?? 'default'}/${r.route.metadata.name}` : null,
+    httpRoute: r.route.kind === 'HTTPRoute' ? `${r.route.metadata.namespace}/${r.route.metadata.name}` : null,
     route: r.path,
     gateway: `${r.gateway.namespace}/${r.gateway.name}`,
     service: { namespace: r.service.namespace, name: r.service.name, port: r.servicePort.port },
@@ -147,6 +149,7 @@ function istioJson(x: ExplainedBackend): Record<string, unknown> | null {
 function backendJson(x: ExplainedBackend): Record<string, unknown> {
   const { view } = x;
   const b = x.ingress;
+  const w = view.written;
   const chain = b?.chain;
   const rule = view.rule;
   const tunnel = view.tunnel;
@@ -154,9 +157,9 @@ function backendJson(x: ExplainedBackend): Record<string, unknown> {
     host: x.host,
     path: x.path,
     service: x.service,
-    protocol: chain?.protocol ?? null,
+    protocol: chain?.protocol ?? (w?.protocol.scheme || null),
     level: chain?.level ?? null,
-    source: chain?.source ?? null,
+    source: chain?.source ?? (w?.protocol.source || null),
     chain: chain ? chain.levels.map((l) => ({ level: l.level, source: l.source, value: l.value, note: l.note ?? null })) : null,
     tunnelRule:
       rule && tunnel
@@ -171,8 +174,8 @@ function backendJson(x: ExplainedBackend): Record<string, unknown> {
             effectiveOriginRequest: effectiveOriginRequest(rule, tunnel.originRequest).settings,
           }
         : null,
-    drift: (b?.drift.length ?? 0) > 0,
-    driftDetails: b?.drift ?? [],
+    drift: (b?.drift.length ?? w?.drift.length ?? 0) > 0,
+    driftDetails: b?.drift ?? w?.drift ?? [],
     istio: istioJson(x),
     verdict: x.verdict,
     symptom: x.symptom,
@@ -180,6 +183,7 @@ function backendJson(x: ExplainedBackend): Record<string, unknown> {
     suppressedCodes: [...new Set(x.suppressed.map((sf) => sf.finding.code))],
     servesHostOf: x.servesHostOf ?? null,
     ingress: b ? `${b.namespace}/${b.ingress.metadata.name}` : null,
+    writer: w ? { kind: w.writerKind, namespace: w.namespace, name: w.writer.metadata.name, rule: w.label, notWritten: w.dropped, unserved: w.unserved ?? null } : null,
     gatewayRoutes: (view.onward ?? []).map(routeJson),
     missing: x.missing,
     ...(x.envoy
@@ -226,7 +230,11 @@ function backendText(x: ExplainedBackend, c: ChalkInstance): string[] {
   const { view } = x;
   const b = x.ingress;
   const svc = x.service ? `Service ${x.service.namespace}/${x.service.name}${x.service.port !== null ? `:${x.service.port}` : ''}` : (view.rule?.service ?? '?');
-  const lines = [c.bold(`${x.host ?? '*'}${x.path ? ` ${x.path}` : ''}  →  ${svc}`) + `   ${verdictText(c, x.verdict)}`];
+  const alone = !view.rule && !b && !view.written ? view.onward?.[0] : undefined;
+  const head = alone
+    ? `${formatRef(refOf(alone.route))} through Gateway ${alone.gateway.namespace}/${alone.gateway.name} (no tunnel rule in the input reaches it)`
+    : `${x.host ?? '*'}${x.path ? ` ${x.path}` : ''}  →  ${svc}`;
+  const lines = [c.bold(head) + `   ${verdictText(c, x.verdict)}`];
   if (x.servesHostOf) lines.push(`  ${c.yellow('served:')} ${x.servesHostOf}`);
   if (b) {
     lines.push(`  ${c.dim('ingress:')} ${b.label} — ${b.cls.evidence}`);
@@ -242,6 +250,13 @@ function backendText(x: ExplainedBackend, c: ChalkInstance): string[] {
       }
     }
   }
+  const w = view.written;
+  if (w) {
+    lines.push(`  ${c.dim(`${w.writerKind === 'TunnelBinding' ? 'tunnel binding' : 'http route'}:`)} ${w.label}${w.writerKind === 'HTTPRoute' && w.at.kind === 'backendRef' ? ` through Gateway ${w.at.gateway.namespace}/${w.at.gateway.name}` : ''}`);
+    if (w.protocol.source) lines.push(`    ${c.dim('protocol:')} ${w.protocol.scheme || '(none)'} — ${w.protocol.source}`);
+    if (w.hostnameAssumed) lines.push(`    ${c.yellow('hostname:')} ${w.hostnameAssumed}`);
+    for (const d of w.dropped) lines.push(`    ${c.dim('not written:')} ${d}`);
+  }
   const rule = view.rule;
   if (rule && view.tunnel) {
     const t = view.tunnel;
@@ -253,6 +268,9 @@ function backendText(x: ExplainedBackend, c: ChalkInstance): string[] {
     lines.push(`    ${c.dim('clients:')} ${t.connectorEvidence}`);
   } else {
     lines.push(`  ${c.dim('tunnel rule:')} ${c.yellow('none')}`);
+  }
+  if (w?.driftChecked) {
+    lines.push(w.drift.length ? `  ${c.yellow('drift:')} ${w.drift.join('; ')}` : `  ${c.dim('drift:')} none — the config holds what the operator writes (${w.service})`);
   }
   if (b?.driftChecked && !x.servesHostOf) {
     lines.push(b.drift.length ? `  ${c.yellow('drift:')} ${b.drift.join('; ')}` : `  ${c.dim('drift:')} none — the config holds what the chain resolves (${b.url})`);
@@ -277,7 +295,7 @@ function backendText(x: ExplainedBackend, c: ChalkInstance): string[] {
   }
   for (const r of view.onward ?? []) {
     const worst = worstEndpoint(r);
-    lines.push(`  ${c.dim('then, through the gateway:')} ${formatRef(refOf(r.virtualService))} ${r.path} → Service ${r.service.namespace}/${r.service.name}:${r.servicePort.port}${r.subset ? ` subset ${r.subset}` : ''}`);
+    lines.push(`  ${c.dim('then, through the gateway:')} ${formatRef(refOf(r.route))} ${r.path} → Service ${r.service.namespace}/${r.service.name}:${r.servicePort.port}${r.subset ? ` subset ${r.subset}` : ''}`);
     if (worst) {
       const ep = worst.endpoint;
       lines.push(`    sends: ${describeSends(ep.sends.sends)} ${c.dim(`(${ep.sends.sends}; ${ep.sends.steps.length > 1 ? ep.sends.steps.at(-1) : ep.sends.cause})`)}`);

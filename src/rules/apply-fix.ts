@@ -14,6 +14,8 @@ import { isOperatorConfig as holdsOperatorConfig } from '../core/wellknown.js';
 import type { ConfigMap } from '../core/k8s.js';
 import { editable } from './fixes.js';
 import { operatorRule } from './tunnel-fixes.js';
+import { bindingSourceRules, type WrittenRule } from '../model/operator-sources.js';
+import type { TunnelConfig } from '../model/tunnels.js';
 import type { ApplyMode, Fix } from './types.js';
 
 type Json = Record<string, unknown>;
@@ -207,6 +209,8 @@ function isWorkloadFragment(doc: Json): boolean {
 
 /** Objects whose change the operator's ingress controller reconciles into its tunnel config. */
 const OPERATOR_INPUTS = new Set(['Ingress', 'Service', 'IngressClass', 'TunnelIngressClassConfig']);
+/** Objects whose change its TunnelBinding and gateway controllers reconcile into it. */
+const WRITER_INPUTS = new Set(['TunnelBinding', 'HTTPRoute', 'Service', 'Gateway', 'GatewayClass', 'TunnelGatewayClassConfig', 'Tunnel', 'ClusterTunnel']);
 
 function isOperatorConfig(o: KObject): boolean {
   return o.kind === 'ConfigMap' && holdsOperatorConfig(o as ConfigMap);
@@ -225,7 +229,9 @@ function modelOf(objects: KObject[], clusterDomain: string | undefined): MeshMod
  */
 function repredictOperatorConfigs(objects: KObject[], changed: ObjectRef[], opts: { clusterDomain?: string }): KObject[] {
   const touched = changed.filter((r) => OPERATOR_INPUTS.has(r.kind));
-  if (touched.length === 0 || !objects.some(isOperatorConfig)) return objects;
+  const viaWriters = changed.some((r) => WRITER_INPUTS.has(r.kind)) && objects.some(isOperatorConfig) ? repredictWriterSources(objects, changed, opts) : objects;
+  if (touched.length === 0 || !viaWriters.some(isOperatorConfig)) return viaWriters;
+  objects = viaWriters;
   const key = (r: ObjectRef) => refKey(r);
   const touchedKeys = new Set(touched.map(key));
   const model = modelOf(objects, opts.clusterDomain);
@@ -268,6 +274,65 @@ function repredictOperatorConfigs(objects: KObject[], changed: ObjectRef[], opts
     const next = editable(cm) as typeof cm;
     next.data = { ...cm.data, 'config.json': JSON.stringify(json, null, 2) };
     out[tunnelIndex] = next;
+  }
+  return out;
+}
+
+/**
+ * A TunnelBinding reconcile rewrites its own source (`TunnelBinding/<ns>/<name>`: the rules of every
+ * binding of its tunnel name, as they are now; its peers' sources keep their copies until they
+ * reconcile); a Gateway reconcile rewrites its class config's source (`HTTPRoute/<ns>/<name>`).
+ */
+function repredictWriterSources(objects: KObject[], changed: ObjectRef[], opts: { clusterDomain?: string }): KObject[] {
+  const touched = new Set(changed.map(refKey));
+  const model = modelOf(objects, opts.clusterDomain);
+  const out = [...objects];
+  const hit = (ref: ObjectRef): boolean => touched.has(refKey(ref));
+  const written = (w: WrittenRule): Json => ({
+    ...(w.hostname ? { hostname: w.hostname } : {}),
+    ...(w.path ? { path: w.path } : {}),
+    service: w.service,
+    ...(w.originRequest ? { originRequest: w.originRequest } : {}),
+    priority: w.priority,
+  });
+  const rewrite = (config: TunnelConfig | undefined, source: ObjectRef, rules: Json[]): void => {
+    const cm = config?.configMap;
+    if (!cm || config?.layout !== 'operator-json') return;
+    const at = out.findIndex((o) => refKey(refOfDoc(o as unknown as Json)) === refKey(refOfDoc(cm as unknown as Json)));
+    if (at < 0) return;
+    const current = out[at] as KObject & { data: Record<string, string> };
+    let json: { sources?: Record<string, { kind?: string; namespace?: string; name?: string; rules?: unknown[] }> };
+    try {
+      json = JSON.parse(current.data['config.json'] as string);
+    } catch {
+      return;
+    }
+    const sources = (json.sources ??= {});
+    const entry = Object.values(sources).find((x) => x.kind === source.kind && x.namespace === source.namespace && x.name === source.name);
+    if (entry) entry.rules = rules;
+    else sources[`${source.kind}/${source.namespace}/${source.name}`] = { ...source, rules };
+    const next = editable(current) as typeof current;
+    next.data = { ...current.data, 'config.json': JSON.stringify(json, null, 2) };
+    out[at] = next;
+  };
+  for (const b of model.operator.bindings) {
+    if (b.unserved || b.flavour !== 'operator') continue;
+    const mine = b.rules.filter((r) => !r.unserved);
+    const affected = hit({ kind: 'TunnelBinding', namespace: b.namespace, name: b.binding.metadata.name }) || mine.some((r) => r.svc && hit({ kind: 'Service', namespace: r.svc.namespace, name: r.svc.name }));
+    if (!affected) continue;
+    const config = mine.find((r) => r.config && !r.config.predicted)?.config;
+    rewrite(config, { kind: 'TunnelBinding', namespace: b.namespace, name: b.binding.metadata.name }, bindingSourceRules(b, model.operator.bindings).map(written));
+  }
+  for (const g of model.operator.gateways) {
+    const c = g.chain.config;
+    if (!c || g.chain.problem) continue;
+    const affected =
+      hit({ kind: 'Gateway', namespace: g.chain.namespace, name: g.chain.gateway.metadata.name }) ||
+      hit({ kind: 'TunnelGatewayClassConfig', namespace: c.metadata.namespace as string, name: c.metadata.name }) ||
+      g.rules.some((r) => hit({ kind: 'HTTPRoute', namespace: r.namespace, name: r.writer.metadata.name }) || (r.svc !== undefined && hit({ kind: 'Service', namespace: r.svc.namespace, name: r.svc.name })));
+    if (!affected) continue;
+    const config = g.rules.find((r) => r.config && !r.config.predicted)?.config;
+    rewrite(config, { kind: 'HTTPRoute', namespace: c.metadata.namespace as string, name: c.metadata.name }, g.rules.map(written));
   }
   return out;
 }

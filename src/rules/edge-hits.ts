@@ -4,7 +4,7 @@
 import type { RuleMatch } from '../model/destinationrule.js';
 import { ruleKey, type ClientVerdicts, type TunnelEdge } from '../model/edges.js';
 import { routeKey, type RouteEdge } from '../model/routes.js';
-import { formatRef, refOf, type ObjectRef, type ServicePort } from '../core/k8s.js';
+import { formatRef, refOf, type KObject, type ObjectRef, type ServicePort } from '../core/k8s.js';
 import type { MeshModel } from '../model/model.js';
 import type { TunnelConfig, TunnelRule } from '../model/tunnels.js';
 import { describePod, workloadOf, type PodView } from '../model/pods.js';
@@ -17,7 +17,7 @@ import { judgeEndpoint, type ClientContext, type EndpointVerdict } from '../mode
 export type PathEdge = TunnelEdge | RouteEdge;
 
 export function isRouteEdge(edge: PathEdge): edge is RouteEdge {
-  return 'virtualService' in edge;
+  return 'route' in edge;
 }
 
 export interface EdgeHit {
@@ -74,9 +74,10 @@ export function distinctBy<T>(items: T[], key: (t: T) => string): T[] {
   return [...seen.values()];
 }
 
-/** Where a rule came from: the Ingress backend it is built from, or its operator source. */
+/** Where a rule came from: the Ingress backend, TunnelBinding subject or HTTPRoute backend it is built from, or its operator source. */
 export function ruleOrigin(rule: TunnelRule): string {
   if (rule.backend) return `${rule.backend.label} (${rule.backend.host}${rule.backend.path ? ` ${rule.backend.path}` : ''}, protocol level ${rule.backend.chain?.level ?? '?'})`;
+  if (rule.written) return rule.written.label;
   const s = rule.source;
   if (!s) return '';
   const ref = `${s.namespace ? `${s.namespace}/` : ''}${s.name}`;
@@ -94,8 +95,8 @@ export function ruleLine(edge: { tunnel: TunnelConfig; rule: TunnelRule }): stri
 
 /** `VirtualService app/x http[0].route[0] (through Gateway istio-system/gw): hosts → reviews:9080` */
 export function routeLine(edge: RouteEdge): string {
-  const vs = edge.virtualService;
-  const hosts = (vs.spec?.hosts ?? []).join(', ') || '*';
+  const vs = edge.route;
+  const hosts = edge.hosts.join(', ') || '*';
   const subset = edge.subset ? ` subset ${edge.subset}` : '';
   return `${formatRef(refOf(vs))} ${edge.path} through Gateway ${edge.gateway.namespace}/${edge.gateway.name}: ${hosts} → ${edge.service.fqdn}:${edge.servicePort.port}${subset}`;
 }
@@ -218,10 +219,21 @@ export function uncapturedSidecarPort(_service: ServiceView, servicePort: Servic
 /** The lines that say where a tunnel rule comes from and, for an operator rule, how its scheme was decided. */
 export function ruleEvidence(tunnel: TunnelConfig, rule: TunnelRule): string[] {
   const lines = [ruleLine({ tunnel, rule })];
-  if (tunnel.predicted) lines.push(`${tunnel.label}: no tunnel config for it is in the input, so this is the rule the operator's chain resolves`);
+  if (tunnel.predicted) lines.push(`${tunnel.label}: no tunnel config for it is in the input, so this is the rule ${rule.written ? 'the operator writes' : "the operator's chain resolves"}`);
   const b = rule.backend;
   if (b?.chain) lines.push(`operator protocol chain for ${b.label} port ${b.port.port}: level ${b.chain.level} decides ${b.chain.protocol} (${b.chain.source})`);
+  const w = rule.written;
+  if (w) {
+    if (w.protocol.source) lines.push(`${w.label}: ${w.protocol.source}`);
+    if (w.hostnameAssumed) lines.push(`${w.label}: ${w.hostnameAssumed}`);
+    for (const d of w.dropped) lines.push(`${w.label}: not written: ${d}`);
+  }
   return lines;
+}
+
+/** The object a rule comes from, for source positions and suppression: the Ingress, TunnelBinding or HTTPRoute that writes it, else its config. */
+export function ruleObject(tunnel: TunnelConfig, rule: TunnelRule): KObject {
+  return rule.backend?.ingress ?? rule.written?.writer ?? tunnel.object;
 }
 
 /** `Service app/x port 8080 (http): Istio protocol HTTP (port name "http")` */
@@ -247,11 +259,22 @@ export function ruleName(edge: { tunnel: TunnelConfig; rule: TunnelRule }): stri
 
 /** Namespaces of the objects an edge involves (for -n). */
 export function edgeNamespaces(edges: TunnelEdge[]): string[] {
-  return unique(edges.flatMap((e) => [e.service.namespace, e.tunnel.namespace, ...(e.rule.backend ? [e.rule.backend.namespace] : []), ...e.tunnel.connectors.map((c) => c.namespace)]));
+  return unique(
+    edges.flatMap((e) => [
+      e.service.namespace,
+      e.tunnel.namespace,
+      ...(e.rule.backend ? [e.rule.backend.namespace] : []),
+      ...(e.rule.written ? [e.rule.written.namespace] : []),
+      ...e.tunnel.connectors.map((c) => c.namespace),
+    ]),
+  );
 }
 
 /** Edges whose rules come from one place (an Ingress backend's port, or one rule) need one fix. */
 export function ruleSourceKey(e: { tunnel: TunnelConfig; rule: TunnelRule }): string {
   const b = e.rule.backend;
-  return b ? `${b.label}:${b.port.port}` : ruleKey(e.tunnel, e.rule);
+  if (b) return `${b.label}:${b.port.port}`;
+  const w = e.rule.written;
+  if (w) return w.at.kind === 'subject' ? `${w.label}` : `${w.writerKind} ${w.namespace}/${w.writer.metadata.name}#${w.at.rule}/${w.at.backend}`;
+  return ruleKey(e.tunnel, e.rule);
 }

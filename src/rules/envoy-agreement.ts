@@ -475,7 +475,7 @@ function edgeSummaries(all: EnvoyComparison[]): string[] {
   for (const list of [...byEdge.values()].slice(0, MAX_EDGE_NOTES)) {
     const first = list[0] as EnvoyComparison;
     const e = first.edge;
-    const what = isRouteEdge(e) ? `${formatRef(refOf(e.virtualService))} ${e.path}` : `${e.rule.hostname ?? '*'}${e.rule.path ? ` ${e.rule.path}` : ''}`;
+    const what = isRouteEdge(e) ? `${formatRef(refOf(e.route))} ${e.path}` : `${e.rule.hostname ?? '*'}${e.rule.path ? ` ${e.rule.path}` : ''}`;
     const disagree = list.filter((c) => c.result === 'disagrees');
     const pods = [...new Set(list.map((c) => `${c.side} ${describeDump(c.dump)}`))].join(', ');
     out.push(`Envoy ${disagree.length ? `disagrees (${disagree.length} of ${list.length} comparisons, see TM50x)` : 'agrees'} on ${what} → ${e.service.namespace}/${e.service.name}:${e.servicePort.port} (${pods})`);

@@ -27,11 +27,13 @@ import { tm307 } from './catalog/tm307-protocol-annotation-ineffective.js';
 import { tm308 } from './catalog/tm308-port-protocol-undeclared.js';
 import { tm309 } from './catalog/tm309-tunnel-rule-shadowed.js';
 import { tm310 } from './catalog/tm310-udp-through-tunnel.js';
+import { tm311 } from './catalog/tm311-gateway-rules-overwritten.js';
 import { tm401 } from './catalog/tm401-dr-host-unknown.js';
 import { tm402 } from './catalog/tm402-subset-undefined.js';
 import { tm403 } from './catalog/tm403-duplicate-destination-rules.js';
 import { tm404 } from './catalog/tm404-duplicate-peer-authentications.js';
 import { tm405 } from './catalog/tm405-selector-matches-nothing.js';
+import { tm406 } from './catalog/tm406-service-hidden-by-sidecar.js';
 import { tm501 } from './catalog/tm501-envoy-client-disagrees.js';
 import { tm502 } from './catalog/tm502-envoy-target-disagrees.js';
 import { tm503 } from './catalog/tm503-envoy-dump-stale.js';
@@ -65,11 +67,13 @@ export const RULES: readonly Rule[] = [
   tm308,
   tm309,
   tm310,
+  tm311,
   tm401,
   tm402,
   tm403,
   tm404,
   tm405,
+  tm406,
   tm501,
   tm502,
   tm503,

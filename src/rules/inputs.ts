@@ -10,14 +10,31 @@ export const WORKLOADS: readonly KnownKind[] = ['Deployment', 'StatefulSet', 'Da
 /** Pods and their sidecars: the pods, the workloads behind them, and the namespaces' injection and ambient labels. */
 export const PODS: readonly KnownKind[] = ['Pod', ...WORKLOADS, 'Namespace'];
 
-/** The Istio mesh config (ConfigMap istio-system/istio) and the policies that decide mTLS. */
-export const MESH_POLICY: readonly KnownKind[] = ['ConfigMap', 'PeerAuthentication', 'DestinationRule'];
+/** The Istio mesh config (ConfigMap istio-system/istio), the policies that decide mTLS, and the Sidecar resources that decide what a proxy sees. */
+export const MESH_POLICY: readonly KnownKind[] = ['ConfigMap', 'PeerAuthentication', 'DestinationRule', 'Sidecar'];
 
-/** Tunnel configs (ConfigMaps) and what the Cloudflare operator writes them from. */
-export const TUNNELS: readonly KnownKind[] = ['ConfigMap', 'Ingress', 'IngressClass', 'TunnelIngressClassConfig'];
+/**
+ * Tunnel configs (ConfigMaps) and what the Cloudflare operator writes them from: Ingresses through
+ * their class config, TunnelBindings (both groups) and HTTPRoutes of its Gateways, and the Tunnels
+ * they name (domain, tunnel id).
+ */
+export const TUNNELS: readonly KnownKind[] = [
+  'ConfigMap',
+  'Ingress',
+  'IngressClass',
+  'TunnelIngressClassConfig',
+  'TunnelBinding',
+  'TunnelBinding.networking.cfargotunnel.com',
+  'Tunnel',
+  'ClusterTunnel',
+  'HTTPRoute',
+  'Gateway.gateway.networking.k8s.io',
+  'GatewayClass',
+  'TunnelGatewayClassConfig',
+];
 
-/** Ingress gateways as clients: the Gateways VirtualServices bind to. */
-export const GATEWAY_ROUTES: readonly KnownKind[] = ['VirtualService', 'Gateway'];
+/** Gateways as clients: the Istio Gateways VirtualServices bind to, and Gateway API Gateways of Istio's classes with their HTTPRoutes. */
+export const GATEWAY_ROUTES: readonly KnownKind[] = ['VirtualService', 'Gateway', 'HTTPRoute', 'Gateway.gateway.networking.k8s.io', 'GatewayClass'];
 
 /** What the edge resolver reads to judge one tunnel or gateway edge end to end. */
 export const EDGES: readonly KnownKind[] = [...PODS, 'Service', ...MESH_POLICY, ...TUNNELS, ...GATEWAY_ROUTES];

@@ -96,6 +96,11 @@ function concernsBackend(f: Finding, v: BackendView, svc: ServiceOf): boolean {
   if (b && f.resource.kind === 'Ingress' && f.resource.namespace === b.namespace && f.resource.name === b.ingress.metadata.name) {
     return (f.port === undefined || f.port === b.port.port) && (!f.edges?.length || !v.key);
   }
+  // A TunnelBinding subject or HTTPRoute backend: findings on the object that writes its rule.
+  const w = v.written;
+  if (w && f.resource.kind === w.writerKind && f.resource.namespace === w.namespace && f.resource.name === w.writer.metadata.name) {
+    return (f.port === undefined || f.port === w.serviceRef?.port) && (!f.edges?.length || !v.key);
+  }
   return false;
 }
 
@@ -113,7 +118,7 @@ class FindingIndex<T> {
     items.forEach((item, i) => {
       const f = finding(item);
       for (const key of f.edges ?? []) this.add(`edge\u0000${key}`, i);
-      if (f.resource.kind === 'Service' || f.resource.kind === 'Ingress') this.add(`${f.resource.kind}\u0000${f.resource.namespace ?? ''}/${f.resource.name}`, i);
+      if (BUCKETED.has(f.resource.kind)) this.add(`${f.resource.kind}\u0000${f.resource.namespace ?? ''}/${f.resource.name}`, i);
     });
   }
 
@@ -135,7 +140,10 @@ function edgeBucket(key: string): string {
   return `edge\u0000${key}`;
 }
 
-function refBucket(kind: 'Service' | 'Ingress', namespace: string | undefined, name: string | undefined): string {
+/** Kinds a finding's resource may be that make it concern an edge without naming it (the Service, or the object writing the rule). */
+const BUCKETED = new Set(['Service', 'Ingress', 'TunnelBinding', 'HTTPRoute']);
+
+function refBucket(kind: 'Service' | 'Ingress' | 'TunnelBinding' | 'HTTPRoute', namespace: string | undefined, name: string | undefined): string {
   return `${kind}\u0000${namespace ?? ''}/${name ?? ''}`;
 }
 
@@ -214,8 +222,14 @@ function notesOf(model: MeshModel, backends: JudgedBackend[], routes: JudgedRout
   }
   for (const b of backends) {
     if (b.verdict !== 'unknown' || !inScope(scope, b.namespace)) continue;
-    if (!b.isEdge && !b.view.ingress) continue;
+    if (!b.isEdge && !b.view.ingress && !b.view.written) continue;
     const ib = b.view.ingress;
+    const w = b.view.written;
+    if (w && !b.view.rule) {
+      // A TunnelBinding subject or HTTPRoute backend the operator writes no rule for (refused, unserved, not known).
+      notes.push(`${w.label} ${w.hostname || '(no hostname)'}: ${b.missing.join('; ')}`);
+      continue;
+    }
     if (b.view.servedBy?.length && ib) {
       notes.push(`${ib.label} ${ib.host}: ${b.missing.join('; ')} — cloudflared serves the host anyway with ${b.view.servedBy.join(', ')}, judged as that rule`);
       continue;
@@ -275,9 +289,10 @@ export function judge(snapshot: Snapshot, opts: JudgeOptions = {}): Judgement {
       ...(view.onward ?? []).map((r) => edgeBucket(routeKey(r))),
       refBucket('Service', svc.namespace, svc.name),
       ...(view.ingress ? [refBucket('Ingress', view.ingress.namespace, view.ingress.ingress.metadata.name)] : []),
+      ...(view.written ? [refBucket(view.written.writerKind, view.written.namespace, view.written.writer.metadata.name)] : []),
     ];
     const r = related(p, keys, (f) => concernsBackend(f, view, svc));
-    const ns = svc.namespace ?? view.ingress?.namespace;
+    const ns = svc.namespace ?? view.ingress?.namespace ?? view.written?.namespace;
     const envoy = envoyOf(model, [view.edge, ...(view.onward ?? [])]);
     return { view, findings: r.findings, suppressed: r.suppressed, ...verdictOf(r.raw, backendGaps(view)), ...(ns !== undefined ? { namespace: ns } : {}), isEdge: isClusterEdge(view), ...(envoy ? { envoy } : {}) };
   });

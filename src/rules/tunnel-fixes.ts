@@ -12,6 +12,7 @@ import type { ServiceView } from '../model/services.js';
 import type { TunnelConfig, TunnelRule } from '../model/tunnels.js';
 import { editable, restartSteps, where } from './fixes.js';
 import type { Fix } from './types.js';
+import { writtenChangeFix, writtenRemoveFix } from './writer-fixes.js';
 import { withComments } from './yaml.js';
 
 /** What a rule should become: its scheme and originRequest settings to add. */
@@ -201,6 +202,11 @@ export function registerRuleWriter(kind: string, build: RuleWriterFix): void {
   RULE_WRITERS.set(kind, build);
 }
 
+// TunnelBinding subjects and HTTPRoute backends: the fix edits the object that writes the rule (writer-fixes.ts).
+const writtenFix: RuleWriterFix = (model, _tunnel, rule, change, why) => (rule.written ? writtenChangeFix(model, rule.written, change, why) : undefined);
+registerRuleWriter('TunnelBinding', writtenFix);
+registerRuleWriter('HTTPRoute', writtenFix);
+
 /** One fix that changes a rule where it comes from. */
 export function ruleChangeFix(model: MeshModel, tunnel: TunnelConfig, rule: TunnelRule, change: RuleChange, why: string[]): Fix {
   const writer = rule.backend ? 'Ingress' : rule.source?.kind;
@@ -277,10 +283,11 @@ export function operatorConfigFix(
   };
 }
 
-/** Remove a rule where it comes from: the Ingress path (a merge patch of spec.rules), or the rule in a cloudflared YAML config. */
+/** Remove a rule where it comes from: the Ingress path (a merge patch of spec.rules), the TunnelBinding subject or HTTPRoute backend, or the rule in a cloudflared YAML config. */
 export function removeRuleFix(model: MeshModel, tunnel: TunnelConfig, rule: TunnelRule, why: string[]): Fix | undefined {
   const b = rule.backend;
   if (b) return ingressRulesFix(model, b, (rules) => void rules[b.ruleIndex]?.http?.paths?.splice(b.pathIndex, 1), `Remove ${b.host}${b.path ? ` ${b.path}` : ''}`, why);
+  if (rule.written) return writtenRemoveFix(model, rule.written, why);
   if (tunnel.layout !== 'cloudflared-yaml') return undefined;
   return configMapEditFix(model, tunnel, (ingress) => void ingress.splice(rule.index, 1), `Remove rule #${rule.index} (${rule.hostname ?? '*'})`, why);
 }

@@ -63,6 +63,15 @@ describe('explain-protocol TARGET completion', () => {
     assert.deepEqual(bashComplete('tunnelmesh explain-protocol -f fixtures/demo --fail'), ['--fail-on', '--fail-on-incomplete']);
   });
 
+  test('TunnelBindings and HTTPRoutes are targets too', () => {
+    const input = [
+      'apiVersion: networking.cfargotunnel.com/v1alpha1\nkind: TunnelBinding\nmetadata: {name: web-binding, namespace: app}\nsubjects: [{name: web}]\ntunnelRef: {kind: Tunnel, name: main}',
+      'apiVersion: gateway.networking.k8s.io/v1\nkind: HTTPRoute\nmetadata: {name: web-route, namespace: app}\nspec: {parentRefs: [{name: gw}]}',
+    ].join('\n---\n');
+    const lines = runCli(['__targets', '-f', '-'], { input }).stdout.trimEnd().split('\n');
+    assert.ok(lines.includes('tunnelbinding/web-binding') && lines.includes('httproute/web-route'), lines.join(' '));
+  });
+
   test('zsh and fish scripts call __targets for the target', () => {
     assert.match(runCli(['completion', 'zsh']).stdout, /'1:target:_tunnelmesh_targets'/);
     assert.match(runCli(['completion', 'fish']).stdout, /__fish_seen_subcommand_from explain-protocol' -a '\(__tunnelmesh_targets\)'/);

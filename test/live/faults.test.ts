@@ -230,9 +230,11 @@ describe('API faults', { concurrency: 4 }, () => {
     assert.deepEqual(
       run.json.incomplete.map((e) => `${e.kind}${e.labelSelector ? ` labelled ${e.labelSelector}` : ''}${e.filter ? ` ${e.filter}` : ''} ${e.reason}`).sort(),
       [
+        'ClusterTunnel forbidden',
         'ConfigMap labelled cloudflare-operator.io/type=tunnel-config forbidden',
         'DaemonSet running cloudflared forbidden',
         'Deployment running cloudflared forbidden',
+        'GatewayClass forbidden',
         'IngressClass forbidden',
         'Namespace forbidden',
         'Pod labelled cloudflare-operator.io/app=cloudflared forbidden',
@@ -247,7 +249,7 @@ describe('API faults', { concurrency: 4 }, () => {
   });
 
   test('403 on everything: nothing could be collected, exit 3', async () => {
-    const run = await liveRun({ objects: demo(), server: { forbidden: ['Namespace', 'Pod', 'Service', 'ConfigMap', 'Deployment', 'StatefulSet', 'DaemonSet', 'ReplicaSet', 'Job', 'CronJob', 'Ingress', 'IngressClass', 'PeerAuthentication', 'DestinationRule', 'VirtualService', 'ServiceEntry', 'Gateway', 'TunnelIngressClassConfig'].map((kind) => ({ kind })) } });
+    const run = await liveRun({ objects: demo(), server: { forbidden: [...new Set(KINDS.map((k) => k.kind))].map((kind) => ({ kind })) } });
     assert.equal(run.code, 3, run.stderr);
     assert.equal(stderrLines(run).length, 1, run.stderr);
     assert.match(run.stderr, /^tunnelmesh: nothing could be collected from context "tunnelmesh-test" \(https:\/\/127\.0\.0\.1:\d+\): \w+: .*forbidden/);

@@ -184,6 +184,7 @@ export const DEFAULT_TOKEN = 'test-token';
 /** Secrets are not in KINDS on purpose; register this to prove they are never read. */
 export const SECRET_KIND: KindInfo = {
   kind: 'Secret',
+  id: 'Secret',
   group: '',
   versions: ['v1'],
   plural: 'secrets',

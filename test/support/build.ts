@@ -350,6 +350,122 @@ export function virtualService(
   };
 }
 
+// ---- TunnelBinding, Gateway API, Sidecar ---------------------------------------------------
+
+export interface SubjectSpec {
+  name: string;
+  fqdn?: string;
+  protocol?: string;
+  target?: string;
+  path?: string;
+  noTlsVerify?: boolean;
+  http2Origin?: boolean;
+  caPool?: string;
+}
+
+/**
+ * A TunnelBinding: the Cloudflare operator's group by default (`group: 'cfargotunnel'` for
+ * adyanth's); `wrapped` nests subjects and tunnelRef under spec:, as some examples do (refused).
+ */
+export function tunnelBinding(
+  ns: string,
+  name: string,
+  subjects: SubjectSpec[],
+  o: { tunnelRef?: { kind: string; name: string }; group?: 'operator' | 'cfargotunnel'; wrapped?: boolean } = {},
+): Obj {
+  const list = subjects.map(({ name: subject, ...spec }) => ({ name: subject, ...(Object.keys(spec).length ? { spec } : {}) }));
+  const body = { subjects: list, tunnelRef: o.tunnelRef ?? { kind: 'ClusterTunnel', name: 'main-tunnel' } };
+  return {
+    apiVersion: o.group === 'cfargotunnel' ? 'networking.cfargotunnel.com/v1alpha1' : 'networking.cloudflare-operator.io/v1alpha1',
+    kind: 'TunnelBinding',
+    metadata: { name, namespace: ns },
+    ...(o.wrapped ? { spec: body } : body),
+  };
+}
+
+/** The operator's Tunnel (namespaced) or ClusterTunnel, with the domain a subject without fqdn uses. */
+export function operatorTunnel(kind: 'Tunnel' | 'ClusterTunnel', name: string, o: { namespace?: string; domain?: string; tunnelId?: string } = {}): Obj {
+  return {
+    apiVersion: 'networking.cloudflare-operator.io/v1alpha2',
+    kind,
+    metadata: { name, ...(kind === 'Tunnel' ? { namespace: o.namespace ?? 'default' } : {}) },
+    spec: { newTunnel: { name }, cloudflare: { domain: o.domain ?? 'example.com', secret: 'cloudflare-secrets' } },
+    ...(o.tunnelId ? { status: { tunnelId: o.tunnelId } } : {}),
+  };
+}
+
+export function gatewayClass(name: string, controllerName: string, parametersRef?: Record<string, string>): Obj {
+  return { apiVersion: 'gateway.networking.k8s.io/v1', kind: 'GatewayClass', metadata: { name }, spec: { controllerName, ...(parametersRef ? { parametersRef } : {}) } };
+}
+
+export function tunnelGatewayClassConfig(o: { name?: string; namespace?: string; tunnelRef?: { kind: string; name: string; namespace?: string }; defaultOriginRequest?: Record<string, unknown> } = {}): Obj {
+  return {
+    apiVersion: 'networking.cloudflare-operator.io/v1alpha2',
+    kind: 'TunnelGatewayClassConfig',
+    metadata: { name: o.name ?? 'cloudflare-gateway-config', namespace: o.namespace ?? 'cloudflare-operator-system' },
+    spec: { tunnelRef: o.tunnelRef ?? { kind: 'ClusterTunnel', name: 'main-tunnel' }, ...(o.defaultOriginRequest ? { defaultOriginRequest: o.defaultOriginRequest } : {}) },
+  };
+}
+
+/** The operator's GatewayClass and its TunnelGatewayClassConfig. */
+export function operatorGatewayClass(o: { tunnelRef?: { kind: string; name: string; namespace?: string }; defaultOriginRequest?: Record<string, unknown> } = {}): Obj[] {
+  return [
+    gatewayClass('cloudflare-tunnel', 'cloudflare-operator.io/gateway-controller', {
+      group: 'networking.cloudflare-operator.io',
+      kind: 'TunnelGatewayClassConfig',
+      name: 'cloudflare-gateway-config',
+      namespace: 'cloudflare-operator-system',
+    }),
+    tunnelGatewayClassConfig(o),
+  ];
+}
+
+/** A Gateway API Gateway (gateway.networking.k8s.io/v1), listeners admitting routes from every namespace. */
+export function apiGateway(ns: string, name: string, className: string, listeners: Array<{ name: string; port: number; protocol?: string }> = [{ name: 'http', port: 80 }]): Obj {
+  return {
+    apiVersion: 'gateway.networking.k8s.io/v1',
+    kind: 'Gateway',
+    metadata: { name, namespace: ns },
+    spec: { gatewayClassName: className, listeners: listeners.map((l) => ({ name: l.name, port: l.port, protocol: l.protocol ?? 'HTTP', allowedRoutes: { namespaces: { from: 'All' } } })) },
+  };
+}
+
+export interface RouteRuleSpec {
+  path?: string;
+  pathType?: string;
+  backends: Array<{ name: string; port?: number; namespace?: string }>;
+}
+
+export function httpRoute(ns: string, name: string, o: { parents: Array<{ name: string; namespace?: string; sectionName?: string }>; hostnames?: string[]; rules: RouteRuleSpec[] }): Obj {
+  return {
+    apiVersion: 'gateway.networking.k8s.io/v1',
+    kind: 'HTTPRoute',
+    metadata: { name, namespace: ns },
+    spec: {
+      parentRefs: o.parents,
+      ...(o.hostnames ? { hostnames: o.hostnames } : {}),
+      rules: o.rules.map((r) => ({
+        ...(r.path !== undefined ? { matches: [{ path: { type: r.pathType ?? 'PathPrefix', value: r.path } }] } : {}),
+        backendRefs: r.backends.map((b) => ({ name: b.name, ...(b.port !== undefined ? { port: b.port } : {}), ...(b.namespace ? { namespace: b.namespace } : {}) })),
+      })),
+    },
+  };
+}
+
+/** An Istio Sidecar resource. */
+export function sidecarResource(ns: string, name: string, o: { hosts?: string[]; selector?: Labels; mode?: 'ALLOW_ANY' | 'REGISTRY_ONLY'; port?: number; created?: string } = {}): Obj {
+  return {
+    apiVersion: 'networking.istio.io/v1',
+    kind: 'Sidecar',
+    metadata: { name, namespace: ns, ...(o.created ? { creationTimestamp: o.created } : {}) },
+    spec: {
+      ...(o.selector ? { workloadSelector: { labels: o.selector } } : {}),
+      ...(o.hosts ? { egress: [{ ...(o.port ? { port: { number: o.port, protocol: 'HTTP', name: `http-${o.port}` } } : {}), hosts: o.hosts }] } : {}),
+      ...(o.mode ? { outboundTrafficPolicy: { mode: o.mode } } : {}),
+    },
+  };
+}
+
 /**
  * A running pod as the injector leaves it with holdApplicationUntilProxyStarts: istio-proxy first,
  * with its postStart hook `pilot-agent wait` (so TM202 has nothing to say about it).

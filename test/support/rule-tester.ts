@@ -12,6 +12,7 @@ import { ENVOY_DUMP_KIND } from '../../src/core/envoy-dump.js';
 import { formatRef } from '../../src/core/k8s.js';
 import type { KObject } from '../../src/core/k8s.js';
 import { applyFix as applyFixToObjects } from '../../src/rules/apply-fix.js';
+import { kindIdOf } from '../../src/core/kinds.js';
 import { judge } from '../../src/rules/judge.js';
 import type { Finding, Fix, Rule } from '../../src/rules/types.js';
 import { toYaml, type Obj } from './build.js';
@@ -56,12 +57,15 @@ export function findingsOf(rule: Rule | readonly Rule[], objects: Obj[], namespa
  * must give the same findings (Istio's analyzers declare their inputs the same way).
  */
 function assertDeclaredInputs(rule: Rule, c: ValidCase, expected: Finding[]): void {
+  // Inputs are kind ids (core/kinds.ts): Istio's Gateway and the Gateway API's are two kinds.
   const declared = new Set<string>(rule.meta.inputs);
   // Envoy config dumps are tunnelmesh's own documents, not kinds: kept for the rules that declare them.
   if (rule.meta.extraInputs?.length) declared.add(ENVOY_DUMP_KIND);
-  const kept = c.objects.filter((o) => declared.has(o.kind));
+  // Inputs are kind ids (core/kinds.ts): Istio's Gateway and the Gateway API's are two kinds.
+  const id = (o: Obj): string => (o.kind === ENVOY_DUMP_KIND ? o.kind : kindIdOf({ kind: o.kind, ...(typeof o.apiVersion === 'string' ? { apiVersion: o.apiVersion } : {}) }));
+  const kept = c.objects.filter((o) => declared.has(id(o)));
   if (kept.length === c.objects.length) return;
-  const dropped = [...new Set(c.objects.filter((o) => !declared.has(o.kind)).map((o) => o.kind))].sort();
+  const dropped = [...new Set(c.objects.filter((o) => !declared.has(id(o))).map(id))].sort();
   const found = findingsOf(rule, kept, c.namespace);
   assert.deepEqual(found.map(describeFinding), expected.map(describeFinding), `${rule.meta.code} reads more than meta.inputs declares: without ${dropped.join(', ')} the findings differ`);
 }

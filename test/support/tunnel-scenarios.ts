@@ -2,6 +2,14 @@
 // as rendered manifests hold it), or behind a hand-written cloudflared config.
 
 import {
+  apiGateway,
+  httpRoute,
+  operatorCloudflared,
+  operatorGatewayClass,
+  operatorTunnel,
+  tunnelBinding,
+  type RouteRuleSpec,
+  type SubjectSpec,
   cloudflaredConfigMap,
   cloudflaredDeployment,
   deployment,
@@ -43,4 +51,28 @@ export function viaOperator(paths: IngressPathSpec[], o: AppOptions & { annotati
 /** A hand-written cloudflared in namespace edge with its config.yaml. */
 export function viaConfig(rules: TunnelRuleSpec[], o: AppOptions & { extra?: Record<string, unknown> }): Obj[] {
   return [namespace('edge'), cloudflaredConfigMap('edge', 'cloudflared', rules, o.extra ?? {}), cloudflaredDeployment('edge', 'cloudflared', 'cloudflared'), ...app(o)];
+}
+
+/** The operator's cloudflared for ClusterTunnel main-tunnel, and a TunnelBinding `web` in app with the given subjects. */
+export function viaBinding(subjects: SubjectSpec[], o: AppOptions & { group?: 'operator' | 'cfargotunnel' }): Obj[] {
+  return [
+    namespace('cloudflare-operator-system', { 'istio-injection': 'enabled' }),
+    operatorCloudflared(),
+    operatorTunnel('ClusterTunnel', 'main-tunnel', { domain: 'example.com' }),
+    ...app(o),
+    tunnelBinding('app', 'web', subjects, o.group ? { group: o.group } : {}),
+  ];
+}
+
+/** The operator's GatewayClass, a Gateway `public` in edge, and an HTTPRoute `web` in app with the given rules. */
+export function viaHttpRoute(rules: RouteRuleSpec[], o: AppOptions & { hostnames?: string[]; defaultOriginRequest?: Record<string, unknown> }): Obj[] {
+  return [
+    namespace('cloudflare-operator-system', { 'istio-injection': 'enabled' }),
+    operatorCloudflared(),
+    ...operatorGatewayClass(o.defaultOriginRequest ? { defaultOriginRequest: o.defaultOriginRequest } : {}),
+    namespace('edge'),
+    apiGateway('edge', 'public', 'cloudflare-tunnel'),
+    ...app(o),
+    httpRoute('app', 'web', { parents: [{ name: 'public', namespace: 'edge' }], hostnames: o.hostnames ?? ['web.example.com'], rules }),
+  ];
 }

@@ -5,6 +5,7 @@ import { workloadOf } from '../../model/pods.js';
 import { describeSends } from '../../model/traffic.js';
 import { dropDrTlsFix, injectSidecarFix, peerAuthPortFix } from '../fixes.js';
 import { clientNames, distinctBy, groupEvidence, groupHits, hitEdges, hitNamespaces, listing, serviceRef, unique, workloadNames } from '../edge-hits.js';
+import { sidecarImportFix } from '../sidecar-fixes.js';
 import type { Fix, Rule } from '../types.js';
 import { APP_NAMESPACE, CLOUDFLARED, edgeNamespace, gateway, GATEWAY_SERVICE, manifests, tunnelConfig } from '../examples.js';
 import { EDGES, kinds } from '../inputs.js';
@@ -61,6 +62,12 @@ spec:
       for (const h of distinctBy(hits, (h) => formatRef(h.client.group.workload))) {
         const cause = h.endpoint.sends.cause;
         const clientPod = h.client.group.context.pod;
+        const scope = cause === 'passthrough' && clientPod ? model.sidecars.scopeFor(clientPod.namespace, clientPod.labels) : undefined;
+        if (scope) {
+          // The client's Sidecar resource hides the Service: importing it brings auto mTLS back (recommended).
+          fixes.unshift(sidecarImportFix(model, scope.sidecar, svc, sp.port, [`${h.client.group.context.label}'s proxy passes the connection through in plaintext because ${scope.how} does not import the Service; imported, auto mTLS applies`]));
+          continue;
+        }
         if (cause === 'no-client-sidecar' && clientPod) {
           fixes.push(injectSidecarFix(model, clientPod, `with a sidecar, ${h.client.group.context.label} sends Istio mTLS (auto mTLS), which STRICT accepts`));
         } else if (cause === 'destination-rule' && h.endpoint.sends.tls) {

@@ -4,7 +4,7 @@ import { isTlsScheme, serviceKind } from '../../model/cloudflared.js';
 import type { TunnelEdge } from '../../model/edges.js';
 import type { MeshModel } from '../../model/model.js';
 import { declaredSpeech, type Speech } from '../../model/protocol.js';
-import { distinctBy, edgeNamespaces, edgesByServicePort, hitEdges, listing, portEvidence, ruleEvidence, ruleName, ruleSourceKey, unique } from '../edge-hits.js';
+import { distinctBy, edgeNamespaces, edgesByServicePort, hitEdges, listing, portEvidence, ruleEvidence, ruleName, ruleSourceKey, ruleObject, unique } from '../edge-hits.js';
 import { appProtocolFix, noH2cFix, ruleChangeFix } from '../tunnel-fixes.js';
 import type { Fix, FindingDraft, Rule } from '../types.js';
 import { PODS, TUNNELS, kinds } from '../inputs.js';
@@ -96,7 +96,7 @@ export const tm301: Rule = {
         evidence: [...edges.flatMap((e) => ruleEvidence(e.tunnel, e.rule)), portEvidence(svc, sp)],
         fixes: fixesFor(model, edges),
         namespaces: edgeNamespaces(edges),
-        objects: [svc.object, ...unique(edges.map((e) => e.rule.backend?.ingress ?? e.tunnel.object))],
+        objects: [svc.object, ...unique(edges.map((e) => ruleObject(e.tunnel, e.rule)))],
         edges: hitEdges(edges.map((edge) => ({ edge }))),
       });
     }

@@ -3,7 +3,7 @@
 import { isCatchAll, serviceKind } from '../../model/cloudflared.js';
 import type { TunnelEdge } from '../../model/edges.js';
 import { declaredSpeech, isHttpFamily } from '../../model/protocol.js';
-import { distinctBy, edgeNamespaces, edgesByServicePort, hitEdges, listing, portEvidence, ruleEvidence, ruleName, ruleSourceKey, unique } from '../edge-hits.js';
+import { distinctBy, edgeNamespaces, edgesByServicePort, hitEdges, listing, portEvidence, ruleEvidence, ruleName, ruleSourceKey, ruleObject, unique } from '../edge-hits.js';
 import { noH2cFix, ruleChangeFix } from '../tunnel-fixes.js';
 import type { FindingDraft, Rule } from '../types.js';
 import { PODS, TUNNELS, kinds } from '../inputs.js';
@@ -61,7 +61,7 @@ export const tm302: Rule = {
         evidence: [...edges.flatMap((e) => ruleEvidence(e.tunnel, e.rule)), portEvidence(svc, sp), 'cloudflared proxies http, https, ws and wss as HTTP; every other scheme is a TCP stream (ingress origin_service.go)'],
         fixes,
         namespaces: edgeNamespaces(edges),
-        objects: [svc.object, ...unique(edges.map((e) => e.rule.backend?.ingress ?? e.tunnel.object))],
+        objects: [svc.object, ...unique(edges.map((e) => ruleObject(e.tunnel, e.rule)))],
         edges: hitEdges(edges.map((edge) => ({ edge }))),
       });
     }

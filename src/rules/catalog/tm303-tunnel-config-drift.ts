@@ -1,11 +1,17 @@
 // TM303: the tunnel config's rule for an Ingress backend is not what the operator's chain resolves today.
 
 import { ruleKey } from '../../model/edges.js';
+import type { WrittenRule } from '../../model/operator-sources.js';
 import { ruleEvidence } from '../edge-hits.js';
 import { operatorConfigFix, operatorRule } from '../tunnel-fixes.js';
 import { rerouting } from '../fixes.js';
 import type { Fix, FindingDraft, Rule } from '../types.js';
 import { PODS, TUNNELS, kinds } from '../inputs.js';
+
+/** The rule a TunnelBinding subject or HTTPRoute backend gets, as config.json holds it. */
+function writtenRule(w: WrittenRule): Record<string, unknown> {
+  return { ...(w.hostname ? { hostname: w.hostname } : {}), ...(w.path ? { path: w.path } : {}), service: w.service, ...(w.originRequest ? { originRequest: w.originRequest } : {}), priority: w.priority };
+}
 
 function sameHostPath(raw: Record<string, unknown>, host: string | undefined, path: string | undefined): boolean {
   return (raw.hostname ?? '') === (host ?? '') && (raw.path ?? '') === (path ?? '');
@@ -16,7 +22,8 @@ export const tm303: Rule = {
     code: 'TM303',
     name: 'tunnel-config-drift',
     severity: 'warning',
-    summary: "The tunnel config's rule for an Ingress backend differs from what the operator's chain (§9) resolves today (scheme, host, port): stale or hand-edited.",
+    summary:
+      "The tunnel config's rule for an Ingress backend, TunnelBinding subject or HTTPRoute backend differs from what the operator writes for it today (scheme, host, port, TLS settings): stale or hand-edited.",
     description:
       'The Cloudflare operator rewrites its tunnel-config-<id> ConfigMap when it reconciles an Ingress. A rule that differs from what its protocol chain resolves from the ' +
       'Ingress, Service and TunnelIngressClassConfig as they are now was written by an older state (a reconcile that failed or has not run: see syncStatus and the operator ' +
@@ -71,6 +78,41 @@ export const tm303: Rule = {
         namespaces: [b.namespace, ...(tunnel ? [tunnel.namespace] : [])],
         objects: [b.ingress, ...(tunnel ? [tunnel.object] : [])],
         edges: b.rule && b.tunnel ? [ruleKey(b.tunnel, b.rule)] : [],
+      });
+    }
+    // TunnelBinding subjects and HTTPRoute backends: the same comparison, with what their controllers write.
+    for (const w of model.operator.written) {
+      if (!w.driftChecked || w.drift.length === 0 || !w.config) continue;
+      const tunnel = w.config;
+      const [kind, ns, name] = w.sourceKey.split('/') as [string, string, string];
+      const expected = writtenRule(w);
+      const fix = operatorConfigFix(
+        model,
+        tunnel,
+        { kind, namespace: ns, name },
+        (rules) => {
+          const at = rules.findIndex((r) => sameHostPath(r, w.hostname || undefined, w.path) && (w.rule === undefined || r.service === w.rule.service));
+          if (at >= 0) rules[at] = expected;
+          else rules.push(expected);
+        },
+        `Write the rule the operator writes for ${w.hostname || '(no hostname)'}${w.path ? ` ${w.path}` : ''} (${w.service})`,
+        [`what the operator writes for ${w.label} on its next reconcile; if the config is the intended state, change the ${w.writerKind} instead`],
+      );
+      const missing = !w.rule;
+      findings.push({
+        resource: { kind: w.writerKind, namespace: w.namespace, name: w.writer.metadata.name },
+        ...(w.serviceRef?.port !== undefined ? { port: w.serviceRef.port } : {}),
+        message: missing
+          ? `The tunnel config has no rule for ${w.label} ${w.hostname || '(no hostname)'}${w.path ? ` ${w.path}` : ''}, for which the operator writes ${w.service}: the hostname is not served.`
+          : `The tunnel config's rule for ${w.label} ${w.hostname || '(no hostname)'}${w.path ? ` ${w.path}` : ''} is ${w.rule?.service}, but the operator writes ${w.service} today (${w.drift.map((d) => d.split(':')[0]).join(', ')} differ).`,
+        symptom: missing
+          ? 'the hostname answers with the catch-all (404) until the operator writes the rule'
+          : `the hostname works as the config says until the next reconcile of the ${w.writerKind} rewrites the rule, then it changes without a change to it`,
+        evidence: [...(w.rule ? ruleEvidence(tunnel, w.rule) : []), ...(w.protocol.source ? [`${w.label}: ${w.protocol.source}`] : []), ...w.drift.map((d) => `drift: ${d}`), ...(tunnel.syncStatus ? [`${tunnel.label} syncStatus: ${tunnel.syncStatus}`] : [])],
+        fixes: fix ? [rerouting(fix)] : [],
+        namespaces: [w.namespace, tunnel.namespace],
+        objects: [w.writer, tunnel.object],
+        edges: w.rule ? [ruleKey(tunnel, w.rule)] : [],
       });
     }
     for (const { tunnel, rule, why } of model.operator.stale) {

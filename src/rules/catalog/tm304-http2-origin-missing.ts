@@ -3,7 +3,7 @@
 import { effectiveOriginRequest, serviceKind } from '../../model/cloudflared.js';
 import type { TunnelEdge } from '../../model/edges.js';
 import { declaredSpeech } from '../../model/protocol.js';
-import { distinctBy, edgeNamespaces, edgesByServicePort, hitEdges, listing, portEvidence, ruleEvidence, ruleName, ruleSourceKey, unique } from '../edge-hits.js';
+import { distinctBy, edgeNamespaces, edgesByServicePort, hitEdges, listing, portEvidence, ruleEvidence, ruleName, ruleSourceKey, ruleObject, unique } from '../edge-hits.js';
 import { appProtocolFix, noH2cFix, ruleChangeFix } from '../tunnel-fixes.js';
 import type { Fix, FindingDraft, Rule } from '../types.js';
 import { PODS, TUNNELS, kinds } from '../inputs.js';
@@ -82,7 +82,7 @@ export const tm304: Rule = {
         evidence: [...unique(group.flatMap((m) => [...ruleEvidence(m.edge.tunnel, m.edge.rule), `result: ${m.why}`])), portEvidence(svc, sp)],
         fixes,
         namespaces: edgeNamespaces(edges),
-        objects: [svc.object, ...unique(edges.map((e) => e.rule.backend?.ingress ?? e.tunnel.object))],
+        objects: [svc.object, ...unique(edges.map((e) => ruleObject(e.tunnel, e.rule)))],
         edges: hitEdges(edges.map((edge) => ({ edge }))),
       });
     }

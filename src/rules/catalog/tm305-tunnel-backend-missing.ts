@@ -7,8 +7,9 @@ import { describePod } from '../../model/pods.js';
 import { formatServicePort, resolveTargetPort, type ServiceView } from '../../model/services.js';
 import type { TunnelConfig, TunnelRule } from '../../model/tunnels.js';
 import { rerouting, where } from '../fixes.js';
-import { listing, ruleEvidence, ruleName } from '../edge-hits.js';
+import { listing, ruleEvidence, ruleName, ruleObject } from '../edge-hits.js';
 import { backendPath, configMapEditFix, ingressRulesFix, mergePatchFix, removeRuleFix, ruleChangeFix } from '../tunnel-fixes.js';
+import { writtenRemoveFix, writtenRetargetFix } from '../writer-fixes.js';
 import type { Fix, FindingDraft, Rule } from '../types.js';
 import { PODS, TUNNELS, kinds } from '../inputs.js';
 
@@ -40,6 +41,10 @@ function similarService(model: MeshModel, name: string, namespace: string): Serv
 
 /** A fix pointing the rule at another Service/port. */
 function retarget(model: MeshModel, tunnel: TunnelConfig, rule: TunnelRule, svc: ServiceView, port: number, portName: string | undefined, why: string[]): Fix {
+  if (rule.written) {
+    const fix = writtenRetargetFix(model, rule.written, svc, port, why);
+    if (fix) return fix;
+  }
   const b = rule.backend;
   if (b) {
     return ingressRulesFix(
@@ -71,6 +76,43 @@ function retarget(model: MeshModel, tunnel: TunnelConfig, rule: TunnelRule, svc:
   return ruleChangeFix(model, tunnel, { ...rule, service }, {}, why);
 }
 
+/** The Ingress, TunnelBinding or HTTPRoute that writes a rule: the object a missing Service is reported on. */
+function writerRef(rule: TunnelRule): ObjectRef | undefined {
+  if (rule.backend) return { kind: 'Ingress', namespace: rule.backend.namespace, name: rule.backend.ingress.metadata.name };
+  const w = rule.written;
+  return w ? { kind: w.writerKind, namespace: w.namespace, name: w.writer.metadata.name } : undefined;
+}
+
+/**
+ * A TunnelBinding subject names a Service of its namespace that does not exist: the operator
+ * writes `http_status:404` for the hostname (getConfigForSubject), so it answers 404.
+ */
+function missingSubjectService(model: MeshModel, tunnel: TunnelConfig, rule: TunnelRule): Problem | undefined {
+  const w = rule.written;
+  if (!w || w.writerKind !== 'TunnelBinding' || w.svc || !w.serviceRef || rule.service !== 'http_status:404') return undefined;
+  const { namespace, name } = w.serviceRef;
+  if (!model.servicesCollected(namespace) || model.incompleteFor('Service', [namespace])) return undefined;
+  const why = [`no Service ${namespace}/${name} exists: the operator writes http_status:404 for ${w.hostname}`];
+  const fixes: Fix[] = [];
+  const similar = similarService(model, name, namespace);
+  if (similar) {
+    const port = similar.ports[0]?.port ?? 80;
+    const fix = writtenRetargetFix(model, w, similar, port, [...why, `did you mean Service ${similar.namespace}/${similar.name}?`]);
+    if (fix) fixes.push(fix);
+  }
+  const remove = writtenRemoveFix(model, w, [...why, 'if the backend is gone, drop the subject so the hostname is not served']);
+  if (remove) fixes.push(remove);
+  return {
+    tunnel,
+    rule,
+    resource: { kind: 'TunnelBinding', namespace: w.namespace, name: w.writer.metadata.name },
+    message: `${w.label} names Service ${namespace}/${name}, which does not exist: the operator writes http_status:404 for ${w.hostname}, so every request to it answers 404${similar ? ` (did you mean ${similar.namespace}/${similar.name}?)` : ''}.`,
+    evidence: [...ruleEvidence(tunnel, rule), `Services in namespace ${namespace}: ${listing(model.services.filter((s) => s.namespace === namespace).map((s) => s.name)) || 'none'}`],
+    fixes,
+    namespaces: [namespace],
+  };
+}
+
 interface Problem {
   tunnel: TunnelConfig;
   rule: TunnelRule;
@@ -97,7 +139,7 @@ function missingService(model: MeshModel, tunnel: TunnelConfig, rule: TunnelRule
   return {
     tunnel,
     rule,
-    resource: rule.backend ? { kind: 'Ingress', namespace: rule.backend.namespace, name: rule.backend.ingress.metadata.name } : { kind: 'Service', namespace: address.namespace, name: address.name },
+    resource: writerRef(rule) ?? { kind: 'Service', namespace: address.namespace, name: address.name },
     ...(url.port !== undefined ? { port: url.port } : {}),
     message: `Tunnel ${ruleName({ tunnel, rule })} sends to Service ${address.namespace}/${address.name}, which does not exist${similar ? ` (did you mean ${similar.namespace}/${similar.name}?)` : ''}.`,
     evidence: [...ruleEvidence(tunnel, rule), `${url.host} read as ${address.form}: Service ${address.namespace}/${address.name}`, `Services in namespace ${address.namespace}: ${listing(model.services.filter((s) => s.namespace === address.namespace).map((s) => s.name)) || 'none'}`],
@@ -209,9 +251,10 @@ export const tm305: Rule = {
     summary: 'A tunnel rule targets a namespace/Service/port that does not exist, or a Service with no ready endpoints.',
     description:
       'cloudflared resolves the rule\'s host through cluster DNS and dials the port: a missing Service fails DNS, a port the Service lacks is refused, a Service without ready ' +
-      'endpoints has nothing behind it. The Cloudflare operator writes the rule whatever the Service says: a named backend port the Service lacks silently becomes port 80.',
+      'endpoints has nothing behind it. The Cloudflare operator writes the rule whatever the Service says: a named backend port the Service lacks silently becomes port 80; ' +
+      'a TunnelBinding subject whose Service does not exist gets http_status:404; an HTTPRoute backend is written as it names it.',
     howToFix:
-      'Point the rule (or the Ingress backend) at the Service and Service port that exist — tunnel rules use the Service port, not the target port — or remove the rule; ' +
+      'Point the rule (or the Ingress backend, TunnelBinding subject or HTTPRoute backendRef) at the Service and Service port that exist — tunnel rules use the Service port, not the target port — or remove it; ' +
       'for a Service without endpoints, make its selector match the pods and check that they are ready.',
     inputs: kinds(TUNNELS, 'Service', PODS),
   },
@@ -219,9 +262,13 @@ export const tm305: Rule = {
     const problems: Problem[] = [];
     for (const tunnel of model.tunnels) {
       for (const rule of tunnel.rules) {
+        // The operator repeats a TunnelBinding's rules under every binding of its tunnel: judge the first copy.
+        if (rule.written?.rule && rule.written.rule !== rule) continue;
         const target = resolveRuleTarget(model, tunnel, rule);
         const p =
-          target.kind === 'no-service'
+          target.kind === 'special'
+            ? missingSubjectService(model, tunnel, rule)
+            : target.kind === 'no-service'
             ? missingService(model, tunnel, rule, target)
             : target.kind === 'no-port'
               ? missingPort(model, tunnel, rule, target)
@@ -239,8 +286,8 @@ export const tm305: Rule = {
         symptom: SYMPTOM,
         evidence: p.evidence,
         fixes: p.fixes.map(rerouting),
-        namespaces: [...new Set([...p.namespaces, p.tunnel.namespace, ...(p.rule.backend ? [p.rule.backend.namespace] : [])])],
-        objects: [p.rule.backend?.ingress ?? p.tunnel.object],
+        namespaces: [...new Set([...p.namespaces, p.tunnel.namespace, ...(p.rule.backend ? [p.rule.backend.namespace] : []), ...(p.rule.written ? [p.rule.written.namespace] : [])])],
+        objects: [ruleObject(p.tunnel, p.rule)],
         edges: [ruleKey(p.tunnel, p.rule)],
       }),
     );

@@ -6,10 +6,12 @@ import type { MeshModel } from '../../model/model.js';
 import { operatorPath } from '../../model/operator.js';
 import type { IngressBackendView } from '../../model/operator-view.js';
 import { declaredSpeech } from '../../model/protocol.js';
+import type { WrittenRule } from '../../model/operator-sources.js';
 import type { TunnelConfig } from '../../model/tunnels.js';
 import { ruleEvidence, unique } from '../edge-hits.js';
 import { backendPath, configMapEditFix, ingressRuleFix, ingressRulesFix, noH2cFix } from '../tunnel-fixes.js';
 import type { Fix, FindingDraft, Rule } from '../types.js';
+import { writtenChangeFix, writtenPathFix } from '../writer-fixes.js';
 import { PODS, TUNNELS, kinds } from '../inputs.js';
 
 const SYMPTOM_LOCAL = 'cloudflared refuses the config and does not start ("Couldn\'t start tunnel"; the pod restarts): every hostname of this tunnel is down';
@@ -87,6 +89,19 @@ function backendFix(model: MeshModel, b: IngressBackendView, problem: ConfigProb
     if ((speech === 'grpc' || speech === 'http2') && b.service) return noH2cFix(model, b.service, b.port.servicePort, [b.host], speech === 'grpc' ? 'gRPC' : 'HTTP/2');
     const scheme = speech === 'https' || speech === 'tls' ? 'https' : 'http';
     return ingressRuleFix(model, b, { scheme }, [problem.message, `level ${b.chain?.level} (${b.chain?.source}) yields a scheme cloudflared cannot parse; a per-port annotation (level 2) overrides it`]);
+  }
+  return undefined;
+}
+
+/** A TunnelBinding subject carries its own path and protocol: repair them there. */
+function writtenFix(model: MeshModel, w: WrittenRule, problem: ConfigProblem): Fix | undefined {
+  if (w.writerKind !== 'TunnelBinding') return undefined;
+  if (problem.message.includes('invalid regex') && w.path) {
+    return writtenPathFix(model, w, [problem.message, 'without a path the subject takes every path of its hostname']);
+  }
+  if (problem.message.includes('invalid address') && w.servicePort) {
+    const speech = declaredSpeech(w.servicePort).speech;
+    return writtenChangeFix(model, w, { scheme: speech === 'https' || speech === 'tls' ? 'https' : 'http' }, [problem.message, `${w.protocol.source}: set the subject's protocol`]);
   }
   return undefined;
 }
@@ -192,8 +207,8 @@ function yamlFindings(model: MeshModel, tunnel: TunnelConfig, problems: ConfigPr
 function operatorFindings(model: MeshModel, tunnel: TunnelConfig, problems: ConfigProblem[]): FindingDraft[] {
   const bySource = new Map<string, ConfigProblem[]>();
   for (const p of problems) {
-    const b = p.index !== undefined ? tunnel.rules[p.index]?.backend : undefined;
-    const key = b ? b.label : tunnel.label;
+    const r = p.index !== undefined ? tunnel.rules[p.index] : undefined;
+    const key = r?.backend?.label ?? r?.written?.label ?? tunnel.label;
     bySource.set(key, [...(bySource.get(key) ?? []), p]);
   }
   const remote = tunnel.layout === 'operator-json' || tunnel.layout === 'operator-predicted';
@@ -201,16 +216,26 @@ function operatorFindings(model: MeshModel, tunnel: TunnelConfig, problems: Conf
   for (const [, list] of bySource) {
     const rules = unique(list.map((p) => (p.index !== undefined ? tunnel.rules[p.index] : undefined)).filter((r) => r !== undefined));
     const b = rules[0]?.backend;
-    const fixes = b ? unique(list.map((p) => backendFix(model, b, p, tunnel.rules[p.index ?? -1]?.path)).filter((f): f is Fix => f !== undefined)) : [];
+    const w = b ? undefined : rules[0]?.written;
+    const fixes = b
+      ? unique(list.map((p) => backendFix(model, b, p, tunnel.rules[p.index ?? -1]?.path)).filter((f): f is Fix => f !== undefined))
+      : w
+        ? unique(list.map((p) => writtenFix(model, w, p)).filter((f): f is Fix => f !== undefined))
+        : [];
+    const from = b?.label ?? w?.label;
     findings.push({
-      resource: b ? { kind: 'Ingress', namespace: b.namespace, name: b.ingress.metadata.name } : { kind: tunnel.object.kind, namespace: tunnel.namespace, name: tunnel.object.metadata.name },
-      ...(b ? { port: b.port.port } : {}),
-      message: `cloudflared refuses ${tunnel.predicted ? `the config the operator writes for ${tunnel.label}` : tunnel.label}${b ? ` because of the rule it builds from ${b.label}` : ''}: ${list.map((p) => p.message).join('; ')}.`,
+      resource: b
+        ? { kind: 'Ingress', namespace: b.namespace, name: b.ingress.metadata.name }
+        : w
+          ? { kind: w.writerKind, namespace: w.namespace, name: w.writer.metadata.name }
+          : { kind: tunnel.object.kind, namespace: tunnel.namespace, name: tunnel.object.metadata.name },
+      ...(b ? { port: b.port.port } : w?.serviceRef?.port !== undefined ? { port: w.serviceRef.port } : {}),
+      message: `cloudflared refuses ${tunnel.predicted ? `the config the operator writes for ${tunnel.label}` : tunnel.label}${from ? ` because of the rule it builds from ${from}` : ''}: ${list.map((p) => p.message).join('; ')}.`,
       symptom: remote ? SYMPTOM_REMOTE : SYMPTOM_LOCAL,
       evidence: [...rules.flatMap((r) => ruleEvidence(tunnel, r)), ...list.map((p) => `cloudflared: ${p.message}`), ...(tunnel.syncStatus ? [`syncStatus: ${tunnel.syncStatus}`] : [])],
       fixes,
-      namespaces: unique([tunnel.namespace, ...(b ? [b.namespace] : [])]),
-      objects: [b?.ingress ?? tunnel.object],
+      namespaces: unique([tunnel.namespace, ...(b ? [b.namespace] : []), ...(w ? [w.namespace] : [])]),
+      objects: [b?.ingress ?? w?.writer ?? tunnel.object],
       edges: rules.map((r) => ruleKey(tunnel, r)),
     });
   }

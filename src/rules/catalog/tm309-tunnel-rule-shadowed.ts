@@ -1,12 +1,13 @@
 // TM309: a rule that can never match, because an earlier rule takes every request it would.
 
-import { isCatchAll } from '../../model/cloudflared.js';
+import { effectiveOriginRequest, isCatchAll } from '../../model/cloudflared.js';
 import { punycodeAlias } from '../../model/hostnames.js';
 import { ruleKey } from '../../model/edges.js';
 import type { MeshModel } from '../../model/model.js';
 import type { TunnelConfig, TunnelRule } from '../../model/tunnels.js';
 import { ruleEvidence } from '../edge-hits.js';
 import { backendPath, configMapEditFix, ingressRulesFix } from '../tunnel-fixes.js';
+import { writtenHostFix } from '../writer-fixes.js';
 import { rerouting } from '../fixes.js';
 import type { Fix, FindingDraft, Rule } from '../types.js';
 import { PODS, TUNNELS, kinds } from '../inputs.js';
@@ -100,6 +101,17 @@ function hostCovers(earlier: string | undefined, later: string | undefined): boo
   return false;
 }
 
+/** Same hostname, path, service and effective settings: a copy, whichever of the two takes the request. */
+function sameRule(a: TunnelRule, b: TunnelRule): boolean {
+  const settings = (r: TunnelRule): string => JSON.stringify(effectiveOriginRequest(r, undefined).settings);
+  return a.hostname === b.hostname && a.path === b.path && a.service === b.service && settings(a) === settings(b);
+}
+
+function sourceOf(r: TunnelRule): string {
+  const s = r.source;
+  return s ? `${s.kind}/${s.namespace ? `${s.namespace}/` : ''}${s.name}` : '';
+}
+
 function describe(r: TunnelRule): string {
   return `#${r.index} ${r.hostname ?? '*'}${r.path ? ` path ${r.path}` : ''} → ${r.service}`;
 }
@@ -124,6 +136,15 @@ function reorderFix(model: MeshModel, tunnel: TunnelConfig, earlier: TunnelRule,
  * gets a hostname of its own.
  */
 function splitHostFix(model: MeshModel, later: TunnelRule): Fix | undefined {
+  const w = later.written;
+  if (w) {
+    const name = (w.serviceRef?.name ?? 'backend').replace(/[^a-z0-9-]/g, '-');
+    if (!w.hostname || w.hostname.startsWith('*.')) return undefined;
+    return writtenHostFix(model, w, `${name}-${w.hostname}`, [
+      `cloudflared takes the first rule that matches, and the operator's order puts the broader rule for ${w.hostname} first`,
+      `${name}-${w.hostname} is a suggestion: pick the hostname clients should use (the operator creates its DNS record)`,
+    ]);
+  }
   const b = later.backend;
   if (!b || !b.host) return undefined;
   const first = (b.serviceName ?? 'backend').replace(/[^a-z0-9-]/g, '-');
@@ -184,18 +205,27 @@ export const tm309: Rule = {
           }) ?? -1;
         if (i < 0) return;
         const earlier = tunnel.rules[i] as TunnelRule;
+        // A copy of an earlier rule changes nothing (the operator repeats a TunnelBinding's rules under every binding of its tunnel).
+        if ((later.written && later.written === earlier.written) || sameRule(earlier, later)) return;
         const operator = tunnel.layout !== 'cloudflared-yaml';
         const b = later.backend;
+        const w = later.written;
         const fix = operator ? splitHostFix(model, later) : reorderFix(model, tunnel, earlier, later);
+        const crossSource = operator && !!earlier.source && !!later.source && sourceOf(earlier) !== sourceOf(later);
+        const why = crossSource
+          ? ` (the operator orders a tunnel's rules by priority, then hostname: rules of one hostname from ${sourceOf(earlier)} and ${sourceOf(later)} come in no guaranteed order, and whichever is first takes the requests)`
+          : operator
+            ? " (the operator orders a hostname's rules by path string, not by specificity)"
+            : '';
         findings.push({
-          resource: b ? { kind: 'Ingress', namespace: b.namespace, name: b.ingress.metadata.name } : { kind: tunnel.object.kind, namespace: tunnel.namespace, name: tunnel.object.metadata.name },
-          ...(b ? { port: b.port.port } : {}),
-          message: `Tunnel rule ${describe(later)} in ${tunnel.label} never matches: rule ${describe(earlier)} comes first and matches every request it would${operator ? ' (the operator orders a hostname\'s rules by path string, not by specificity)' : ''}.`,
+          resource: b ? { kind: 'Ingress', namespace: b.namespace, name: b.ingress.metadata.name } : w ? { kind: w.writerKind, namespace: w.namespace, name: w.writer.metadata.name } : { kind: tunnel.object.kind, namespace: tunnel.namespace, name: tunnel.object.metadata.name },
+          ...(b ? { port: b.port.port } : w?.serviceRef?.port !== undefined ? { port: w.serviceRef.port } : {}),
+          message: `Tunnel rule ${describe(later)} in ${tunnel.label} never matches: rule ${describe(earlier)} comes first and matches every request it would${why}.`,
           symptom: `requests for ${later.hostname ?? 'every host'}${later.path ? ` ${later.path}` : ''} reach ${earlier.service} instead of ${later.service} (404s or the wrong application)`,
           evidence: [...ruleEvidence(tunnel, earlier), ...ruleEvidence(tunnel, later), 'cloudflared uses the first rule whose hostname and path regexp match (paths are unanchored)'],
           fixes: fix ? [rerouting(fix)] : [],
-          namespaces: [tunnel.namespace, ...(b ? [b.namespace] : [])],
-          objects: [b?.ingress ?? tunnel.object],
+          namespaces: [tunnel.namespace, ...(b ? [b.namespace] : []), ...(w ? [w.namespace] : [])],
+          objects: [b?.ingress ?? w?.writer ?? tunnel.object],
           edges: [ruleKey(tunnel, later)],
         });
       });

@@ -12,9 +12,17 @@ import type { Fix, FindingDraft, Rule } from '../types.js';
 import { PODS, TUNNELS, kinds } from '../inputs.js';
 
 /** Operator tunnels: private-network routing (WARP) on the Tunnel/ClusterTunnel carries UDP to the cluster; a hostname rule does not. */
-function warpFix(model: MeshModel, tunnel: TunnelConfig): Fix | undefined {
+function warpFix(model: MeshModel, tunnel: TunnelConfig, rule: TunnelRule): Fix | undefined {
   const why = ['WARP routing lets WARP clients reach private IPs (the Service ClusterIP) over TCP and UDP; add the cluster CIDR as a private network route of the tunnel in Cloudflare Zero Trust'];
-  const ref = tunnel.object.kind === 'TunnelIngressClassConfig' ? (tunnel.object as { spec?: { tunnelRef?: { kind?: string; name?: string; namespace?: string } } }).spec?.tunnelRef : undefined;
+  const o = tunnel.object;
+  const written = rule.written?.tunnel;
+  const ref = written
+    ? written
+    : o.kind === 'TunnelIngressClassConfig'
+      ? (o as { spec?: { tunnelRef?: { kind?: string; name?: string; namespace?: string } } }).spec?.tunnelRef
+      : o.kind === 'Tunnel' || o.kind === 'ClusterTunnel'
+        ? { kind: o.kind, name: o.metadata.name, ...(o.metadata.namespace ? { namespace: o.metadata.namespace } : {}) }
+        : undefined;
   const kind = ref?.kind ?? 'ClusterTunnel';
   const name = ref?.name ?? tunnel.connectors[0]?.labels['cloudflare-operator.io/tunnel'] ?? tunnel.tunnelName;
   if (!name) return undefined;
@@ -50,10 +58,13 @@ export const tm310: Rule = {
       for (const rule of tunnel.rules) {
         const why = udpReason(model, tunnel, rule);
         if (!why) continue;
+        // The operator repeats a TunnelBinding's rules under every binding of its tunnel: judge the first copy.
+        if (rule.written?.rule && rule.written.rule !== rule) continue;
         const b = rule.backend;
+        const w = rule.written;
         const fixes: Fix[] = [];
         const drop = ['a hostname rule cannot carry UDP', 'reach the UDP service through WARP routing and a private network route instead'];
-        if (tunnel.layout === 'cloudflared-yaml') {
+        if (tunnel.layout === 'cloudflared-yaml' && !w) {
           const fix = configMapEditFix(
             model,
             tunnel,
@@ -68,18 +79,22 @@ export const tm310: Rule = {
         } else {
           const remove = removeRuleFix(model, tunnel, rule, drop);
           if (remove) fixes.push(remove);
-          const warp = warpFix(model, tunnel);
+          const warp = warpFix(model, tunnel, rule);
           if (warp) fixes.push(warp);
         }
         findings.push({
-          resource: b ? { kind: 'Ingress', namespace: b.namespace, name: b.ingress.metadata.name } : { kind: tunnel.object.kind, namespace: tunnel.namespace, name: tunnel.object.metadata.name },
-          ...(b ? { port: b.port.port } : {}),
+          resource: b
+            ? { kind: 'Ingress', namespace: b.namespace, name: b.ingress.metadata.name }
+            : w
+              ? { kind: w.writerKind, namespace: w.namespace, name: w.writer.metadata.name }
+              : { kind: tunnel.object.kind, namespace: tunnel.namespace, name: tunnel.object.metadata.name },
+          ...(b ? { port: b.port.port } : w?.serviceRef?.port !== undefined ? { port: w.serviceRef.port } : {}),
           message: `Tunnel ${ruleName({ tunnel, rule })} sends ${rule.service}: ${why}, which neither the hostname rule nor Istio carries as UDP.`,
           symptom: 'UDP clients get no answer through the hostname; a TCP stream reaches a port that only answers UDP',
           evidence: [...ruleEvidence(tunnel, rule), why, 'Istio sidecars never proxy UDP (§8)'],
           fixes: fixes.map(rerouting),
-          namespaces: [tunnel.namespace, ...(b ? [b.namespace] : [])],
-          objects: [b?.ingress ?? tunnel.object],
+          namespaces: [tunnel.namespace, ...(b ? [b.namespace] : []), ...(w ? [w.namespace] : [])],
+          objects: [b?.ingress ?? w?.writer ?? tunnel.object],
           edges: [ruleKey(tunnel, rule)],
         });
       }
