@@ -3,7 +3,8 @@
 // shows the same catalogue.
 
 import assert from 'node:assert/strict';
-import { readFileSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
+import { dirname, join, relative, resolve } from 'node:path';
 import { describe, test } from 'node:test';
 import { exampleFindings } from '../src/cli/rule-examples.js';
 import { rulesMarkdown } from '../src/report/rule-docs.js';
@@ -61,5 +62,45 @@ describe('tunnelmesh rules', () => {
 
   test('-o markdown prints docs/rules.md', () => {
     assert.equal(runCli(['rules', '-o', 'markdown']).stdout, readFileSync(new URL('../docs/rules.md', import.meta.url), 'utf8'));
+  });
+});
+
+describe('the project stands alone', () => {
+  const root = resolve(new URL('..', import.meta.url).pathname);
+  const pages = ['README.md', ...readdirSync(join(root, 'docs')).filter((f) => f.endsWith('.md')).map((f) => `docs/${f}`)];
+
+  test('README and docs link only to files in the repository, and every one exists', () => {
+    for (const page of pages) {
+      const text = readFileSync(join(root, page), 'utf8');
+      assert.doesNotMatch(text, /\.\.\/shared|\/work\//, `${page} names a path outside the repository`);
+      for (const m of text.matchAll(/\]\(([^)\s]+)\)/g)) {
+        const target = (m[1] as string).split('#')[0] as string;
+        if (/^[a-z]+:/i.test(m[1] as string) || target === '') continue; // a URL, or an anchor on the page
+        const file = resolve(dirname(join(root, page)), target);
+        assert.ok(!relative(root, file).startsWith('..'), `${page}: ${m[1]} leads out of the repository`);
+        assert.ok(existsSync(file), `${page}: ${m[1]} does not exist`);
+      }
+    }
+  });
+
+  test('anchors into docs/*.md name headings that exist', () => {
+    const slug = (h: string) => h.trim().toLowerCase().replace(/[^a-z0-9 -]/g, '').replace(/ /g, '-');
+    for (const page of pages) {
+      const text = readFileSync(join(root, page), 'utf8');
+      for (const m of text.matchAll(/\]\(([^)\s:]*\.md)#([^)\s]+)\)/g)) {
+        const target = readFileSync(resolve(dirname(join(root, page)), m[1] as string), 'utf8');
+        const anchors = new Set(target.split('\n').filter((l) => /^#{1,6} /.test(l)).map((l) => slug(l.replace(/^#+ /, ''))));
+        assert.ok(anchors.has(m[2] as string), `${page}: #${m[2]} is not a heading of ${m[1]}`);
+      }
+    }
+  });
+
+  test('docs/cli.md documents every command, flag and output format of the CLI', () => {
+    const doc = readFileSync(join(root, 'docs/cli.md'), 'utf8');
+    for (const command of ['doctor', 'explain-protocol', 'why', 'rules', 'snapshot', 'completion']) {
+      const help = runCli([command, '--help']).stdout;
+      for (const flag of help.matchAll(/(?:^|\s)(--[a-z-]+)/g)) if (flag[1] !== '--help') assert.ok(doc.includes(flag[1] as string), `docs/cli.md: ${command} ${flag[1]}`);
+    }
+    for (const format of ['table', 'compact', 'json', 'yaml', 'sarif', 'codequality']) assert.ok(doc.includes(`-o ${format}`), `docs/cli.md: -o ${format}`);
   });
 });

@@ -2,40 +2,53 @@
 
 import type { KObject } from '../core/k8s.js';
 import type { Snapshot } from '../core/snapshot.js';
+import { readFileSync } from 'node:fs';
 import { UsageError } from '../errors.js';
 import type { Finding } from '../rules/types.js';
 import type { ReportInput } from '../report/json.js';
+import type { FixesShown } from '../report/table.js';
 import type { Judgement } from '../rules/judge.js';
-import { collectAndJudge, packageVersion, type JudgeRunOptions } from './pipeline.js';
-import { makeChalk, processIo, VerboseLog, warn, type ColorMode, type Io } from './terminal.js';
+import { collectAndJudge, type JudgeRunOptions } from './pipeline.js';
+import { makeChalk, outputWidth, processIo, terminalSafe, VerboseLog, warn, type ColorMode, type Io } from './terminal.js';
 
 export { collect, packageVersion, parseDuration, type CollectOptions, type Collected } from './pipeline.js';
 
-export type OutputFormat = 'table' | 'json' | 'yaml' | 'sarif' | 'codequality';
-export const OUTPUT_FORMATS: readonly OutputFormat[] = ['table', 'json', 'yaml', 'sarif', 'codequality'];
+export type OutputFormat = 'table' | 'compact' | 'json' | 'yaml' | 'sarif' | 'codequality';
+export const OUTPUT_FORMATS: readonly OutputFormat[] = ['table', 'compact', 'json', 'yaml', 'sarif', 'codequality'];
 
 export interface DoctorOptions extends JudgeRunOptions {
   output: OutputFormat;
   fixOut?: string;
   /** --fix-diff FILE: the recommended fixes as a unified diff of the input files. */
   fixDiff?: string;
-  /** --chart-dir DIR: where a helm stream's `# Source:` templates live. */
+  /** Table: which fixes are printed in full (default: the recommended one). */
+  fixes?: FixesShown;
+  /** helm `# Source:` paths → repository paths (SARIF, code quality, JSON locations, --fix-diff): see report/source-map.ts. */
   chartDir?: string;
+  sourceRoot?: string;
   color: ColorMode;
+}
+
+/** SARIF's tool: the version, and helpUri/informationUri under package.json `homepage`. */
+export function sarifOptions(): { version: string; homepage?: string } {
+  const { version, homepage } = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string; homepage?: string };
+  return homepage ? { version, homepage } : { version };
 }
 
 export async function runDoctor(opts: DoctorOptions, io: Io = processIo): Promise<number> {
   const verbose = new VerboseLog(opts.verbose === true);
   if (opts.fixOut) await (await import('./fix-out.js')).checkFixDir(opts.fixOut);
-  if (opts.chartDir && !opts.fixDiff) throw new UsageError('--chart-dir is used with --fix-diff');
   if (opts.fixDiff && !opts.filename?.length) throw new UsageError('--fix-diff needs the manifests it patches: give them with -f');
   if (opts.fixDiff === '-') throw new UsageError('--fix-diff -: the report is on standard output; name a file for the patch');
   const keepTexts = opts.fixDiff ? new Map<string, string>() : undefined;
   const { collected, judgement, exit } = await collectAndJudge({ ...opts, ...(keepTexts ? { keepTexts } : {}) }, opts.output === 'table', verbose, io);
   const { locatorFor } = await import('../report/locate.js');
-  const input = reportInput(judgement, locatorFor(judgement.snapshot));
+  const input = reportInput(judgement, locatorFor(judgement.snapshot, undefined, sourceMapOf(opts)));
+  const missing = opts.chartDir || opts.sourceRoot ? (input.locator?.missingTemplates?.() ?? []) : [];
+  if (missing.length) warn(`${opts.chartDir ? `--chart-dir ${opts.chartDir}` : `--source-root ${opts.sourceRoot}`}: ${missing[0]}${missing.length > 1 ? ` and ${missing.length - 1} more` : ''} not found: reports point at paths that are not in the repository`, io);
   const text = await verbose.phase('report', () => render(opts, input, `tunnelmesh doctor — ${collected.title}`), () => opts.output);
   io.out(text);
+  if (opts.output === 'compact' && !opts.quiet) io.err(`tunnelmesh: ${await compactSummary(input)}\n`);
   if (opts.fixOut) await writeFixes(opts.fixOut, input, judgement.snapshot, opts.quiet === true, opts.clusterDomain, io);
   if (opts.fixDiff) {
     const texts = keepTexts ?? new Map<string, string>();
@@ -53,19 +66,39 @@ export function reportInput(j: Judgement, locator: ReportInput['locator']): Repo
   return { findings: j.findings, suppressed: j.suppressed, incomplete: j.incomplete, notes: j.notes, scope: j.scope, ...(locator ? { locator } : {}) };
 }
 
+function sourceMapOf(opts: DoctorOptions): { chartDir?: string; sourceRoot?: string } {
+  return { ...(opts.chartDir ? { chartDir: opts.chartDir } : {}), ...(opts.sourceRoot ? { sourceRoot: opts.sourceRoot } : {}) };
+}
+
+/** `-o compact` keeps stdout to finding lines: the totals, and what was not judged, on stderr. */
+async function compactSummary(input: ReportInput): Promise<string> {
+  const { summarize } = await import('../rules/run.js');
+  const s = summarize(input.findings);
+  const parts = [`${s.error} error${s.error === 1 ? '' : 's'}, ${s.warning} warning${s.warning === 1 ? '' : 's'}, ${s.info} info`];
+  if (input.suppressed?.length) parts.push(`${input.suppressed.length} suppressed`);
+  if (input.incomplete.length) parts.push(`${input.incomplete.length} list${input.incomplete.length === 1 ? '' : 's'} not collected (verdicts that need them are not judged)`);
+  if (input.notes.length) parts.push(`${input.notes.length} note${input.notes.length === 1 ? '' : 's'} (-o table shows them)`);
+  return parts.join('; ');
+}
+
 async function render(opts: DoctorOptions, input: ReportInput, title: string): Promise<string> {
   switch (opts.output) {
+    case 'compact':
+      return terminalSafe((await import('../report/compact.js')).doctorCompact(input));
     case 'json':
       return (await import('../report/json.js')).doctorJson(input);
     case 'yaml':
       return (await import('../report/yaml.js')).doctorYaml(input);
     case 'sarif':
-      return (await import('../report/sarif.js')).doctorSarif(input, { version: packageVersion() });
+      return (await import('../report/sarif.js')).doctorSarif(input, sarifOptions());
     case 'codequality':
       return (await import('../report/codequality.js')).doctorCodeQuality(input);
     default: {
       const { doctorTable } = await import('../report/table.js');
-      return doctorTable(input, { chalk: await makeChalk(opts.color), title, brief: opts.quiet === true });
+      const chalk = await makeChalk(opts.color);
+      const width = outputWidth();
+      const table = doctorTable(input, { chalk, title, brief: opts.quiet === true, fixes: opts.fixes ?? 'recommended', ...(width !== undefined ? { width } : {}) });
+      return terminalSafe(table, chalk.level > 0);
     }
   }
 }

@@ -7,11 +7,11 @@ import type { Selected } from '../model/backends.js';
 import type { JudgedBackend, Judgement } from '../rules/judge.js';
 import type { FailOn } from '../rules/run.js';
 import { collectAndJudge, type JudgeRunOptions } from './pipeline.js';
-import { makeChalk, processIo, VerboseLog, type ColorMode, type Io } from './terminal.js';
+import { makeChalk, outputWidth, processIo, terminalSafe, VerboseLog, type ColorMode, type Io } from './terminal.js';
 import { pushAll } from '../core/arrays.js';
 
 export interface ExplainOptions extends JudgeRunOptions {
-  output: 'text' | 'json';
+  output: 'text' | 'json' | 'yaml';
   failOn?: FailOn;
   color: ColorMode;
 }
@@ -152,7 +152,12 @@ export async function runExplainProtocol(targetText: string, opts: ExplainOption
   }
   pushAll(explained.notes, writerNotes(judgement, target, collected.namespace, selected.length));
   if (opts.output === 'json') io.out(report.explainJson(explained));
-  else io.out(report.explainText(explained, await makeChalk(opts.color), `tunnelmesh explain-protocol ${label} — ${collected.title}`));
+  else if (opts.output === 'yaml') io.out((await import('../report/yaml.js')).toYaml(report.explainDocument(explained)));
+  else {
+    const chalk = await makeChalk(opts.color);
+    const width = outputWidth();
+    io.out(terminalSafe(report.explainText(explained, chalk, `tunnelmesh explain-protocol ${label} — ${collected.title}`, width), chalk.level > 0));
+  }
   // The same exit rule as doctor, over the findings about these backends.
   const scope = { incomplete: judgement.incomplete, scope: { ...judgement.scope, unjudged: explained.backends.filter((b) => b.verdict === 'unknown').length } };
   const code = exitCodeOf(explained.findings, scope, exit);

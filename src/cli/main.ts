@@ -3,9 +3,10 @@
 import { readFileSync } from 'node:fs';
 import { basename } from 'node:path';
 import { Argument, Command, CommanderError, Option } from 'commander';
-import { isExitError } from '../errors.js';
+import { ClusterError, InputError, isExitError, UsageError } from '../errors.js';
+import type { RunFailure } from '../report/json.js';
 import { OUTPUT_FORMATS } from './doctor.js';
-import { processIo, redactedIo, type Io } from './terminal.js';
+import { processIo, redactedIo, terminalSafe, type Io } from './terminal.js';
 
 const pkg = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string };
 
@@ -66,9 +67,12 @@ export function buildProgram(name: string, io: Io = processIo, done: (exitCode: 
     .addOption(new Option('-o, --output <format>', 'output format (the exit code is the same for all)').choices(OUTPUT_FORMATS).default('table'))
     .option('--fix-out <dir>', 'write each proposed fix as a YAML file, with an index, into this directory')
     .option('--fix-diff <file>', 'write the recommended fixes as a unified diff of the -f files (git apply FILE), comments and layout kept')
-    .option('--chart-dir <dir>', 'with --fix-diff: the chart a `helm template` stream was rendered from (`# Source: <chart>/templates/x.yaml` is DIR/templates/x.yaml)')
+    .addOption(new Option('--fixes <which>', 'table: fixes printed in full (the others are named; -o json carries all)').choices(['recommended', 'all', 'none']).default('recommended'))
+    .option('--chart-dir <dir>', "the chart's directory in the repository: helm's # Source: <chart>/templates/x.yaml is DIR/templates/x.yaml (SARIF, code quality, JSON locations, --fix-diff)")
+    .option('--source-root <dir>', "the directory that holds the chart directories: # Source: <chart>/templates/x.yaml is DIR/<chart>/templates/x.yaml (reports)")
     .option('-q, --quiet', 'only the findings table and the summary; no warnings about the input')
     .action(async (opts) => {
+      if (opts.chartDir && opts.sourceRoot) throw new UsageError('--chart-dir and --source-root are alternatives: give one');
       const { runDoctor } = await import('./doctor.js');
       done(await runDoctor(opts, io));
     });
@@ -81,7 +85,7 @@ export function buildProgram(name: string, io: Io = processIo, done: (exitCode: 
         .argument('<target>', 'ingress/NAME, service/NAME[:PORT], or a hostname or URL served by a tunnel'),
     ),
   )
-    .addOption(new Option('-o, --output <format>', 'output format (the exit code is the same for all)').choices(['text', 'json']).default('text'))
+    .addOption(new Option('-o, --output <format>', 'output format (the exit code is the same for all; json and yaml are the same document)').choices(['text', 'json', 'yaml']).default('text'))
     .action(async (target: string, opts) => {
       const { runExplainProtocol } = await import('./explain-protocol.js');
       done(await runExplainProtocol(target, opts, io));
@@ -127,31 +131,116 @@ export function buildProgram(name: string, io: Io = processIo, done: (exitCode: 
       io.out(completionScript(shell, program));
     });
 
+  // What the completion scripts ask for explain-protocol's TARGET (not listed in --help).
+  addCollectOptions(program.command('__targets', { hidden: true }).description('explain-protocol targets in the input, one a line'))
+    .option('--cluster-domain <domain>', 'cluster DNS domain', 'cluster.local')
+    .action(async (opts) => {
+      const { runTargets } = await import('./completion.js');
+      done(await runTargets(opts, io));
+    });
+
   return program;
+}
+
+/** Commands whose `-o` may name a machine format that must stay a valid document on failure. */
+const DOCUMENT_FORMATS: Record<string, readonly string[]> = {
+  doctor: ['json', 'yaml', 'sarif', 'codequality'],
+  'explain-protocol': ['json', 'yaml'],
+  why: ['json'],
+};
+
+/**
+ * The command and machine format a command line asks for, read with the command's own option
+ * table (so `-f -o` is a file named -o): known even when parsing stopped at another mistake.
+ */
+export function requestedDocument(program: Command, argv: string[]): { command: string; format: string } | undefined {
+  const args = argv.slice(2);
+  const at = args.findIndex((a) => !a.startsWith('-'));
+  const name = at < 0 ? undefined : args[at];
+  const command = program.commands.find((c) => c.name() === name);
+  if (!command || !name || !DOCUMENT_FORMATS[name]) return undefined;
+  let format: string | undefined;
+  for (let i = at + 1; i < args.length; i++) {
+    const arg = args[i] as string;
+    if (arg === '--') break;
+    const eq = arg.startsWith('--') ? arg.indexOf('=') : -1;
+    const flag = eq >= 0 ? arg.slice(0, eq) : /^-[^-]./.test(arg) ? arg.slice(0, 2) : arg;
+    const option = command.options.find((o) => o.short === flag || o.long === flag);
+    if (!option || !(option.required || option.optional)) continue;
+    const inline = eq >= 0 ? arg.slice(eq + 1) : flag !== arg ? arg.slice(2) : undefined;
+    const value = inline ?? args[++i];
+    if (option.attributeName() === 'output' && value !== undefined) format = value;
+  }
+  return format && DOCUMENT_FORMATS[name].includes(format) ? { command: name, format } : undefined;
+}
+
+function failureOf(err: unknown, exitCode: number): RunFailure {
+  if (err instanceof InputError) return { exitCode, kind: 'input', message: err.message, file: err.file, ...(err.line !== undefined ? { line: err.line } : {}) };
+  if (err instanceof ClusterError) return { exitCode, kind: 'cluster', message: err.message };
+  if (err instanceof UsageError || err instanceof CommanderError) return { exitCode, kind: 'usage', message: err.message.replace(/^error: /, '').trim() };
+  return { exitCode, kind: 'internal', message: `internal error: ${(err as Error)?.message ?? String(err)}` };
+}
+
+/** The document a failed run still writes in the format asked for (docs/cli.md). */
+async function failureDocumentText(wanted: { command: string; format: string }, failure: RunFailure): Promise<string> {
+  const json = await import('../report/json.js');
+  const doc = json.failureDocument(failure);
+  switch (wanted.format) {
+    case 'sarif': {
+      const [{ failureSarif }, { sarifOptions }] = await Promise.all([import('../report/sarif.js'), import('./doctor.js')]);
+      return failureSarif(failure, sarifOptions());
+    }
+    case 'codequality':
+      return (await import('../report/codequality.js')).failureCodeQuality(failure);
+    case 'yaml':
+      return (await import('../report/yaml.js')).toYaml(doc);
+    default:
+      return `${JSON.stringify(doc, null, 2)}\n`;
+  }
 }
 
 /** Runs one command line; returns the exit code (the caller sets it on the process). */
 export async function main(argv: string[], unsafeIo: Io = processIo): Promise<number> {
   const io = redactedIo(unsafeIo);
   let exitCode = 0;
-  const program = buildProgram(programName(argv[1]), io, (code) => {
+  let wroteOut = false;
+  const tracked: Io = {
+    out: (text) => {
+      wroteOut = true;
+      io.out(text);
+    },
+    err: (text) => io.err(text),
+  };
+  const program = buildProgram(programName(argv[1]), tracked, (code) => {
     exitCode = code;
   });
+  if (argv.length <= 2) {
+    // A bare `tunnelmesh` asks what it can do: the help, exit 0, as kubectl and helm answer
+    // (commander's default is the help on stderr with exit 1, which scripts would read as a failure).
+    program.outputHelp();
+    return 0;
+  }
+  let failed: { err: unknown; exitCode: number };
   try {
     await program.parseAsync(argv);
     return exitCode;
   } catch (err) {
     if (err instanceof CommanderError) {
       // --help and --version end through here with code 0; usage mistakes are exit 2.
-      return err.exitCode === 0 ? 0 : 2;
+      if (err.exitCode === 0) return 0;
+      failed = { err, exitCode: 2 };
+    } else if (isExitError(err)) {
+      io.err(`tunnelmesh: ${terminalSafe(err.message)}\n`);
+      failed = { err, exitCode: err.exitCode };
+    } else {
+      const verbose = argv.includes('-v') || argv.includes('--verbose');
+      io.err(`tunnelmesh: internal error: ${terminalSafe((err as Error)?.message ?? String(err))}\n`);
+      if (verbose && err instanceof Error && err.stack) io.err(`${terminalSafe(err.stack)}\n`);
+      failed = { err, exitCode: 70 };
     }
-    if (isExitError(err)) {
-      io.err(`tunnelmesh: ${err.message}\n`);
-      return err.exitCode;
-    }
-    const verbose = argv.includes('-v') || argv.includes('--verbose');
-    io.err(`tunnelmesh: internal error: ${(err as Error)?.message ?? String(err)}\n`);
-    if (verbose && err instanceof Error && err.stack) io.err(`${err.stack}\n`);
-    return 70;
   }
+  // Machine formats stay valid documents: CI uploads them whatever the exit code.
+  const wanted = requestedDocument(program, argv);
+  if (wanted && !wroteOut) io.out(await failureDocumentText(wanted, failureOf(failed.err, failed.exitCode)));
+  return failed.exitCode;
 }

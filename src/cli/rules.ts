@@ -2,7 +2,7 @@
 
 import { UsageError } from '../errors.js';
 import { RULES, ruleByCode } from '../rules/index.js';
-import { makeChalk, type ColorMode } from './terminal.js';
+import { makeChalk, outputWidth, type ColorMode } from './terminal.js';
 
 export interface RulesOptions {
   output: 'text' | 'json' | 'markdown';
@@ -21,7 +21,7 @@ export async function runRulesCommand(code: string | undefined, opts: RulesOptio
     process.stdout.write(rule ? docs.ruleMarkdown(rule, exampleFindings).join('\n') : docs.rulesMarkdown(exampleFindings));
   } else {
     const chalk = await makeChalk(opts.color);
-    process.stdout.write(rule ? docs.rulePage(rule, chalk, exampleFindings) : docs.rulesTable(chalk, process.stdout.columns || 120));
+    process.stdout.write(rule ? docs.rulePage(rule, chalk, exampleFindings) : docs.rulesTable(chalk, outputWidth() ?? 120));
   }
   return 0;
 }

@@ -2,6 +2,7 @@
 
 import type { ChalkInstance } from 'chalk';
 import { redactText } from '../core/redact.js';
+import { terminalSafe } from '../report/terminal-text.js';
 
 export type ColorMode = 'auto' | 'always' | 'never';
 
@@ -20,6 +21,18 @@ export async function makeChalk(mode: ColorMode, stream: NodeJS.WriteStream = pr
   }
   if (!stream.isTTY) return new Chalk({ level: 0 });
   return new Chalk({ level: supportsColor ? supportsColor.level : 0 });
+}
+
+/**
+ * Columns to wrap human output to: COLUMNS when set (a user's or a CI's choice; bash keeps it
+ * current on a terminal), else the terminal's own width, else none (a pipe or a file: lines
+ * are not wrapped, so grep sees each line whole).
+ */
+export function outputWidth(stream: { isTTY?: boolean; columns?: number } = process.stdout, env: NodeJS.ProcessEnv = process.env): number | undefined {
+  const fromEnv = env.COLUMNS === undefined ? NaN : Number(env.COLUMNS.trim());
+  if (Number.isInteger(fromEnv) && fromEnv > 0) return fromEnv;
+  if (stream.isTTY && typeof stream.columns === 'number' && stream.columns > 0) return stream.columns;
+  return undefined;
 }
 
 export interface Spinner {
@@ -62,16 +75,19 @@ export const processIo: Io = redactedIo({
   err: (text) => void process.stderr.write(text),
 });
 
+/** Names in messages come from the input: control characters are shown, never sent raw. */
 export function warn(message: string, io: Io = processIo): void {
-  io.err(`tunnelmesh: warning: ${message}\n`);
+  io.err(`tunnelmesh: warning: ${terminalSafe(message)}\n`);
 }
+
+export { terminalSafe };
 
 /** `--verbose`: what is requested and how long each phase takes, on stderr. */
 export class VerboseLog {
   constructor(readonly enabled: boolean) {}
 
   log(message: string): void {
-    if (this.enabled) processIo.err(`tunnelmesh: ${message}\n`);
+    if (this.enabled) processIo.err(`tunnelmesh: ${terminalSafe(message)}\n`);
   }
 
   /** Runs one phase and reports its duration (and what it produced). */

@@ -10,7 +10,7 @@ import type { KObject } from '../core/k8s.js';
 import { isConfigDump, pruneConfigDump, readDumpWrapper } from '../core/envoy-dump.js';
 import { kindOfObject } from '../core/kinds.js';
 import { DEFAULT_MAX_INPUT_BYTES, formatSize } from '../core/limits.js';
-import { parseText, type ParsedDocument } from './parse.js';
+import { parseText, unrenderedHelmMessage, type ParsedDocument } from './parse.js';
 import { addObjects, emptySnapshot, type Snapshot, type SourcePosition } from '../core/snapshot.js';
 import { readSnapshotHeader } from './snapshot-file.js';
 import { normalizeObject } from './validate.js';
@@ -37,6 +37,8 @@ const DEFAULT_FIFO_WAIT_MS = 30_000;
 interface RawObject {
   value: unknown;
   position: SourcePosition;
+  /** The line of the first `{{` of the text it came from: a name that is not a string is then a Helm action. */
+  helmActions?: number;
 }
 
 export interface NamedText {
@@ -45,7 +47,12 @@ export interface NamedText {
   text: string;
   /** The UTF-8 bytes `text` was decoded from, when read here. */
   bytes?: Uint8Array;
+  /** Keep the text in the Snapshot (stdin cannot be read twice; reports find field lines in it). */
+  keep?: boolean;
 }
+
+/** Standard input larger than this is not kept: its findings point at object lines only. */
+const MAX_KEPT_TEXT = 16 * 1024 * 1024;
 
 export async function collectFromFiles(paths: string[], opts: FileInputOptions = {}): Promise<Snapshot> {
   const walkWarnings: string[] = [];
@@ -53,8 +60,8 @@ export async function collectFromFiles(paths: string[], opts: FileInputOptions =
   const limit = opts.maxInputBytes ?? DEFAULT_MAX_INPUT_BYTES;
   const texts: NamedText[] = [];
   for (const file of files) {
-    if (file === '-' && opts.readStdin) texts.push({ name: '<stdin>', text: await opts.readStdin() });
-    else texts.push(file === '-' ? await readStdin(limit) : await readText(file, limit, opts.fifoWaitMs ?? DEFAULT_FIFO_WAIT_MS));
+    if (file === '-' && opts.readStdin) texts.push({ name: '<stdin>', text: await opts.readStdin(), keep: true });
+    else texts.push(file === '-' ? { ...(await readStdin(limit)), keep: true } : await readText(file, limit, opts.fifoWaitMs ?? DEFAULT_FIFO_WAIT_MS));
     const last = texts.at(-1);
     if (opts.keepTexts && last) opts.keepTexts.set(last.name, last.text);
   }
@@ -69,17 +76,28 @@ export async function collectFromFiles(paths: string[], opts: FileInputOptions =
  */
 export function collectFromTexts(texts: NamedText[], namespace?: string, inputName = texts.map((t) => t.name).join(', ')): Snapshot {
   const raws: RawObject[] = [];
+  const kept = new Map<string, string>();
   for (let i = 0; i < texts.length; i++) {
-    const { name, text, bytes } = texts[i] as NamedText;
+    const { name, text, bytes, keep } = texts[i] as NamedText;
     texts[i] = { name, text: '' };
-    for (const doc of parseText(text, name, bytes)) pushAll(raws, documentObjects(doc, name));
+    const action = text.indexOf('{{');
+    const helmActions = action < 0 ? undefined : lineOfOffset(text, action);
+    for (const doc of parseText(text, name, bytes)) for (const raw of documentObjects(doc, name)) raws.push(helmActions ? { ...raw, helmActions } : raw);
+    if (keep && text.length <= MAX_KEPT_TEXT) kept.set(name, text);
   }
   const snapshot = emptySnapshot('files');
+  if (kept.size) snapshot.texts = kept;
   const defaultNamespace = chooseDefaultNamespace(raws, namespace, snapshot.warnings);
   const objects: KObject[] = [];
   let ignored = 0;
   for (const raw of raws) {
     const where = `${raw.position.file}:${raw.position.line}`;
+    // A template whose actions happen to be valid YAML (`name: "{{ .Release.Name }}"`) is not a manifest either.
+    const meta = (raw.value as { metadata?: { name?: unknown; namespace?: unknown } } | null)?.metadata;
+    // `name: {{ .Values.x }}` parses as a flow mapping: a name that is an object, in a text with `{{`.
+    if ([meta?.name, meta?.namespace].some((v) => (typeof v === 'string' && v.includes('{{')) || (raw.helmActions && typeof v === 'object' && v !== null))) {
+      throw new InputError(raw.position.file, raw.helmActions ?? raw.position.line, unrenderedHelmMessage(raw.position.file));
+    }
     const header = readSnapshotHeader(raw.value);
     if (header) {
       // A `tunnelmesh snapshot` file: judge it as the run that wrote it did.
@@ -147,7 +165,7 @@ function documentObjects(doc: ParsedDocument, file: string): RawObject[] {
     if (inheritedKind && typeof item === 'object' && item !== null && !('kind' in item)) {
       (item as Record<string, unknown>).kind = inheritedKind;
     }
-    return { value: item, position: { file, line: doc.itemLines?.[i] ?? doc.line, ...template } };
+    return { value: item, position: { file, line: doc.itemLines?.[i] ?? doc.line, item: i, ...template } };
   });
 }
 
@@ -190,10 +208,24 @@ async function expandPaths(paths: string[], warnings: string[]): Promise<string[
     } catch {
       throw new InputError(path, undefined, 'no such file or directory');
     }
-    if (info.isDirectory()) pushAll(out, await walk(path, new Set(), new Set(), warnings));
+    if (info.isDirectory()) {
+      // A chart's own directory: its templates are not manifests until helm renders them.
+      if (await isChartDirectory(path)) throw new InputError(path, undefined, unrenderedHelmMessage(path, path));
+      pushAll(out, await walk(path, new Set(), new Set(), warnings));
+    }
     else out.push(path);
   }
   return out;
+}
+
+/** A Helm chart: Chart.yaml next to a templates/ directory. */
+async function isChartDirectory(dir: string): Promise<boolean> {
+  try {
+    const [chart, templates] = await Promise.all([stat(join(dir, 'Chart.yaml')), stat(join(dir, 'templates'))]);
+    return chart.isFile() && templates.isDirectory();
+  } catch {
+    return false;
+  }
 }
 
 /**
@@ -254,12 +286,13 @@ export async function readText(file: string, limit: number, fifoWaitMs = DEFAULT
   try {
     const info = await stat(file);
     // Opening a named pipe waits for a writer: bounded, or a FIFO nobody writes to would hang the run.
+    // A pipe cannot be read a second time (reports look for field lines in the text): kept, as stdin is.
     if (info.isFIFO()) {
       const handle = await openFifo(file, fifoWaitMs);
-      return named(file, await readCapped(handle.createReadStream(), file, limit));
+      return { ...named(file, await readCapped(handle.createReadStream(), file, limit)), keep: true };
     }
     // Devices and other streams have no size: read them capped.
-    if (!info.isFile()) return named(file, await readCapped(createReadStream(file), file, limit));
+    if (!info.isFile()) return { ...named(file, await readCapped(createReadStream(file), file, limit)), keep: true };
     if (info.size > limit) throw tooLarge(file, limit, info.size);
     return named(file, await readFile(file));
   } catch (err) {
@@ -337,6 +370,12 @@ export function decode(bytes: Buffer, name: string): string {
     const line = bad < 0 ? undefined : text.slice(0, bad).split('\n').length;
     throw new InputError(name, line, 'not UTF-8 text (a binary file, or another encoding)');
   }
+}
+
+function lineOfOffset(text: string, offset: number): number {
+  let line = 1;
+  for (let at = text.indexOf('\n'); at >= 0 && at < offset; at = text.indexOf('\n', at + 1)) line++;
+  return line;
 }
 
 function lineOfByte(bytes: Buffer, index: number): number {

@@ -12,6 +12,7 @@ import jsyaml from 'js-yaml';
 import { ClusterError, UsageError } from '../errors.js';
 import { registerSecret } from '../core/redact.js';
 import { boundedExec, type ExecFn } from './exec-credential.js';
+import { checkKubeconfigFile, loginHint } from './kubeconfig-check.js';
 import { lazyImport } from './lazy-import.js';
 import type { ConfigMap, KObject, PodSpec } from '../core/k8s.js';
 import { unknownNamespaceMessage } from '../core/names.js';
@@ -93,6 +94,7 @@ async function loadKubeConfig(opts: LiveOptions) {
   try {
     if (file) {
       if (!existsSync(file)) throw new UsageError(`kubeconfig ${file}: no such file`);
+      checkKubeconfigFile(file);
       kc.loadFromFile(file);
     } else {
       const envPath = process.env.KUBECONFIG;
@@ -102,6 +104,9 @@ async function loadKubeConfig(opts: LiveOptions) {
       if (!envPath && !existsSync(homeConfig) && !inCluster) {
         throw new ClusterError('no kubeconfig found (KUBECONFIG, ~/.kube/config) and not running in a cluster; use -f to read manifests');
       }
+      const listed = (envPath ?? '').split(delimiter).filter((f) => f && existsSync(f));
+      if (envPath) for (const f of listed) checkKubeconfigFile(f, 'KUBECONFIG file', listed.length === 1);
+      else if (existsSync(homeConfig)) checkKubeconfigFile(homeConfig);
       kc.loadFromDefault();
     }
   } catch (err) {
@@ -116,6 +121,10 @@ async function loadKubeConfig(opts: LiveOptions) {
     kc.setCurrentContext(opts.context);
   }
   const contextName = kc.getCurrentContext();
+  if (!contextName) {
+    const names = kc.getContexts().map((c) => c.name);
+    throw new UsageError(`the kubeconfig has no current-context: pass --context NAME or run kubectl config use-context NAME (contexts: ${names.join(', ') || 'none'})`);
+  }
   const cluster = kc.getCurrentCluster();
   if (!cluster) throw new ClusterError(`context "${contextName}" has no cluster in the kubeconfig`);
   if (cluster.server.startsWith('http://') && !cluster.skipTLSVerify) {
@@ -132,10 +141,13 @@ async function loadKubeConfig(opts: LiveOptions) {
   }
   boundExecPlugins(kc, opts.requestTimeoutMs);
   const requestOptions: https.RequestOptions = {};
+  // Said after every 401: whose credentials were refused and how to renew them.
+  const authHint = loginHint(kc.getCurrentUser(), contextName);
   try {
     // The plugins are bounded by boundedExec; this bounds the library's own steps too.
     await withTimeout(kc.applyToHTTPSOptions(requestOptions), opts.requestTimeoutMs + 1000, `no credentials within ${opts.requestTimeoutMs} ms`);
   } catch (err) {
+    // No credentials were obtained (a plugin failed or hung): nothing was refused yet, so no 401 hint.
     throw new ClusterError(`authentication failed for context "${contextName}" (${cluster.server}): ${(err as Error).message.split('\n')[0]}`);
   }
   const headers: Record<string, string> = {};
@@ -148,7 +160,7 @@ async function loadKubeConfig(opts: LiveOptions) {
   }
   if (headers.Authorization) registerSecret(headers.Authorization.replace(/^\S+\s+/, ''));
   if (requestOptions.key) registerSecret(Buffer.isBuffer(requestOptions.key) ? requestOptions.key : String(requestOptions.key));
-  return { contextName, server: cluster.server, contextNamespace, agent: requestOptions.agent as https.Agent | undefined, headers };
+  return { contextName, server: cluster.server, contextNamespace, agent: requestOptions.agent as https.Agent | undefined, headers, authHint };
 }
 
 function withTimeout<T>(work: Promise<T>, ms: number, message: string): Promise<T> {
@@ -229,7 +241,7 @@ export async function collectLive(opts: LiveOptions): Promise<LiveResult> {
   // Every request in flight listens on it; the default cap of 10 would print a leak warning.
   setMaxListeners(0, stop.signal);
   conn.signal = stop.signal;
-  const collector = new Collector(conn, kc.contextName, kc.server, opts.pageSize ?? PAGE_SIZE, opts.maxListBytes ?? DEFAULT_MAX_INPUT_BYTES);
+  const collector = new Collector(conn, kc.contextName, kc.server, opts.pageSize ?? PAGE_SIZE, opts.maxListBytes ?? DEFAULT_MAX_INPUT_BYTES, kc.authHint);
   const all = async (work: Array<Promise<void>>): Promise<void> => {
     try {
       await Promise.all(work);
@@ -384,6 +396,7 @@ class Collector {
     private readonly server: string,
     private readonly pageSize: number,
     private readonly maxListBytes: number,
+    private readonly authHint: string,
   ) {}
 
   objects(): RawObject[] {
@@ -646,7 +659,7 @@ class Collector {
       return undefined;
     }
     if (!res.ok && res.status === 401) {
-      throw new ClusterError(`authentication failed for context "${this.context}" (${this.server}): ${res.message ?? 'Unauthorized'}`);
+      throw new ClusterError(`authentication failed for context "${this.context}" (${this.server}): ${res.message ?? 'Unauthorized'} — ${this.authHint}`);
     }
     return res;
   }

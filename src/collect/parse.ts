@@ -128,6 +128,23 @@ function parseYamlStream(text: string, file: string): ParsedDocument[] {
   return docs;
 }
 
+/**
+ * The message for a file that is a chart template rather than a manifest (`{{ … }}` actions
+ * make YAML fail with "missed comma between flow collection entries" and the like).
+ */
+export function unrenderedHelmMessage(file: string, chartDir?: string): string {
+  const chart = chartDir ?? /^(.*?)[\\/]templates[\\/]/.exec(file)?.[1];
+  const dir = chart === undefined ? '<chart>' : chart === '' ? '.' : chart;
+  return `looks like an unrendered Helm template ({{ … }}): run \`helm template ${dir} | tunnelmesh doctor -f -\` (with the values files you deploy with)`;
+}
+
+/** 1-based line (within the chunk) of the first `{{`, or undefined. */
+function helmActionLine(chunk: string): number | undefined {
+  const at = chunk.indexOf('{{');
+  if (at < 0 || chunk.indexOf('}}', at) < 0) return undefined;
+  return chunk.slice(0, at).split('\n').length;
+}
+
 /** One document's text (starting at 0-based line `firstLine` of the file). */
 function parseYamlChunk(chunk: string, firstLine: number, file: string): ParsedDocument | undefined {
   const head = documentHead(chunk);
@@ -138,6 +155,8 @@ function parseYamlChunk(chunk: string, firstLine: number, file: string): ParsedD
     value = loadYaml(chunk, file);
   } catch (err) {
     if (err instanceof jsyaml.YAMLException) {
+      const helm = helmActionLine(chunk);
+      if (helm !== undefined) throw new InputError(file, firstLine + helm, unrenderedHelmMessage(file));
       const line = firstLine + (err.mark?.line ?? 0) + 1;
       if (/maxDepth/.test(err.reason)) throw new InputError(file, line, `nested deeper than ${MAX_NESTING_DEPTH} levels (refused: no Kubernetes object needs that)`);
       throw new InputError(file, line, `invalid YAML: ${err.reason}`);

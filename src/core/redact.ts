@@ -52,11 +52,13 @@ export function isSecretName(name: string): boolean {
 }
 
 /**
- * Values that are not secrets whatever their name says: booleans, nulls, file paths
+ * Values that are not secrets whatever their name says: booleans, nulls, placeholders, file paths
  * (`privateKey: /etc/certs/key.pem`), an Authorization header's scheme (its credential is a shape of its own).
  */
 function isHarmlessValue(value: string): boolean {
   const bare = value.replace(/^\\?["']|\\?["']$/g, '');
+  // Placeholders in our own hints (`--token=…`, `<new token>`) name a value; they are not one.
+  if (/^(…|\.\.\.|<[^<>]*>)$/.test(bare)) return true;
   return /^(true|false|yes|no|null|~|Bearer|Basic|)$/i.test(bare) || /^\/[\w.-]+(\/[\w.-]+)+$/.test(bare) || bare.includes(REDACTED);
 }
 

@@ -11,6 +11,8 @@ export interface SourcePosition {
   line: number;
   /** For rendered charts on stdin: the template it came from (helm's `# Source:` comment). */
   template?: string;
+  /** Index of the object in its `kind: List` document (JSON field positions count items). */
+  item?: number;
 }
 
 export type IncompleteReason = 'forbidden' | 'not-installed' | 'error';
@@ -73,6 +75,11 @@ export interface Snapshot {
   /** Things worth a word on stderr: skipped objects, assumptions made. */
   warnings: string[];
   live?: LiveOrigin;
+  /**
+   * The text of inputs that cannot be read again (stdin), by name, so reports can find the
+   * line of a field; files are read again from disk. Small inputs only.
+   */
+  texts?: Map<string, string>;
   /** Envoy config dumps (`--proxy-config`, `--proxy-config-file`, a snapshot file's EnvoyConfigDump documents), pruned. */
   proxyConfigs?: ProxyConfigInput[];
   /** Dumps a live `--proxy-config` asked for and did not get (also in `incomplete`). */

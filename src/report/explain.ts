@@ -208,15 +208,19 @@ function backendJson(x: ExplainedBackend): Record<string, unknown> {
   };
 }
 
-export function explainJson(report: ExplainReport): string {
-  const doc = {
+/** The document `-o json` and `-o yaml` print. */
+export function explainDocument(report: ExplainReport): Record<string, unknown> {
+  return {
     target: report.target,
     backends: report.backends.map((x) => backendJson(x)),
     findings: report.findings.map((f) => findingJson(f)),
     suppressed: report.suppressed.map((sf) => ({ ...findingJson(sf.finding), suppressedBy: { source: sf.by.source, origin: sf.by.origin, reason: sf.by.reason ?? null } })),
     notes: report.notes,
   };
-  return `${JSON.stringify(doc, null, 2)}\n`;
+}
+
+export function explainJson(report: ExplainReport): string {
+  return `${JSON.stringify(explainDocument(report), null, 2)}\n`;
 }
 
 // ---- text -------------------------------------------------------------------------------
@@ -317,13 +321,14 @@ function backendText(x: ExplainedBackend, c: ChalkInstance): string[] {
   return lines;
 }
 
-export function explainText(report: ExplainReport, c: ChalkInstance, title: string): string {
+/** `width`: the terminal's, for the related findings' blocks (the backend lines are short). */
+export function explainText(report: ExplainReport, c: ChalkInstance, title: string, width?: number): string {
   const out = [c.bold(title), ''];
   if (report.backends.length === 0) out.push(c.yellow(`No backend: nothing in the input routes ${report.target} through a tunnel.`), '');
   for (const x of report.backends) pushAll(out, backendText(x, c)).push('');
   if (report.findings.length) {
     out.push(c.bold('Related findings:'), '');
-    for (const f of report.findings) pushAll(out, findingBlock(f, c)).push('');
+    for (const f of report.findings) pushAll(out, findingBlock(f, c, width === undefined ? {} : { width })).push('');
   }
   if (report.suppressed.length) {
     out.push(c.bold('Suppressed (listed, not counted toward --fail-on):'));

@@ -18,6 +18,7 @@ import { composeFixes, deepEqual, fixDocuments, isPlain, type ComposeInput } fro
 import type { Finding } from '../rules/types.js';
 import { toYaml } from '../rules/yaml.js';
 import { pushAll } from '../core/arrays.js';
+import { templatePath } from './source-map.js';
 
 export interface FixDiffLibraries {
   yaml: typeof Yaml;
@@ -198,12 +199,6 @@ interface FileEdit {
   after: string;
 }
 
-function templatePath(chartDir: string, source: string): string {
-  // `# Source: <chart>/templates/x.yaml` → `DIR/templates/x.yaml` (a subchart: `DIR/charts/<sub>/templates/x.yaml`).
-  const parts = source.split('/');
-  return join(chartDir, parts.slice(1).join('/'));
-}
-
 export function planFixDiff(libs: FixDiffLibraries, input: FixDiffInput): FixDiffResult {
   const result: FixDiffResult = { patch: '', files: [], unplaced: [], conflicts: [], steps: [] };
   const inputs: Array<ComposeInput<Finding>> = [];
@@ -239,7 +234,8 @@ export function planFixDiff(libs: FixDiffLibraries, input: FixDiffInput): FixDif
       result.unplaced.push(`${what}: not read from a file`);
       continue;
     }
-    const template = pos.template && input.chartDir ? templatePath(input.chartDir, pos.template) : undefined;
+    // The mapping every report uses (source-map.ts): `# Source: <chart>/templates/x.yaml` → `DIR/templates/x.yaml`.
+    const template = pos.template && input.chartDir ? templatePath(pos.template, { chartDir: input.chartDir }) : undefined;
     if (!template && pos.file === '<stdin>') {
       result.unplaced.push(`${what}: from ${pos.template ? `chart template ${pos.template}` : 'standard input'}${pos.template ? ' (give --chart-dir to map it to the chart)' : ''}`);
       continue;

@@ -1,12 +1,13 @@
 // `-o json`, exactly as the CLI contract shows it (new keys may be added, none renamed).
-// `-o yaml` renders the same document.
+// `-o yaml` renders the same document. A run that fails (exit 2, 3 or 70) writes
+// `{"error": {…}}` instead (docs/cli.md): no `findings` key, since nothing was judged.
 
 import type { IncompleteEntry } from '../core/snapshot.js';
 import type { JudgeScope } from '../rules/judge.js';
 import { summarize } from '../rules/run.js';
 import type { SuppressedFinding } from '../rules/suppress.js';
 import type { Finding } from '../rules/types.js';
-import type { Locator } from './locate.js';
+import { logicalName, type Locator } from './locate.js';
 
 export interface ReportInput {
   findings: Finding[];
@@ -18,6 +19,40 @@ export interface ReportInput {
   locator?: Locator;
   /** How many edges were in scope, judged and not judged. */
   scope?: JudgeScope;
+}
+
+/** Why a run ended without a verdict: the stderr line, as data. */
+export interface RunFailure {
+  exitCode: number;
+  /** usage (exit 2), input (exit 2: a file that cannot be read), cluster (exit 3), internal (exit 70). */
+  kind: 'usage' | 'input' | 'cluster' | 'internal';
+  message: string;
+  file?: string;
+  line?: number;
+}
+
+export function failureDocument(failure: RunFailure): Record<string, unknown> {
+  return { error: { ...failure } };
+}
+
+export function failureJson(failure: RunFailure): string {
+  return `${JSON.stringify(failureDocument(failure), null, 2)}\n`;
+}
+
+/**
+ * `location.field`: the field at fault, when its line was found — its path, the file and line
+ * (a chart template's repository path with --chart-dir / --source-root), and the object that
+ * holds it when that is not the resource.
+ */
+function fieldLocation(f: Finding, locator: Locator | undefined): Record<string, unknown> {
+  const at = locator?.locate(f);
+  if (!at || at.placeholder || !at.field) return {};
+  const pos = locator?.position(at.ref);
+  const field: Record<string, unknown> = { path: at.field, file: at.mapped ?? pos?.file ?? decodeURIComponent(at.uri), line: at.line };
+  if (logicalName(at.ref) !== logicalName(f.resource)) {
+    field.object = { kind: at.ref.kind, ...(at.ref.namespace !== undefined ? { namespace: at.ref.namespace } : {}), name: at.ref.name };
+  }
+  return { field };
 }
 
 export function findingJson(f: Finding, locator?: Locator): Record<string, unknown> {
@@ -35,7 +70,7 @@ export function findingJson(f: Finding, locator?: Locator): Record<string, unkno
     symptom: f.symptom ?? null,
     evidence: f.evidence,
     fixes: f.fixes.map((x) => ({ title: x.title, yaml: x.yaml })),
-    location: pos ? { file: pos.file, line: pos.line, ...(pos.template ? { template: pos.template } : {}) } : null,
+    location: pos ? { file: pos.file, line: pos.line, ...(pos.template ? { template: pos.template } : {}), ...fieldLocation(f, locator) } : null,
   };
 }
 
@@ -65,7 +100,13 @@ export function doctorDocument(input: ReportInput): Record<string, unknown> {
     notes: input.notes,
     suppressed: suppressed.map((s) => ({
       ...findingJson(s.finding, input.locator),
-      suppressedBy: { source: s.by.source, origin: s.by.origin, reason: s.by.reason ?? null },
+      suppressedBy: {
+        source: s.by.source,
+        origin: s.by.origin,
+        reason: s.by.reason ?? null,
+        // The object that carried the annotation, when it is not the finding's resource.
+        ...(s.by.object ? { object: { kind: s.by.object.kind, ...(s.by.object.namespace !== undefined ? { namespace: s.by.object.namespace } : {}), name: s.by.object.name } } : {}),
+      },
     })),
   };
 }

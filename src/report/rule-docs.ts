@@ -9,6 +9,7 @@ import { formatRef } from '../core/k8s.js';
 import { RULES } from '../rules/index.js';
 import type { Finding, Rule, RuleMeta } from '../rules/types.js';
 import { maxOf, pushAll } from '../core/arrays.js';
+import { wrap } from './terminal-text.js';
 
 /** What a rule's example makes doctor report (empty when it has none). */
 export type ExampleFindings = (rule: Rule) => Finding[];
@@ -28,7 +29,7 @@ export function familyOf(code: string): { title: string; tag: string } {
 }
 
 export function suppressHint(code: string): string {
-  return `--suppress ${code} (or ${code}=Kind ns/name), the annotation tunnelmesh.io/suppress: "${code}" on the resource, or suppress: [${code}] in .tunnelmesh.yaml`;
+  return `--suppress ${code} (or ${code}=Kind ns/name), the annotation tunnelmesh.io/suppress: "${code}" on the resource or another object the finding names, or suppress: [${code}] in .tunnelmesh.yaml`;
 }
 
 /** The example's manifests as shown (line numbers in findings refer to this text). */
@@ -43,7 +44,8 @@ function sortedRules(): Rule[] {
 /** `tunnelmesh rules`: the catalogue as a table. */
 export function rulesTable(c: ChalkInstance, width: number): string {
   const nameWidth = maxOf(RULES.map((r) => r.meta.name.length)) + 2;
-  const summaryWidth = Math.max(30, Math.min(width, 160) - nameWidth - 23);
+  // Four columns and five borders fit the width (down to a 20-column summary).
+  const summaryWidth = Math.max(20, Math.min(width, 160) - nameWidth - 22);
   const table = new Table({
     head: ['code', 'severity', 'name', 'fires when'].map((h) => c.bold(h)),
     style: { head: [], border: [] },
@@ -51,7 +53,8 @@ export function rulesTable(c: ChalkInstance, width: number): string {
     wordWrap: true,
   });
   for (const { meta } of sortedRules()) table.push([meta.code, meta.severity, meta.name, meta.summary]);
-  return `${table.toString()}\n${c.dim('tunnelmesh rules CODE shows what a rule means, why it breaks, how to fix it and an example.')}\n`;
+  const hint = wrap('tunnelmesh rules CODE shows what a rule means, why it breaks, how to fix it and an example.', width).map((l) => c.dim(l));
+  return `${table.toString()}\n${hint.join('\n')}\n`;
 }
 
 /** `tunnelmesh rules TM101`: one rule's page for the terminal. */
@@ -117,8 +120,16 @@ export function rulesJson(rules: readonly Rule[] = sortedRules()): string {
   return `${JSON.stringify(doc, null, 2)}\n`;
 }
 
-function anchor(meta: RuleMeta): string {
+/** The anchor GitHub gives the rule's `## CODE name` heading in docs/rules.md. */
+export function ruleAnchor(meta: Pick<RuleMeta, 'code' | 'name'>): string {
   return `${meta.code}-${meta.name}`.toLowerCase().replace(/[^a-z0-9-]/g, '');
+}
+
+const anchor = ruleAnchor;
+
+/** The rule's section of docs/rules.md in the repository (`homepage` of package.json). */
+export function ruleDocsUrl(meta: Pick<RuleMeta, 'code' | 'name'>, homepage: string): string {
+  return `${homepage.replace(/\/+$/, '')}/blob/main/docs/rules.md#${ruleAnchor(meta)}`;
 }
 
 function cell(text: string): string {
@@ -152,7 +163,7 @@ export function rulesMarkdown(exampleFindings: ExampleFindings): string {
     'Suppressed findings are still counted (`summary.suppressed` and the `suppressed` list in `-o json`, SARIF `suppressions`), and never decide the exit code.',
     '',
     '- `--suppress CODE` or `--suppress CODE=Kind ns/name` (globs: `--suppress "TM104=Service app/sg-*"`), repeatable.',
-    '- The annotation `tunnelmesh.io/suppress: "TM104,TM207"` (or `"*"`) on the resource itself; for pod-template findings, on the workload or its pod template.',
+    '- The annotation `tunnelmesh.io/suppress: "TM104,TM207"` (or `"*"`) on the resource itself; for pod-template findings, on the workload or its pod template. Naming the codes, also on any other object the finding names (the DestinationRule of a TM103): the report says which object carried it; a `"*"` there counts only for findings about that object.',
     '- `.tunnelmesh.yaml`, found upward from the working directory (or `--config FILE`):',
     '',
     '```yaml',

@@ -40,6 +40,8 @@ export interface SuppressedBy {
   /** `--suppress TM104`, `.tunnelmesh.yaml suppress[0]`, `annotation tunnelmesh.io/suppress on Service app/web`. */
   origin: string;
   reason?: string;
+  /** An annotation on an object the finding names other than its resource: that object. */
+  object?: ObjectRef;
 }
 
 export interface SuppressedFinding {
@@ -168,27 +170,43 @@ interface AnnotationSource {
   object: KObject;
   where: string;
   codes: string[];
+  /** The resource itself (or its template or owner): `*` counts only here. */
+  primary: boolean;
 }
 
-/** Where a finding's suppression annotation may be written: the resource, its pod template, its owner. */
+/**
+ * Where a finding's suppression annotation may be written: the resource, its pod template, its
+ * owner, and every other object the finding names (the DestinationRule of a TM103, the
+ * PeerAuthentication of a TM102). On those others only named codes count: a `*` on a
+ * DestinationRule that many findings name should not silence them all.
+ */
 function annotationSources(f: Finding, index: ObjectIndex): AnnotationSource[] {
   const out: AnnotationSource[] = [];
   if (!index.anyAnnotated()) return out;
-  const add = (object: KObject, annotations: Record<string, string> | undefined, where: string): void => {
+  const seen = new Set<string>();
+  const add = (object: KObject, annotations: Record<string, string> | undefined, where: string, primary: boolean): void => {
+    if (seen.has(where)) return;
+    seen.add(where);
     const value = annotations?.[SUPPRESS_ANNOTATION];
-    if (value !== undefined) out.push({ object, where, codes: annotationCodes(value) });
+    if (value !== undefined) out.push({ object, where, codes: annotationCodes(value), primary });
   };
   const resource = index.get(f.resource);
-  if (!resource) return out;
-  add(resource, resource.metadata.annotations, formatRef(f.resource));
-  if (isWorkloadKind(resource.kind)) {
-    const w = resource as Workload;
-    const template = resource.kind === 'CronJob' ? w.spec?.jobTemplate?.spec?.template : w.spec?.template;
-    add(resource, template?.metadata?.annotations, `the pod template of ${formatRef(f.resource)}`);
+  if (resource) {
+    add(resource, resource.metadata.annotations, formatRef(f.resource), true);
+    if (isWorkloadKind(resource.kind)) {
+      const w = resource as Workload;
+      const template = resource.kind === 'CronJob' ? w.spec?.jobTemplate?.spec?.template : w.spec?.template;
+      add(resource, template?.metadata?.annotations, `the pod template of ${formatRef(f.resource)}`, true);
+    }
+    const owner = index.ownerOf(resource);
+    const ownerObject = owner ? index.get(owner) : undefined;
+    if (ownerObject && owner) add(ownerObject, ownerObject.metadata.annotations, formatRef(owner), true);
   }
-  const owner = index.ownerOf(resource);
-  const ownerObject = owner ? index.get(owner) : undefined;
-  if (ownerObject && owner) add(ownerObject, ownerObject.metadata.annotations, formatRef(owner));
+  const named = [...(f.objects ?? []).map(refOf), ...(f.field?.object ? [f.field.object] : [])];
+  for (const ref of named) {
+    const o = index.get(ref);
+    if (o) add(o, o.metadata.annotations, formatRef(ref), false);
+  }
   return out;
 }
 
@@ -266,9 +284,12 @@ function suppressionFor(
       for (const code of unknownCodes(source.codes.filter((c) => c !== '*'))) {
         warnings.push(`annotation ${SUPPRESS_ANNOTATION} on ${source.where}: unknown rule code ${code}`);
       }
+      if (!source.primary && source.codes.includes('*')) {
+        warnings.push(`annotation ${SUPPRESS_ANNOTATION}: "*" on ${source.where} suppresses only findings about that object; ${f.code} on ${formatRef(f.resource)} names it too: write "${f.code}" there to suppress that one`);
+      }
     }
-    if (source.codes.some((c) => c === '*' || codeMatches(c, f.code, f.name))) {
-      return { source: 'annotation', origin: `annotation ${SUPPRESS_ANNOTATION} on ${source.where}` };
+    if (source.codes.some((c) => (c === '*' && source.primary) || (c !== '*' && codeMatches(c, f.code, f.name)))) {
+      return { source: 'annotation', origin: `annotation ${SUPPRESS_ANNOTATION} on ${source.where}`, ...(source.primary ? {} : { object: refOf(source.object) }) };
     }
   }
   if (policy.suppressions.length === 0) return undefined;

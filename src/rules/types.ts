@@ -89,6 +89,17 @@ export interface FindingDraft {
   objects?: KObject[];
   /** The tunnel rules (`ruleKey`) the finding is about: explain-protocol attaches findings to backends by them. */
   edges?: string[];
+  /**
+   * The field at fault, as a path in `object` (default: the resource), e.g.
+   * `['spec', 'template', 'metadata', 'annotations', 'traffic.istio.io/excludeInboundPorts']`:
+   * SARIF and code quality point at its line (Istio's analyzers' util.ErrorLine).
+   */
+  field?: FieldRef;
+}
+
+export interface FieldRef {
+  path: Array<string | number>;
+  object?: ObjectRef;
 }
 
 export interface Finding extends FindingDraft {

@@ -106,8 +106,8 @@ describe('--fix-diff', () => {
     assert.match(res.stderr, /--fix-diff: not in the patch: Deployment app\/gateway: from chart template gateway\/templates\/deployment\.yaml \(give --chart-dir to map it to the chart\)/);
   });
 
-  test('--chart-dir without --fix-diff, and --fix-diff without -f, are usage errors', () => {
-    assert.equal(runCli(['doctor', '-f', 'fixtures/demo', '--chart-dir', 'x']).status, 2);
+  test('--fix-diff without -f is a usage error; --chart-dir alone maps the reports (issue 15)', () => {
+    assert.equal(runCli(['doctor', '-f', 'fixtures/demo', '--chart-dir', 'x']).status, 1);
     const live = runCli(['doctor', '--fix-diff', 'x.patch'], { env: { KUBECONFIG: '/nonexistent' } });
     assert.equal(live.status, 2);
     assert.match(live.stderr, /--fix-diff needs the manifests it patches: give them with -f/);

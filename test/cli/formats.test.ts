@@ -68,14 +68,18 @@ describe('machine formats on stdout are clean and parse', () => {
       findings: Array<{ code: string; location: { file: string; line: number; template?: string } }>;
     };
     const tm101 = json.findings.find((f) => f.code === 'TM101')!;
-    const serviceLine = RENDERED.split('\n').findIndex((l, i, all) => l === 'kind: Service' && all[i - 1] === 'apiVersion: v1');
-    assert.deepEqual(tm101.location, { file: '<stdin>', line: serviceLine, template: 'gateway/templates/service.yaml' });
+    const lines = RENDERED.split('\n');
+    const serviceLine = lines.findIndex((l, i, all) => l === 'kind: Service' && all[i - 1] === 'apiVersion: v1');
+    // The field at fault: the Service's port entry, on its `- name:` line.
+    const portLine = lines.findIndex((l, i) => i > serviceLine && l === '    - name: http-admin') + 1;
+    assert.deepEqual(tm101.location, { file: '<stdin>', line: serviceLine, template: 'gateway/templates/service.yaml', field: { path: 'spec.ports[1]', file: '<stdin>', line: portLine } });
   });
 
   test('files: the location is the file and the line where the object starts', () => {
     const json = JSON.parse(runCli(['doctor', '-f', 'fixtures/demo', '-o', 'json']).stdout) as { findings: Array<{ code: string; location: unknown }> };
     const text = readFileSync(new URL('../../fixtures/demo/30-app.yaml', import.meta.url), 'utf8').split('\n');
-    const line = text.findIndex((l, i) => l === 'kind: Service') ; // 0-based index of `kind:`; the object starts one line above
-    assert.deepEqual(json.findings.find((f) => f.code === 'TM101')!.location, { file: 'fixtures/demo/30-app.yaml', line });
+    const line = text.findIndex((l) => l === 'kind: Service'); // 0-based index of `kind:`; the object starts one line above
+    const portLine = text.findIndex((l, i) => i > line && l === '    - name: http-actuator') + 1;
+    assert.deepEqual(json.findings.find((f) => f.code === 'TM101')!.location, { file: 'fixtures/demo/30-app.yaml', line, field: { path: 'spec.ports[1]', file: 'fixtures/demo/30-app.yaml', line: portLine } });
   });
 });

@@ -10,7 +10,7 @@ import { describe, test } from 'node:test';
 import { MAX_NESTING_DEPTH } from '../../src/core/limits.js';
 import { toYaml } from '../support/build.js';
 import { lazyTempDir } from '../support/tmp.js';
-import { DEMO_DIR, demoTexts, jsonOf, runCli, runInProcess, stderrLines, type CliRun } from '../support/cli.js';
+import { DEMO_DIR, demoTexts, jsonOf, runCli, runInProcess, stderrLines, type CliRun, assertErrorDocument } from '../support/cli.js';
 
 const dir = lazyTempDir('hostile')();
 let counter = 0;
@@ -24,9 +24,11 @@ function file(content: string | Buffer, ext = 'yaml'): string {
 const doctor = (...args: string[]): Promise<CliRun> => runInProcess(['doctor', '-o', 'json', ...args]);
 
 /** Exit 2 and exactly one stderr line, `tunnelmesh: <file>:<line>: <reason>`. */
-function assertRefused(run: CliRun, path: string, line: number | undefined, reason: RegExp): void {
+function assertRefused(run: CliRun, path: string, line: number | undefined, reason: RegExp, json = true): void {
   assert.equal(run.code, 2, `exit ${run.code}\n${run.stderr}`);
-  assert.equal(run.stdout, '');
+  // -o json (doctor()): the error document; the table: nothing on stdout.
+  if (json) assertErrorDocument(run, 2);
+  else assert.equal(run.stdout, '');
   const lines = stderrLines(run);
   assert.equal(lines.length, 1, run.stderr);
   const where = line === undefined ? `${path}` : `${path}:${line}`;
@@ -117,7 +119,7 @@ describe('hostile and broken input', { concurrency: 4 }, () => {
     // and the small heap would end the process with an out-of-memory crash instead of exit 2.
     const path = file('['.repeat(20 * 1024 * 1024), 'json');
     const run = await runCli(['doctor', '-f', path], { nodeArgs: ['--max-old-space-size=192'], timeoutMs: 60_000 });
-    assertRefused(run, path, 1, /nested deeper than 256 levels/);
+    assertRefused(run, path, 1, /nested deeper than 256 levels/, false);
   });
 
   test('deep JSON in a rule the fix would clone: refused, not an internal error', async () => {

@@ -122,11 +122,16 @@ async function outputs(dir: string, objects: Doc[], order: number[], cmds: strin
   return results;
 }
 
+/** Line numbers of positions in the objects' files (field lines, SARIF regions, file:line references). */
+function maskLines(text: string): string {
+  return text.replace(/("?(?:line|startLine|endLine|begin|end)"?: )\d+/g, '$1<n>').replace(/(\.ya?ml):\d+/g, '$1:<n>');
+}
+
 function firstDifference(a: string, b: string): string {
   const la = a.split('\n');
   const lb = b.split('\n');
   const i = la.findIndex((l, j) => l !== lb[j]);
-  return `${la[0]}\nline ${i + 1}:\n  in order: ${la[i]}\n  shuffled: ${lb[i]}`;
+  return `${la[0]}\nline ${i + 1}:\n${la.slice(Math.max(0, i - 12), i).join('\n')}\n  in order: ${la[i]}\n  shuffled: ${lb[i]}`;
 }
 
 describe(`output independent of input order (seed ${SEED})`, () => {
@@ -144,7 +149,12 @@ describe(`output independent of input order (seed ${SEED})`, () => {
           // The snapshot echoes each object as it is: compared when only the object order changed.
           const shuffled = inside ? objects.map((o) => shuffleInside(o, insideKeys)) : objects;
           const got = await outputs(dir, shuffled, order, cmds, !inside);
-          got.forEach((text, i) => assert.equal(text, baseline[i], firstDifference(baseline[i] as string, text)));
+          // Shuffling inside an object rewrites its file: the line of a field in it may move (the
+          // position is the user's text, reported as it is); everything else must be the same bytes.
+          const same = inside ? maskLines : (t: string) => t;
+          got.forEach((text, i) => {
+            if (same(text) !== same(baseline[i] as string)) assert.fail(firstDifference(same(baseline[i] as string), same(text)));
+          });
         }),
         // A smaller permutation says no more than the first failing one: no shrinking.
         { seed: SEED, numRuns: (name === 'bench' ? 2 : 6) * RUNS, endOnFailure: true, includeErrorInReport: true },

@@ -26,7 +26,7 @@ import {
   peerAuthentication,
   service,
 } from '../support/build.js';
-import { demoTexts, ROOT, runInProcess, type CliRun } from '../support/cli.js';
+import { assertErrorDocument, demoTexts, ROOT, runInProcess, type CliRun } from '../support/cli.js';
 import { lazyTempDir } from '../support/tmp.js';
 import { mutatedManifests, randomDocuments, type Json, type Sample } from '../support/mutate.js';
 import { strictObjects } from '../live/scenarios.js';
@@ -72,7 +72,7 @@ function assertWellBehaved(run: CliRun, path: string): void {
   assert.doesNotMatch(run.stderr, /\n\s+at .+:\d+:\d+\)?\n/, `stack trace\n${context}`);
   assert.ok(run.code === 0 || run.code === 1 || run.code === 2, context);
   if (run.code === 2) {
-    assert.equal(run.stdout, '', context);
+    assertErrorDocument(run, 2);
     const lines = run.stderr.split('\n').filter(Boolean);
     const last = lines[lines.length - 1] ?? '';
     // -n naming a namespace the (mutated) input no longer holds is refused too, naming the namespace.

@@ -58,7 +58,7 @@ describe('a proxy that repeats the Authorization header', { concurrency: 2 }, ()
       const run = await runCli(['doctor', '--kubeconfig', writeKubeconfig(server), '-A', '--verbose']);
       assert.equal(run.code, 3, run.stderr);
       const last = stderrLines(run).at(-1) ?? '';
-      assert.match(last, /^tunnelmesh: authentication failed for context "tunnelmesh-test" \(https:\/\/127\.0\.0\.1:\d+\): Unauthorized: the credentials in "Authorization: Bearer <redacted by tunnelmesh>" were not accepted$/);
+      assert.match(last, /^tunnelmesh: authentication failed for context "tunnelmesh-test" \(https:\/\/127\.0\.0\.1:\d+\): Unauthorized: the credentials in "Authorization: Bearer <redacted by tunnelmesh>" were not accepted — the token of user "tunnelmesh-test-token" was refused \(expired or revoked\): get a new one/);
       assertNoSecret(run, token, '401');
     });
   });

@@ -125,7 +125,7 @@ describe('unreachable or unauthenticated clusters (exit 3, one line)', () => {
     try {
       const r = await live(server, ['-A'], { auth: 'wrong-token' });
       assert.equal(r.code, 3);
-      assert.match(r.stderr, /^tunnelmesh: authentication failed for context "tunnelmesh-test" \(https:\/\/127\.0\.0\.1:\d+\): Unauthorized\n$/);
+      assert.match(r.stderr, /^tunnelmesh: authentication failed for context "tunnelmesh-test" \(https:\/\/127\.0\.0\.1:\d+\): Unauthorized — the token of user "tunnelmesh-test-wrong-token" was refused \(expired or revoked\): get a new one and set it with kubectl config set-credentials tunnelmesh-test-wrong-token --token=…; check with: kubectl --context tunnelmesh-test auth whoami\n$/);
       assert.equal(r.stdout, '');
     } finally {
       await server.close();

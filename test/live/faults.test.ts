@@ -9,7 +9,7 @@ import assert from 'node:assert/strict';
 import dns from 'node:dns';
 import { describe, test } from 'node:test';
 import { closedPortUrl, writeKubeconfig } from '../support/kubeconfig.js';
-import { run as runAsUser, runInProcess, stderrLines } from '../support/cli.js';
+import { assertErrorDocument, run as runAsUser, runInProcess, stderrLines } from '../support/cli.js';
 import { startApiServer, startSilentServer } from '../support/apiserver.js';
 import { testPki } from '../support/certs.js';
 import { untrustedClientCert } from '../support/certs.js';
@@ -117,7 +117,7 @@ describe('API faults', { concurrency: 4 }, () => {
       const lines = stderrLines(run);
       assert.equal(lines.length, 1, run.stderr);
       assert.match(lines[0] ?? '', /^tunnelmesh: nothing could be collected from context "tunnelmesh-test" \(https:\/\/127\.0\.0\.1:\d+\): .*no answer within 2000 ms/);
-      assert.equal(run.stdout, '');
+      assertErrorDocument(run, 3);
       const perUrl = new Map<string, number>();
       for (const r of run.server.requests) perUrl.set(r.url, (perUrl.get(r.url) ?? 0) + 1);
       // With -n, phase 2 asks again for some of phase 1's lists: not of a server that answered nothing.
@@ -189,10 +189,10 @@ describe('API faults', { concurrency: 4 }, () => {
   test('expired credentials (401): exit 3, one line naming the context and the server (bin/tunnelmesh)', async () => {
     const run = await liveRun({ objects: demo(), kubeconfig: { auth: 'wrong-token' }, subprocess: true });
     assert.equal(run.code, 3);
-    assert.equal(run.stdout, '');
+    assertErrorDocument(run, 3);
     const lines = stderrLines(run);
     assert.equal(lines.length, 1, run.stderr);
-    assert.match(lines[0] ?? '', /^tunnelmesh: authentication failed for context "tunnelmesh-test" \(https:\/\/127\.0\.0\.1:\d+\): Unauthorized$/);
+    assert.match(lines[0] ?? '', /^tunnelmesh: authentication failed for context "tunnelmesh-test" \(https:\/\/127\.0\.0\.1:\d+\): Unauthorized — the token of user "tunnelmesh-test-wrong-token" was refused .*; check with: kubectl --context tunnelmesh-test auth whoami$/);
   });
 
   test('a fatal answer stops the other requests and their retries: the process exits at once (bin/tunnelmesh)', async () => {

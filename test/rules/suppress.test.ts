@@ -8,9 +8,10 @@ import { join } from 'node:path';
 import { describe, test } from 'node:test';
 import { findConfig, parseConfig, resolvePolicy } from '../../src/cli/config.js';
 import { UsageError } from '../../src/errors.js';
+import { formatRef } from '../../src/core/k8s.js';
 import { judge } from '../../src/rules/judge.js';
 import { EMPTY_POLICY, parseSuppressSpec, type Policy } from '../../src/rules/suppress.js';
-import { deployment, namespace, operatorCloudflared, operatorTunnelConfig, pod, service, type Obj } from '../support/build.js';
+import { deployment, destinationRule, namespace, operatorCloudflared, operatorTunnelConfig, pod, service, type Obj } from '../support/build.js';
 import { runCli } from '../support/bin.js';
 import { snapshotOf } from '../support/rule-tester.js';
 
@@ -118,8 +119,33 @@ describe('tunnelmesh.io/suppress annotation', () => {
     assert.deepEqual(codes(judged(objects({ templateAnnotations: { 'tunnelmesh.io/suppress': 'TM104, TM105' } })).findings), ['TM101']);
   });
 
-  test('an annotation on another object involved does not suppress', () => {
-    assert.deepEqual(codes(judged(objects({ workloadAnnotations: { 'tunnelmesh.io/suppress': 'TM101' } })).findings), ['TM101', 'TM105']);
+  test('an annotation on another object the finding names suppresses it, and says which object carried it', () => {
+    // TM101 is on Service app/gw; its evidence names Deployment app/gw, whose capture exclusion is at fault.
+    const r = judged(objects({ workloadAnnotations: { 'tunnelmesh.io/suppress': 'TM101' } }));
+    assert.deepEqual(codes(r.findings), ['TM105']);
+    assert.deepEqual(r.suppressed.map((s) => [s.finding.code, s.finding.resource.kind, s.by.origin, s.by.object?.kind]), [
+      ['TM101', 'Service', 'annotation tunnelmesh.io/suppress on Deployment app/gw', 'Deployment'],
+    ]);
+  });
+
+  test('the DestinationRule of a TM103 can carry the suppression of that TM103', () => {
+    const fqdn = 'db.app.svc.cluster.local';
+    const dr = destinationRule('app', 'db', { host: fqdn, tls: 'ISTIO_MUTUAL' });
+    const objs = [namespace('app'), deployment('app', 'db', { ports: [{ port: 5432 }] }), service('app', 'db', [{ name: 'tcp-postgres', port: 5432 }]), dr];
+    assert.deepEqual(codes(judged(objs).findings), ['TM103']);
+    dr.metadata.annotations = { 'tunnelmesh.io/suppress': 'TM103' };
+    const r = judged(objs);
+    assert.deepEqual(codes(r.findings), []);
+    assert.deepEqual(r.suppressed.map((s) => [s.finding.code, formatRef(s.finding.resource), s.by.origin]), [['TM103', 'Service app/db', 'annotation tunnelmesh.io/suppress on DestinationRule app/db']]);
+  });
+
+  test('"*" on another object the finding names does not suppress it, and says so', () => {
+    const r = judged(objects({ workloadAnnotations: { 'tunnelmesh.io/suppress': '*' } }));
+    // TM105 is about Deployment app/gw itself: "*" there suppresses it; TM101 only names it.
+    assert.deepEqual(codes(r.findings), ['TM101']);
+    assert.deepEqual(codes(r.suppressed.map((s) => s.finding)), ['TM105']);
+    assert.equal(r.warnings.length, 1);
+    assert.match(r.warnings[0] ?? '', /"\*" on Deployment app\/gw suppresses only findings about that object; TM101 on Service app\/gw names it too: write "TM101" there/);
   });
 
   test('unknown codes in an annotation are warned about, naming the object', () => {

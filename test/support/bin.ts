@@ -28,7 +28,8 @@ export interface CliOptions {
 /** The environment minus colour and CI switches, plus `extra` (undefined removes a variable). */
 export function cleanEnv(extra: Record<string, string | undefined> = {}): NodeJS.ProcessEnv {
   const env: NodeJS.ProcessEnv = { ...process.env };
-  for (const k of ['NO_COLOR', 'FORCE_COLOR', 'KUBECONFIG']) delete env[k];
+  // COLUMNS too: a developer's shell may export it, and the table wraps to it.
+  for (const k of ['NO_COLOR', 'FORCE_COLOR', 'KUBECONFIG', 'COLUMNS']) delete env[k];
   for (const [k, v] of Object.entries(extra)) {
     if (v === undefined) delete env[k];
     else env[k] = v;

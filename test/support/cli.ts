@@ -129,3 +129,23 @@ export function demoTexts(): Array<{ name: string; text: string }> {
     .sort()
     .map((f) => ({ name: f, text: readFileSync(join(DEMO_DIR, f), 'utf8') }));
 }
+
+/**
+ * A failed `-o json` run (exit 2 or 3) writes the error document and nothing else: `{"error":
+ * {exitCode, kind, message, …}}`, whose message is the stderr line's (docs/cli.md).
+ */
+export function assertErrorDocument(run: CliRun, exitCode: number): { exitCode: number; kind: string; message: string; file?: string; line?: number } {
+  let doc: { error?: { exitCode: number; kind: string; message: string } };
+  try {
+    doc = JSON.parse(run.stdout) as typeof doc;
+  } catch {
+    throw new Error(`exit ${run.code}: stdout is not the JSON error document:\n${run.stdout}\n--- stderr ---\n${run.stderr}`);
+  }
+  if (Object.keys(doc).join() !== 'error' || !doc.error) throw new Error(`not an error document (only "error" expected): ${run.stdout}`);
+  if (doc.error.exitCode !== exitCode) throw new Error(`error.exitCode ${doc.error.exitCode}, expected ${exitCode}`);
+  const line = stderrLines(run).filter((l) => !l.startsWith('tunnelmesh: warning:')).at(-1) ?? '';
+  if (!line.endsWith(doc.error.message.replace(/[\u0000-\u001f\u007f-\u009f]/g, '').slice(-40))) {
+    throw new Error(`error.message is not the stderr line:\n${doc.error.message}\n${line}`);
+  }
+  return doc.error;
+}

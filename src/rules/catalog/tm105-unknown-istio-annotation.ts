@@ -186,12 +186,14 @@ function judgeKey(model: MeshModel, position: { file: string; line: number } | u
   evidence.push(`consequence: ${effect}`);
   const fixes: Fix[] = [];
   if (meant && moveTo) fixes.push(renameFix(model, c, where, key, value, meant.name, moveTo, position));
+  const metadataPath = c.template ? [...(c.object.kind === 'CronJob' ? ['spec', 'jobTemplate'] : []), 'spec', 'template', 'metadata'] : ['metadata'];
   return {
     resource: ref,
     message: `${problem}; ${effect}.`,
     evidence,
     fixes,
     objects: [c.object],
+    field: { path: [...metadataPath, where === 'annotation' ? 'annotations' : 'labels', key] },
   };
 }
 

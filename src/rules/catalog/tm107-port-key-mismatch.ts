@@ -80,6 +80,7 @@ function peerAuthFindings(model: MeshModel): FindingDraft[] {
         fixes,
         namespaces: [ns],
         objects: [pa, ...services.map((s) => s.object)],
+        field: { path: ['spec', 'portLevelMtls', key] },
       });
     }
   }
@@ -150,10 +151,22 @@ function destinationRuleFindings(model: MeshModel): FindingDraft[] {
         fixes,
         namespaces: unique([ns, svc.namespace]),
         objects: [rule, svc.object],
+        field: { path: topLevelPortEntryPath(rule, port) },
       });
     }
   }
   return findings;
+}
+
+/** The first `portLevelSettings` entry for the port (top level, else a subset's). */
+function topLevelPortEntryPath(rule: DestinationRule, port: number): Array<string | number> {
+  const top = (rule.spec.trafficPolicy?.portLevelSettings ?? []).findIndex((x) => x.port?.number === port);
+  if (top >= 0) return ['spec', 'trafficPolicy', 'portLevelSettings', top, 'port', 'number'];
+  for (const [i, subset] of (rule.spec.subsets ?? []).entries()) {
+    const at = (subset.trafficPolicy?.portLevelSettings ?? []).findIndex((x) => x.port?.number === port);
+    if (at >= 0) return ['spec', 'subsets', i, 'trafficPolicy', 'portLevelSettings', at, 'port', 'number'];
+  }
+  return ['spec', 'trafficPolicy', 'portLevelSettings'];
 }
 
 function rekeyDestinationRule(model: MeshModel, rule: DestinationRule, from: number, to: number): Fix {

@@ -107,6 +107,8 @@ export const tm108: Rule = {
         evidence: [`${pod.sidecar.reason}`, ...problems.map((p) => `${p.key}: "${p.value}" → invalid: ${p.invalid.map((i) => JSON.stringify(i)).join(', ')}`)],
         fixes: [fix],
         objects: [pod.object],
+        // In the workload's pod template, or in the metadata of a pod that has no workload.
+        field: { path: [...(group.workload.kind === 'Pod' ? [] : [...(group.workload.kind === 'CronJob' ? ['spec', 'jobTemplate'] : []), 'spec', 'template']), 'metadata', 'annotations', problems[0]?.key ?? ''] },
       });
     }
     return findings;

@@ -85,6 +85,7 @@ export const tm401: Rule = {
         ],
         fixes,
         objects: [rule],
+        field: { path: ['spec', 'host'] },
       });
     }
     return findings;
